@@ -1,0 +1,142 @@
+import { AutogradError, ShapeError, fmtShape } from './errors';
+import { isRegistered } from './registry';
+import { sameShape } from './shape';
+import type { Tensor } from './tensor';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording anything on the tape (optimizer steps, evaluation). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Input gradients from the output gradient. `needs[i]` says whether input i wants one; a backward
+ * returns null for the others so no unused gradient is computed.
+ */
+export type BackwardFn = (grad: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+
+/** A tape node: the op that made a tensor, its inputs and its backward closure. */
+export class Node {
+  constructor(
+    readonly op: string,
+    readonly inputs: readonly Tensor[],
+    public backwardFn: BackwardFn | null,
+    readonly needs: readonly boolean[],
+  ) {}
+}
+
+/**
+ * Records `out = op(inputs)` on the tape when grad mode is on and some input requires grad.
+ * Ops call this right after computing their output, with the backward beside the forward.
+ */
+export function track(op: string, inputs: readonly Tensor[], out: Tensor, backward: BackwardFn): Tensor {
+  if (!gradEnabled) return out;
+  const needs = inputs.map((t) => t.requiresGrad);
+  if (!needs.some(Boolean)) return out;
+  if (!isRegistered(op)) throw new Error(`track: op '${op}' is not registered`);
+  out.requiresGrad = true;
+  out.gradFn = new Node(op, inputs, backward, needs);
+  return out;
+}
+
+/** Tensors reachable from the roots, inputs before the tensors made from them (iterative DFS). */
+function topoOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { t: Tensor; next: number }[] = [];
+  for (const root of roots) {
+    if (visited.has(root)) continue;
+    visited.add(root);
+    stack.push({ t: root, next: 0 });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const inputs = top.t.gradFn?.inputs ?? [];
+      if (top.next < inputs.length) {
+        const child = inputs[top.next++];
+        if (child.requiresGrad && !visited.has(child)) {
+          visited.add(child);
+          stack.push({ t: child, next: 0 });
+        }
+      } else {
+        order.push(top.t);
+        stack.pop();
+      }
+    }
+  }
+  return order;
+}
+
+export interface BackwardOptions {
+  /** Keep the backward closures so the graph can be walked again. */
+  retainGraph?: boolean;
+}
+
+/**
+ * Walks the tape once, newest to oldest, and returns the gradient of every reached tensor.
+ * With `accumulate`, leaf gradients are added into `.grad`. Runs in no-grad mode.
+ */
+export function runBackward(
+  roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: BackwardOptions & { accumulate: boolean },
+): Map<Tensor, Tensor> {
+  const grads = new Map<Tensor, Tensor>();
+  roots.forEach((r, i) => addGrad(grads, r, rootGrads[i], 'backward', 'grad'));
+  const order = topoOrder(roots);
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      const node = t.gradFn;
+      if (g === undefined) continue;
+      if (node === null) {
+        if (opts.accumulate && t.requiresGrad) t.grad = t.grad === null ? g : accumulateLeaf(t, g);
+        continue;
+      }
+      if (opts.accumulate && t.retainsGrad) t.grad = t.grad === null ? g : accumulateLeaf(t, g);
+      if (node.backwardFn === null) {
+        throw new AutogradError(
+          `backward: tried to backward through the graph a second time (op '${node.op}' has already freed it); ` +
+          `pass { retainGraph: true } to the first backward() if you need to walk it again`);
+      }
+      const inputGrads = node.backwardFn(g, node.needs);
+      node.inputs.forEach((input, k) => {
+        const gi = inputGrads[k];
+        if (node.needs[k] && gi) addGrad(grads, input, gi, node.op, `input ${k}`);
+      });
+    }
+  } finally {
+    gradEnabled = prev;
+    if (!opts.retainGraph) for (const t of order) if (t.gradFn) t.gradFn.backwardFn = null;
+  }
+  return grads;
+}
+
+/** Gradients accumulate (fan-out); every accumulation checks that the shape is the input's. */
+function addGrad(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, arg: string): void {
+  if (!sameShape(g.shape, t.shape) || g.dtype !== t.dtype) {
+    throw new ShapeError(`${op}: backward produced a gradient for '${arg}' of shape ${fmtShape(g.shape)} (${g.dtype}) ` +
+      `but the tensor has shape ${fmtShape(t.shape)} (${t.dtype})`);
+  }
+  const prev = grads.get(t);
+  grads.set(t, prev === undefined ? g : prev.add(g));
+}
+
+function accumulateLeaf(t: Tensor, g: Tensor): Tensor {
+  const prev = t.grad!;
+  if (!sameShape(prev.shape, g.shape)) {
+    throw new ShapeError(`backward: existing .grad ${fmtShape(prev.shape)} does not match new gradient ${fmtShape(g.shape)}`);
+  }
+  return prev.add(g);
+}

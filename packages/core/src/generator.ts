@@ -1,0 +1,104 @@
+import { ValueError } from './errors';
+
+/**
+ * A seedable random generator (xoshiro128**, seeded through splitmix32). Pure 32-bit integer
+ * arithmetic, so the same seed gives the same numbers on every machine and JS engine.
+ */
+export class Generator {
+  private s = new Uint32Array(4);
+  /** Box–Muller makes normals in pairs; the spare is kept so the stream does not depend on call sizes. */
+  private spareNormal: number | null = null;
+
+  constructor(seed = 0) {
+    this.manualSeed(seed);
+  }
+
+  manualSeed(seed: number): this {
+    if (!Number.isSafeInteger(seed)) throw new ValueError(`Generator.manualSeed: seed must be a safe integer, got ${seed}`);
+    let x = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.s[i] = z ^ (z >>> 16);
+    }
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+    this.spareNormal = null;
+    return this;
+  }
+
+  /** The next uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  random(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    if (this.spareNormal !== null) {
+      const v = this.spareNormal;
+      this.spareNormal = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.random();
+    const v = this.random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Uniform integer in [low, high). Rejection sampling keeps it unbiased. */
+  randint(low: number, high: number): number {
+    const range = high - low;
+    if (!Number.isInteger(low) || !Number.isInteger(high) || range <= 0 || range > 2 ** 32) {
+      throw new ValueError(`Generator.randint: need integers low < high with high - low <= 2^32, got [${low}, ${high})`);
+    }
+    const limit = 2 ** 32 - (2 ** 32 % range);
+    let x = this.nextUint32();
+    while (x >= limit) x = this.nextUint32();
+    return low + (x % range);
+  }
+
+  /** The full state, for checkpoints: `setState(getState())` resumes the same stream. */
+  getState(): number[] {
+    return [...this.s, this.spareNormal === null ? NaN : this.spareNormal];
+  }
+
+  setState(state: readonly number[]): this {
+    if (state.length !== 5 || state.slice(0, 4).some((v) => !Number.isInteger(v) || v < 0 || v >= 2 ** 32)) {
+      throw new ValueError(`Generator.setState: expected 4 uint32 words and a spare normal, got ${JSON.stringify(state)}`);
+    }
+    this.s.set(state.slice(0, 4));
+    this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
+    return this;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** The generator used when none is passed. */
+export const defaultGenerator = new Generator(0);
+
+/** Reseeds the default generator. */
+export function manualSeed(seed: number): Generator {
+  return defaultGenerator.manualSeed(seed);
+}

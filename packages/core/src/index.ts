@@ -1,0 +1,20 @@
+export { Tensor, type TensorLike, type Dims, type IndexLike } from './tensor';
+export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat } from './dtype';
+export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors';
+export { Generator, defaultGenerator, manualSeed } from './generator';
+export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, type Shape } from './shape';
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, randint, type CreateOptions, type RandomOptions, type NestedArray } from './creation';
+export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptions } from './autograd';
+export { registerOp, listOps, isRegistered, type OpInfo } from './registry';
+export { grad, vjp } from './functional';
+export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
+export { gemm } from './kernels/gemm';
+export {
+  add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, gt, lt, ge, le, eq,
+} from './ops/elementwise';
+export { sum, mean, max, argmax, logsumexp, sumTo } from './ops/reduce';
+export { matmul } from './ops/matmul';
+export { softmax, logSoftmax } from './ops/softmax';
+export {
+  reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, narrow, slice, gather, indexSelect, cast, clone,
+} from './ops/shape';

@@ -1,0 +1,165 @@
+// Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
+// the backward closure that maps the output gradient to input gradients.
+import { track } from '../autograd';
+import { allocate, requireFloat, type FloatArray } from '../dtype';
+import { DTypeError, fmtShape } from '../errors';
+import { mapBinary } from '../kernels/broadcast';
+import { registerOp } from '../registry';
+import { broadcastShapes, numel } from '../shape';
+import { Tensor, type TensorLike } from '../tensor';
+import { sumTo } from './reduce';
+
+/** A number operand becomes a 0-d tensor of the other operand's dtype. */
+export function asTensor(op: string, x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number') throw new DTypeError(`${op}: expected a Tensor or a number, got ${typeof x}`);
+  const data = allocate(like.dtype === 'int32' ? 'float32' : like.dtype, 1);
+  data[0] = x;
+  return new Tensor(data, []);
+}
+
+function binaryOperands(op: string, a: Tensor, bLike: TensorLike): [Tensor, Tensor, number[]] {
+  const b = asTensor(op, bLike, a);
+  requireFloat(op, 'input', a);
+  requireFloat(op, 'other', b);
+  if (a.dtype !== b.dtype) {
+    throw new DTypeError(`${op}: dtypes differ: 'input' is ${a.dtype} ${fmtShape(a.shape)}, 'other' is ${b.dtype} ${fmtShape(b.shape)}; convert one with .to()`);
+  }
+  return [a, b, broadcastShapes(op, a.shape, b.shape)];
+}
+
+function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: number) => number): [Tensor, Tensor, Tensor] {
+  const [x, y, shape] = binaryOperands(op, a, bLike);
+  const out = allocate(x.dtype, numel(shape));
+  mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
+  return [x, y, new Tensor(out, shape)];
+}
+
+function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
+  requireFloat(op, 'input', x);
+  const src = x.data as FloatArray;
+  const out = allocate(x.dtype, src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
+  return new Tensor(out, x.shape);
+}
+
+const ADD = registerOp('add', true);
+export function add(a: Tensor, b: TensorLike): Tensor {
+  const [x, y, out] = binary(ADD, a, b, (p, q) => p + q);
+  return track(ADD, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(g, x.shape) : null, ny ? sumTo(g, y.shape) : null]);
+}
+
+const SUB = registerOp('sub', true);
+export function sub(a: Tensor, b: TensorLike): Tensor {
+  const [x, y, out] = binary(SUB, a, b, (p, q) => p - q);
+  return track(SUB, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(g, x.shape) : null, ny ? sumTo(neg(g), y.shape) : null]);
+}
+
+const MUL = registerOp('mul', true);
+export function mul(a: Tensor, b: TensorLike): Tensor {
+  const [x, y, out] = binary(MUL, a, b, (p, q) => p * q);
+  return track(MUL, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(mul(g, y), x.shape) : null, ny ? sumTo(mul(g, x), y.shape) : null]);
+}
+
+const DIV = registerOp('div', true);
+export function div(a: Tensor, b: TensorLike): Tensor {
+  const [x, y, out] = binary(DIV, a, b, (p, q) => p / q);
+  return track(DIV, [x, y], out, (g, [nx, ny]) => [
+    nx ? sumTo(div(g, y), x.shape) : null,
+    ny ? sumTo(neg(mul(g, div(out, y))), y.shape) : null, // d(x/y)/dy = -(x/y)/y
+  ]);
+}
+
+const POW = registerOp('pow', true);
+/** x ** e; d/dx = e·x^(e-1), d/de = x^e·ln x (only computed when e requires grad). */
+export function pow(a: Tensor, e: TensorLike): Tensor {
+  const [x, y, out] = binary(POW, a, e, Math.pow);
+  return track(POW, [x, y], out, (g, [nx, ny]) => [
+    nx ? sumTo(mul(g, mul(y, pow(x, sub(y, 1)))), x.shape) : null,
+    ny ? sumTo(mul(g, mul(out, log(x))), y.shape) : null,
+  ]);
+}
+
+/** 1 - t without recording (used inside backward closures, which run in no-grad mode). */
+function oneMinus(t: Tensor): Tensor {
+  return unary(t, 'oneMinus', (v) => 1 - v);
+}
+
+const NEG = registerOp('neg', true);
+export function neg(x: Tensor): Tensor {
+  return track(NEG, [x], unary(x, NEG, (v) => -v), (g) => [neg(g)]);
+}
+
+const EXP = registerOp('exp', true);
+export function exp(x: Tensor): Tensor {
+  const out = unary(x, EXP, Math.exp);
+  return track(EXP, [x], out, (g) => [mul(g, out)]);
+}
+
+const LOG = registerOp('log', true);
+export function log(x: Tensor): Tensor {
+  return track(LOG, [x], unary(x, LOG, Math.log), (g) => [div(g, x)]);
+}
+
+const SQRT = registerOp('sqrt', true);
+export function sqrt(x: Tensor): Tensor {
+  const out = unary(x, SQRT, Math.sqrt);
+  return track(SQRT, [x], out, (g) => [div(g, mul(out, 2))]);
+}
+
+const ABS = registerOp('abs', true);
+export function abs(x: Tensor): Tensor {
+  return track(ABS, [x], unary(x, ABS, Math.abs), (g) => [mul(g, unary(x, 'abs', Math.sign))]);
+}
+
+const RELU = registerOp('relu', true);
+export function relu(x: Tensor): Tensor {
+  return track(RELU, [x], unary(x, RELU, (v) => (v > 0 ? v : 0)), (g) => [mul(g, gt(x, 0))]);
+}
+
+const SIGMOID = registerOp('sigmoid', true);
+export function sigmoid(x: Tensor): Tensor {
+  const out = unary(x, SIGMOID, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))));
+  return track(SIGMOID, [x], out, (g) => [mul(g, mul(out, oneMinus(out)))]);
+}
+
+const TANH = registerOp('tanh', true);
+export function tanh(x: Tensor): Tensor {
+  const out = unary(x, TANH, Math.tanh);
+  return track(TANH, [x], out, (g) => [mul(g, oneMinus(mul(out, out)))]);
+}
+
+const CLAMP = registerOp('clamp', true);
+/** Clamps into [min, max] (either may be null); the gradient passes where min <= x <= max. */
+export function clamp(x: Tensor, min: number | null, max: number | null = null): Tensor {
+  const lo = min ?? -Infinity, hi = max ?? Infinity;
+  const out = unary(x, CLAMP, (v) => (v < lo ? lo : v > hi ? hi : v));
+  return track(CLAMP, [x], out, (g) => [mul(g, unary(x, CLAMP, (v) => (v >= lo && v <= hi ? 1 : 0)))]);
+}
+
+/** Comparisons give 0/1 in the input's float dtype and carry no gradient. */
+function compare(op: string, f: (p: number, q: number) => boolean) {
+  registerOp(op, false);
+  return (a: Tensor, b: TensorLike): Tensor => binary(op, a, b, (p, q) => (f(p, q) ? 1 : 0))[2];
+}
+export const gt = compare('gt', (p, q) => p > q);
+export const lt = compare('lt', (p, q) => p < q);
+export const ge = compare('ge', (p, q) => p >= q);
+export const le = compare('le', (p, q) => p <= q);
+export const eq = compare('eq', (p, q) => p === q);
+
+const WHERE = registerOp('where', true);
+/** cond ? a : b elementwise, all three broadcast; cond is any tensor (nonzero = true). */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
+  const [x, y, shape] = binaryOperands(WHERE, asTensor(WHERE, a, like), b);
+  const full = broadcastShapes(WHERE, cond.shape, shape, ['condition', 'input']);
+  const c = cond.expand(full).data, xs = x.expand(full).data, ys = y.expand(full).data;
+  const out = allocate(x.dtype, c.length);
+  for (let i = 0; i < c.length; i++) out[i] = c[i] !== 0 ? xs[i] : ys[i];
+  const mask = new Tensor(allocate(x.dtype, c.length).map((_, i) => (c[i] !== 0 ? 1 : 0)), full);
+  return track(WHERE, [x, y], new Tensor(out, full), (g, [nx, ny]) => [
+    nx ? sumTo(mul(g, mask), x.shape) : null,
+    ny ? sumTo(mul(g, oneMinus(mask)), y.shape) : null,
+  ]);
+}

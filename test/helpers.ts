@@ -1,0 +1,54 @@
+// Shared arbitraries and assertions for the property-based suites.
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { Generator, Tensor, gradcheck, type GradcheckOptions } from '@firegrad/core';
+
+/** Runs per property: 100 by default, FIREGRAD_RUNS=1000 for a deep run. */
+export const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
+export const fcOpts = (runs = RUNS) => ({ numRuns: runs, seed: process.env.FIREGRAD_SEED ? Number(process.env.FIREGRAD_SEED) : undefined });
+
+export const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+/** Shapes of rank 0..maxRank with dims minDim..maxDim (0 = empty dims allowed). */
+export function shapeArb(maxRank = 3, maxDim = 4, minDim = 0, minRank = 0) {
+  return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+}
+
+/** Two shapes that broadcast: drop leading dims of each and set some dims to 1. */
+export const broadcastPairArb = (maxRank = 3, maxDim = 4) =>
+  fc.tuple(shapeArb(maxRank, maxDim), fc.array(fc.tuple(fc.boolean(), fc.boolean()), { minLength: maxRank, maxLength: maxRank }),
+    fc.nat(maxRank), fc.nat(maxRank)).map(([shape, ones, dropA, dropB]) => {
+    const a = shape.map((s, i) => (ones[i][0] ? 1 : s)).slice(Math.min(dropA, shape.length));
+    const b = shape.map((s, i) => (ones[i][1] ? 1 : s)).slice(Math.min(dropB, shape.length));
+    return [a, b] as const;
+  });
+
+/** A float64 leaf with values drawn from `draw` (standard normal by default). */
+export function leaf(gen: Generator, shape: readonly number[], draw: (g: Generator) => number = (g) => g.normal(), requiresGrad = true): Tensor {
+  const n = shape.reduce((p, s) => p * s, 1);
+  const data = Float64Array.from({ length: n }, () => draw(gen));
+  return new Tensor(data, shape, { requiresGrad });
+}
+
+/** Normal values pushed at least `gap` away from 0 (kinks of relu/abs, poles of 1/x). */
+export const awayFromZero = (gap = 0.1) => (g: Generator) => {
+  const v = g.normal();
+  return Math.sign(v || 1) * (Math.abs(v) + gap);
+};
+export const uniform = (lo: number, hi: number) => (g: Generator) => lo + (hi - lo) * g.random();
+
+export function expectGradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts?: GradcheckOptions): void {
+  const report = gradcheck(fn, inputs, opts);
+  expect(report.ok, report.message).toBe(true);
+}
+
+/** Max |a - b| / (atol + rtol |b|) style check with a readable failure. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what = ''): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = 0, at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const ratio = Math.abs(actual[i] - expected[i]) / (atol + rtol * Math.abs(expected[i]));
+    if (!(ratio <= worst)) { worst = ratio; at = i; }
+  }
+  expect(worst <= 1, `${what}: element ${at}: ${actual[at]} vs expected ${expected[at]} (rtol ${rtol}, atol ${atol})`).toBe(true);
+}
