@@ -11,7 +11,7 @@ function at(x: Tensor, idx: number[]): number {
   x.shape.forEach((d, i) => (off += (d === 1 ? 0 : idx[i + lead]) * s[i]));
   return x.data[off];
 }
-function* indices(shape: readonly number[]): Generator<number[]> {
+function* indices(shape: readonly number[]): IterableIterator<number[]> {
   const n = shape.reduce((p, s) => p * s, 1);
   const s = stridesOf(shape);
   for (let i = 0; i < n; i++) yield shape.map((d, k) => Math.floor(i / s[k]) % d);

@@ -70,7 +70,7 @@ describe('Generator', () => {
     expect(() => h.setState([1, 2])).toThrow(/expected 4 uint32 words/);
   });
   it('uniform draws have mean 1/2 and variance 1/12 (n = 100k, 5 sigma)', () => {
-    const x = rand([100_000], { generator: new Generator(1), dtype: 'float64' }).data;
+    const x = rand([100_000], { generator: new Generator(1), dtype: 'float64' }).data as Float64Array;
     const mean = x.reduce((s, v) => s + v, 0) / x.length;
     const variance = x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length;
     expect(Math.abs(mean - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / x.length));
@@ -78,7 +78,7 @@ describe('Generator', () => {
     expect(x.every((v) => v >= 0 && v < 1)).toBe(true);
   });
   it('normal draws have mean 0, variance 1 (n = 100k, 5 sigma)', () => {
-    const x = randn([100_000], { generator: new Generator(2), dtype: 'float64' }).data;
+    const x = randn([100_000], { generator: new Generator(2), dtype: 'float64' }).data as Float64Array;
     const mean = x.reduce((s, v) => s + v, 0) / x.length;
     const variance = x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length;
     expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(x.length));
