@@ -6,10 +6,13 @@ Usage (from the repo root):
     /usr/bin/python3 scripts/make-fixtures.py          # write every group
     /usr/bin/python3 scripts/make-fixtures.py core     # only test/fixtures/core.json
     /usr/bin/python3 scripts/make-fixtures.py ops      # only test/fixtures/ops.json
+    /usr/bin/python3 scripts/make-fixtures.py nn       # only test/fixtures/nn/*
+    /usr/bin/python3 scripts/make-fixtures.py roundtrip  # check firegrad's file
 
 (`pnpm fixtures` runs the same thing.) Needs only PyTorch (Debian's
-python3-torch is enough). Everything is computed in float64 with a fixed seed
-per case, so the output is byte-for-byte reproducible.
+python3-torch is enough), plus torchvision for `nn`. Everything is computed in
+float64 with a fixed seed per case (the SqueezeNet files also in float32, as
+noted), so the output is byte-for-byte reproducible.
 
 The generated JSON files are committed to the repo: the TypeScript tests read
 them directly, so CI never needs Python or PyTorch. Re-run this script only
@@ -26,11 +29,38 @@ File layout: {"cases": [case, ...]} where each case is
 and a tensor is {"shape": [...], "data": [flat row-major list]} (ints for
 index tensors; a 0-d tensor has shape [] and a one-element data list).
 Integer inputs have no entry in "grads".
+
+The `nn` group writes test/fixtures/nn/ (safetensors written by hand, see
+st_encode; tensors in header order, "__metadata__" first):
+  squeezenet1_0_10.safetensors, squeezenet1_1_10.safetensors
+      torchvision's state dict (same keys, F32) of squeezenet1_x(num_classes=10):
+      its own init, then 0.01 * randn added to every bias.
+  squeezenet1_0_10_io.safetensors (input [2,3,224,224]),
+  squeezenet1_1_10_io.safetensors (input [2,3,96,96])
+      input F32, labels I32 [2], logits32 F32 / logits64 F64 [2,10] (eval mode;
+      64 = model.double() on the same float32 values), loss32 F32 / loss64 F64
+      (0-d, F.cross_entropy mean), grad32.<param> F32 / grad64.<param> F64 for
+      the SQUEEZENET_GRADS parameters.
+  squeezenet.json  {"paramCounts": {"squeezenet1_0": {"1000": n, "10": n}, ...},
+                    "stateDict": {"squeezenet1_0": [{"name", "shape"}, ...], ...}}
+                   (state-dict keys in order, 1000 classes)
+  optim.json       {"params0": {"p0", "p1"}, "grads": [{"p0", "p1"}, ...],
+                    "configs": [{"name", "optimizer", "options", "scheduler",
+                                 "steps": [{"p0", "p1", "lr"}, ...]}, ...]}
+                   (see optim_fixture; float64)
+  fire.json        Fire(6, 3, 4, 5), float64: {"module", "params", "stateDict",
+                    "inputs": {"x"}, "gradOutput", "output", "grads"}
+                   with grads for "x" and every state-dict name.
+The `roundtrip` group writes nothing: it checks nn/firegrad-saved.safetensors
+(written by firegrad's safetensors test) if it exists.
 """
 
+import contextlib
+import copy
 import json
 import math
 import os
+import struct
 import sys
 import zlib
 
@@ -339,19 +369,489 @@ def ops_cases():
     return cases
 
 
+# ---------------------------------------------------------------- safetensors
+#
+# Written and read by hand (no `safetensors` package): an 8-byte little-endian
+# u64 header length N, then N bytes of JSON header
+#     {"__metadata__": {str: str},
+#      name: {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...}
+# padded with spaces to a multiple of 8, then the raw little-endian tensor data
+# packed contiguously in header order (offsets count from the first byte after
+# the header).
+
+ST_DTYPES = {  # safetensors dtype -> (torch dtype, struct format, bytes each)
+    "F64": (torch.float64, "d", 8),
+    "F32": (torch.float32, "f", 4),
+    "I64": (torch.int64, "q", 8),
+    "I32": (torch.int32, "i", 4),
+}
+ST_NAMES = {v[0]: k for k, v in ST_DTYPES.items()}
+
+
+def st_encode(tensors, metadata=None):
+    """{name: tensor} (+ {str: str} metadata) -> safetensors file bytes."""
+    header = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    chunks, offset = [], 0
+    for name, t in tensors.items():
+        dtype = ST_NAMES[t.dtype]
+        flat = t.detach().contiguous().reshape(-1).tolist()
+        raw = struct.pack(f"<{len(flat)}{ST_DTYPES[dtype][1]}", *flat)
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head += b" " * (-len(head) % 8)
+    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+
+
+def st_parse(buf):
+    """Validate safetensors bytes -> (entries {name: header entry}, metadata, data).
+
+    Strict: the header must be padded to a multiple of 8 and the tensors must
+    cover the data section exactly, with no gaps or overlaps.
+    """
+    if len(buf) < 8:
+        raise ValueError(f"{len(buf)} bytes: too short for a safetensors file")
+    (n,) = struct.unpack_from("<Q", buf, 0)
+    if 8 + n > len(buf):
+        raise ValueError(f"header length {n} runs past the end ({len(buf)} bytes)")
+    if n % 8:
+        raise ValueError(f"header length {n} is not a multiple of 8")
+    entries = json.loads(bytes(buf[8:8 + n]).decode("utf-8"))
+    metadata = entries.pop("__metadata__", {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise ValueError(f"metadata values must be strings: {metadata!r}")
+    data = buf[8 + n:]
+    for name, e in entries.items():
+        if set(e) != {"dtype", "shape", "data_offsets"} or e["dtype"] not in ST_DTYPES:
+            raise ValueError(f"{name}: bad header entry {e!r}")
+        b, end = e["data_offsets"]
+        if any(not isinstance(d, int) or d < 0 for d in e["shape"]):
+            raise ValueError(f"{name}: bad shape {e['shape']!r}")
+        if end - b != math.prod(e["shape"]) * ST_DTYPES[e["dtype"]][2]:
+            raise ValueError(f"{name}: data_offsets {e['data_offsets']} don't fit "
+                             f"{e['dtype']} {e['shape']}")
+    end = 0
+    for name, e in sorted(entries.items(), key=lambda kv: kv[1]["data_offsets"]):
+        if e["data_offsets"][0] != end:
+            raise ValueError(f"{name}: starts at {e['data_offsets'][0]}, expected {end}")
+        end = e["data_offsets"][1]
+    if end != len(data):
+        raise ValueError(f"tensors cover {end} data bytes, file has {len(data)}")
+    return entries, metadata, data
+
+
+def st_values(data, entry):
+    """One tensor's values as a flat list of Python numbers, decoded by struct."""
+    _, fmt, size = ST_DTYPES[entry["dtype"]]
+    b, end = entry["data_offsets"]
+    return list(struct.unpack_from(f"<{(end - b) // size}{fmt}", data, b))
+
+
+def st_load(path):
+    """Read a safetensors file -> ({name: tensor}, metadata), via torch.frombuffer."""
+    assert sys.byteorder == "little", "torch.frombuffer reads native byte order"
+    with open(path, "rb") as f:
+        buf = f.read()
+    entries, metadata, data = st_parse(buf)
+    tensors = {}
+    for name, e in entries.items():
+        dtype = ST_DTYPES[e["dtype"]][0]
+        b, end = e["data_offsets"]
+        raw = bytearray(data[b:end])  # a writable, aligned copy
+        flat = (torch.frombuffer(raw, dtype=dtype).clone() if raw
+                else torch.empty(0, dtype=dtype))
+        tensors[name] = flat.reshape(e["shape"])
+    return tensors, metadata
+
+
+def st_check(path, expected, metadata):
+    """Re-read a written file both ways (frombuffer and struct); must match exactly."""
+    tensors, meta = st_load(path)
+    assert meta == {k: str(v) for k, v in metadata.items()}, (path, meta)
+    assert list(tensors) == list(expected), (path, list(tensors))
+    with open(path, "rb") as f:
+        entries, _, data = st_parse(f.read())
+    for name, want in expected.items():
+        got = tensors[name]
+        assert got.dtype == want.dtype and got.shape == want.shape, (path, name)
+        assert torch.equal(got, want.detach()), (path, name)
+        assert st_values(data, entries[name]) == want.reshape(-1).tolist(), (path, name)
+
+
+def write_bytes(relpath, data, what):
+    path = os.path.join(FIXTURE_DIR, relpath)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    print(f"wrote {os.path.relpath(path, ROOT)}: {what}, {len(data)} bytes")
+    return path
+
+
+def write_json(relpath, obj, what):
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n"
+    return write_bytes(relpath, text.encode("utf-8"), what)
+
+
+def write_safetensors(relpath, tensors, metadata):
+    path = write_bytes(relpath, st_encode(tensors, metadata),
+                       f"{len(tensors)} tensors")
+    st_check(path, tensors, metadata)
+    return path
+
+
+# ---------------------------------------------------------------- nn
+
+NN_DIR = "nn"
+SQUEEZENET_VERSIONS = {  # version -> input shape for the forward/backward file
+    "1_0": (2, 3, 224, 224),  # 224 -> 109 -> 54 -> 27 -> 13: every pool is ceil-mode
+    "1_1": (2, 3, 96, 96),    # 96 -> 47 -> 23 -> 11 -> 5
+}
+SQUEEZENET_CLASSES = 10
+SQUEEZENET_PARAM_COUNTS = {("1_0", 1000): 1248424, ("1_1", 1000): 1235496,
+                           ("1_0", 10): 740554, ("1_1", 10): 727626}
+SQUEEZENET_GRADS = [  # parameters whose gradients are recorded
+    "features.0.weight", "features.0.bias", "features.3.squeeze.weight",
+    "features.3.expand3x3.weight", "features.12.expand1x1.bias",
+    "classifier.1.weight", "classifier.1.bias",
+]
+
+
+@contextlib.contextmanager
+def default_dtype(dtype):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def squeezenet(version, num_classes):
+    """torchvision's SqueezeNet 1.0/1.1 with its own init, in float32."""
+    import torchvision
+    build = getattr(torchvision.models, "squeezenet" + version)
+    with default_dtype(torch.float32):
+        try:
+            return build(weights=None, num_classes=num_classes)
+        except TypeError:  # torchvision < 0.13 has no `weights` argument
+            return build(pretrained=False, num_classes=num_classes)
+
+
+def record_inputs(model):
+    """Pre-hooks saving a copy of every ReLU / MaxPool2d input (ReLUs are in-place).
+
+    Returns (list of (kind, tensor) in call order, hook handles).
+    """
+    seen = []
+
+    def hook(kind):
+        return lambda module, inputs: seen.append((kind, inputs[0].detach().clone()))
+
+    handles = [m.register_forward_pre_hook(hook(
+        "relu" if isinstance(m, torch.nn.ReLU) else "pool"))
+        for m in model.modules()
+        if isinstance(m, (torch.nn.ReLU, torch.nn.MaxPool2d))]
+    return seen, handles
+
+
+def pool_windows(x, k=3, s=2):
+    """[N, C, H, W] -> [N, C, oh, ow, k*k] ceil-mode pool windows (-inf past the edge)."""
+    h, w = x.shape[-2:]
+    oh, ow = -(-(h - k) // s) + 1, -(-(w - k) // s) + 1
+    x = F.pad(x, (0, (ow - 1) * s + k - w, 0, (oh - 1) * s + k - h), value=-math.inf)
+    return x.unfold(2, k, s).unfold(3, k, s).reshape(*x.shape[:2], oh, ow, k * k)
+
+
+def kink_report(seen32, seen64):
+    """How close the float64 forward comes to a ReLU / max-pool kink, and how
+    often float32 rounding lands on the other side of one.
+
+    reluMargin: smallest |ReLU input|; poolGap: smallest (max - runner-up) / max
+    over pool windows with a positive max (windows of zeros don't matter: their
+    gradient is masked by the ReLU before them anyway).
+    """
+    margin, gap, relu_flips, pool_flips = math.inf, math.inf, 0, 0
+    for (kind, a32), (_, a64) in zip(seen32, seen64):
+        if kind == "relu":
+            margin = min(margin, a64.abs().min().item())
+            relu_flips += ((a32 > 0) != (a64 > 0)).sum().item()
+        else:
+            w64, w32 = pool_windows(a64), pool_windows(a32)
+            assert torch.equal(w64.amax(-1), F.max_pool2d(a64, 3, 2, ceil_mode=True))
+            top = w64.topk(2, dim=-1).values
+            live = top[..., 0] > 0
+            gap = min(gap, ((top[..., 0] - top[..., 1]) / top[..., 0])[live].min().item())
+            pool_flips += (w32.argmax(-1) != w64.argmax(-1))[live].sum().item()
+    return {"reluMargin": margin, "poolGap": gap,
+            "reluFlips32": relu_flips, "poolFlips32": pool_flips}
+
+
+def squeezenet_fixture(version, shape):
+    name = f"squeezenet{version}_{SQUEEZENET_CLASSES}"
+    seed(name + "/model")
+    model = squeezenet(version, SQUEEZENET_CLASSES)
+    with torch.no_grad():  # torchvision zeroes every bias; make them matter
+        for pname, p in model.named_parameters():
+            if pname.endswith(".bias"):
+                p.add_(0.01 * torch.randn(p.shape, dtype=p.dtype))
+    model.eval()  # dropout off
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    assert all(v.dtype == torch.float32 for v in state.values())
+    assert all(k in state for k in SQUEEZENET_GRADS), name
+
+    seed(name + "/input")
+    x = torch.randn(shape, dtype=torch.float32)
+    labels = torch.randint(0, SQUEEZENET_CLASSES, (shape[0],))
+
+    runs = {}
+    for bits, dtype in ((32, torch.float32), (64, torch.float64)):
+        m = copy.deepcopy(model).to(dtype)  # float64: the same float32 values
+        seen, handles = record_inputs(m)
+        logits = m(x.to(dtype))
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        for h in handles:
+            h.remove()
+        params = dict(m.named_parameters())
+        runs[bits] = (logits.detach(), loss.detach(),
+                      {k: params[k].grad.detach().clone() for k in SQUEEZENET_GRADS},
+                      seen)
+    kinks = kink_report(runs[32][3], runs[64][3])
+
+    io = {"input": x, "labels": labels.to(torch.int32)}
+    for bits in (32, 64):
+        io[f"logits{bits}"] = runs[bits][0]
+    for bits in (32, 64):
+        io[f"loss{bits}"] = runs[bits][1]
+    for bits in (32, 64):
+        for k in SQUEEZENET_GRADS:
+            io[f"grad{bits}.{k}"] = runs[bits][2][k]
+
+    model_file = os.path.join(NN_DIR, name + ".safetensors")
+    write_safetensors(model_file, state, {
+        "format": "pt", "model": f"torchvision squeezenet{version}",
+        "numClasses": SQUEEZENET_CLASSES})
+    write_safetensors(os.path.join(NN_DIR, name + "_io.safetensors"), io, {
+        "format": "pt", "model": f"torchvision squeezenet{version}",
+        "numClasses": SQUEEZENET_CLASSES,
+        "weights": os.path.basename(model_file),
+        "mode": "eval (dropout off)",
+        "loss": "F.cross_entropy(logits, labels), mean over the batch",
+        "loss32": repr(runs[32][1].item()),
+        "loss64": repr(runs[64][1].item()),
+        "minReluMargin64": repr(kinks["reluMargin"]),
+        "minPoolGap64": repr(kinks["poolGap"]),
+    })
+    print(f"  {name}: loss32 {runs[32][1].item()!r}, loss64 {runs[64][1].item()!r}, "
+          f"kinks {kinks}")
+
+    # The saved state dict must load into a fresh model and reproduce logits32.
+    tensors, _ = st_load(os.path.join(FIXTURE_DIR, model_file))
+    fresh = squeezenet(version, SQUEEZENET_CLASSES)
+    fresh.load_state_dict(tensors, strict=True)
+    fresh.eval()
+    with torch.no_grad():
+        assert torch.equal(fresh(x), runs[32][0]), name
+
+
+def squeezenet_layout():
+    counts, keys = {}, {}
+    for version in SQUEEZENET_VERSIONS:
+        name = "squeezenet" + version
+        counts[name] = {}
+        for num_classes in (1000, 10):
+            model = squeezenet(version, num_classes)
+            n = sum(p.numel() for p in model.parameters())
+            assert n == SQUEEZENET_PARAM_COUNTS[version, num_classes], (name, n)
+            counts[name][str(num_classes)] = n
+            if num_classes == 1000:
+                keys[name] = [{"name": k, "shape": list(v.shape)}
+                              for k, v in model.state_dict().items()]
+    write_json(os.path.join(NN_DIR, "squeezenet.json"),
+               {"paramCounts": counts, "stateDict": keys}, "param counts and keys")
+
+
+# Gradient i is a random normal times OPTIM_GRAD_SCALES[i]. The tiny 4th step
+# makes Adam's second moment shrink (g**2 < v), so amsgrad's running max really
+# differs from plain Adam; with unit-scale gradients they agree for ~50 steps.
+OPTIM_GRAD_SCALES = [1.0, 1.0, 1.0, 0.01, 1.0]
+OPTIM_CONFIGS = [
+    # name, torch.optim class, its kwargs, (lr_scheduler class, its kwargs) or None
+    ("sgd_plain", "SGD", {"lr": 0.1}, None),
+    ("sgd_momentum", "SGD", {"lr": 0.1, "momentum": 0.9}, None),
+    ("sgd_nesterov_wd", "SGD",
+     {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, None),
+    ("sgd_momentum_dampening", "SGD",
+     {"lr": 0.1, "momentum": 0.5, "dampening": 0.1}, None),
+    ("adam", "Adam", {"lr": 0.01}, None),
+    ("adam_wd_betas", "Adam",
+     {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.05}, None),
+    ("adam_amsgrad", "Adam", {"lr": 0.01, "amsgrad": True}, None),
+    ("adamw", "AdamW", {"lr": 0.01}, None),  # PyTorch's default weight_decay 0.01
+    ("adamw_wd", "AdamW",
+     {"lr": 0.02, "betas": (0.85, 0.995), "weight_decay": 0.1}, None),
+    ("steplr_sgd", "SGD", {"lr": 0.1, "momentum": 0.9},
+     ("StepLR", {"step_size": 2, "gamma": 0.5})),
+    ("cosine_adam", "Adam", {"lr": 0.01},
+     ("CosineAnnealingLR", {"T_max": 4, "eta_min": 0.001})),
+]
+CAMEL = {"weight_decay": "weightDecay", "step_size": "stepSize",
+         "T_max": "tMax", "eta_min": "etaMin"}
+
+
+def camel(kwargs):
+    return {CAMEL.get(k, k): list(v) if isinstance(v, tuple) else v
+            for k, v in kwargs.items()}
+
+
+def optim_fixture():
+    """Optimizer trajectories for fixed, explicitly given gradients (no loss).
+
+    Each step: p.grad = grads[i][name]; opt.step(); scheduler.step() if any;
+    then record the parameters and param_groups[0]["lr"] (so with a scheduler,
+    "lr" is the rate the *next* step will use).
+    """
+    seed("optim")
+    with default_dtype(torch.float64):
+        params0 = {"p0": torch.randn(3, 4), "p1": torch.randn(5)}
+        grads = [{k: torch.randn(v.shape) * scale for k, v in params0.items()}
+                 for scale in OPTIM_GRAD_SCALES]
+    configs = []
+    for name, opt_name, kwargs, sched in OPTIM_CONFIGS:
+        params = {k: v.clone().requires_grad_(True) for k, v in params0.items()}
+        opt = getattr(torch.optim, opt_name)(list(params.values()), **kwargs)
+        scheduler = (getattr(torch.optim.lr_scheduler, sched[0])(opt, **sched[1])
+                     if sched else None)
+        steps = []
+        for g in grads:
+            for k, p in params.items():
+                p.grad = g[k].clone()
+            opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            step = {k: ser(p) for k, p in params.items()}
+            step["lr"] = opt.param_groups[0]["lr"]
+            steps.append(step)
+        configs.append({
+            "name": name, "optimizer": opt_name, "options": camel(kwargs),
+            "scheduler": None if sched is None else {"type": sched[0], **camel(sched[1])},
+            "steps": steps})
+    write_json(os.path.join(NN_DIR, "optim.json"), {
+        "params0": {k: ser(v) for k, v in params0.items()},
+        "grads": [{k: ser(v) for k, v in g.items()} for g in grads],
+        "configs": configs}, f"{len(configs)} optimizer configs")
+
+
+def fire_fixture():
+    """torchvision's Fire(6, 3, 4, 5) in float64: output and the VJP of a random
+    gradOutput w.r.t. x and every parameter."""
+    from torchvision.models.squeezenet import Fire
+    seed("fire")
+    with default_dtype(torch.float64):
+        fire = Fire(6, 3, 4, 5)  # nn.Conv2d's default init: biases are non-zero
+        x = torch.randn(2, 6, 5, 5, requires_grad=True)
+        seen, handles = record_inputs(fire)
+        out = fire(x)
+        for h in handles:
+            h.remove()
+        grad_out = torch.randn(out.shape)
+    state = dict(fire.named_parameters())
+    assert all((v != 0).all() for k, v in state.items() if k.endswith(".bias"))
+    assert list(state) == list(fire.state_dict())
+    margin = min(t.abs().min().item() for _, t in seen)
+    assert margin > 1e-4, margin  # no ReLU input near its kink
+    gs = torch.autograd.grad(out, [x, *state.values()], grad_out)
+    write_json(os.path.join(NN_DIR, "fire.json"), {
+        "module": "Fire",
+        "params": {"inplanes": 6, "squeezePlanes": 3,
+                   "expand1x1Planes": 4, "expand3x3Planes": 5},
+        "stateDict": {k: ser(v) for k, v in state.items()},
+        "inputs": {"x": ser(x)},
+        "gradOutput": ser(grad_out),
+        "output": ser(out),
+        "grads": dict(zip(["x", *state], map(ser, gs))),
+    }, f"Fire module, min ReLU margin {margin:.3g}")
+
+
+def nn_fixtures():
+    for version, shape in SQUEEZENET_VERSIONS.items():
+        squeezenet_fixture(version, shape)
+    squeezenet_layout()
+    optim_fixture()
+    fire_fixture()
+
+
+# ---------------------------------------------------------------- roundtrip
+
+ROUNDTRIP_FILE = os.path.join(NN_DIR, "firegrad-saved.safetensors")
+ROUNDTRIP_TENSORS = {  # name -> (dtype, shape, flat values), as firegrad saves them
+    "a": ("F32", [2, 3], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+    "b": ("F64", [4], [0.5, -1.25, 3e-8, 1e300]),
+    "c": ("I32", [2, 2], [1, -2, 3, -4]),
+    "empty": ("F32", [0, 3], []),
+}
+ROUNDTRIP_METADATA = {"format": "pt", "note": "firegrad round trip"}
+
+
+def check_roundtrip(path):
+    """Check a safetensors file written by firegrad; raise on any mismatch."""
+    with open(path, "rb") as f:
+        entries, metadata, data = st_parse(f.read())
+    tensors, _ = st_load(path)
+    problems = []
+    if metadata != ROUNDTRIP_METADATA:
+        problems.append(f"metadata {metadata!r} != {ROUNDTRIP_METADATA!r}")
+    if sorted(entries) != sorted(ROUNDTRIP_TENSORS):
+        problems.append(f"tensors {sorted(entries)} != {sorted(ROUNDTRIP_TENSORS)}")
+    for name, (dtype, shape, values) in ROUNDTRIP_TENSORS.items():
+        if name not in entries:
+            continue
+        e, t = entries[name], tensors[name]
+        if e["dtype"] != dtype or e["shape"] != shape:
+            problems.append(f"{name}: {e['dtype']} {e['shape']}, expected {dtype} {shape}")
+            continue
+        by_struct = st_values(data, e)
+        by_torch = t.reshape(-1).tolist()
+        if by_struct != values or by_torch != values:
+            problems.append(f"{name}: struct {by_struct}, torch.frombuffer "
+                            f"{by_torch}, expected {values}")
+    if problems:
+        raise AssertionError(f"{os.path.relpath(path, ROOT)}:\n  " + "\n  ".join(problems))
+    print(f"{os.path.relpath(path, ROOT)}: OK ({len(entries)} tensors, metadata matches)")
+
+
+def roundtrip_check():
+    path = os.path.join(FIXTURE_DIR, ROUNDTRIP_FILE)
+    if not os.path.exists(path):
+        print(f"{os.path.relpath(path, ROOT)} not found; skipping the round-trip "
+              "check (firegrad's safetensors test writes it)")
+        return
+    check_roundtrip(path)
+
+
 # ---------------------------------------------------------------- main
 
-GROUPS = {"core": core_cases, "ops": ops_cases}
+GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
+OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
+                "roundtrip": roundtrip_check}    # writes nothing
 
 
 def main(argv):
-    names = argv or list(GROUPS)
-    unknown = [n for n in names if n not in GROUPS]
+    known = list(GROUPS) + list(OTHER_GROUPS)
+    names = argv or known
+    unknown = [n for n in names if n not in known]
     if unknown:
-        sys.exit(f"unknown fixture group(s) {unknown}; choose from {list(GROUPS)}")
+        sys.exit(f"unknown fixture group(s) {unknown}; choose from {known}")
     torch.set_default_dtype(DTYPE)
     for n in names:
-        write(n, GROUPS[n]())
+        if n in GROUPS:
+            write(n, GROUPS[n]())
+        else:
+            OTHER_GROUPS[n]()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,211 @@
+// The safetensors weights format: an 8-byte little-endian u64 header length N, N bytes of UTF-8
+// JSON header ({ name: { dtype, shape, data_offsets }, __metadata__? }), then the raw little-endian
+// data. serialize/parse are pure and browser-safe; save/read/load touch the file system (Node).
+import { DTypeError, Tensor, ValueError, fmtShape, numel, type DType, type TypedArray } from '@firegrad/core';
+
+export type SafetensorsContents = { tensors: Record<string, Tensor>; metadata: Record<string, string> };
+
+const FILE_DTYPES = { F32: 'float32', F64: 'float64', I32: 'int32' } as const;
+type FileDType = keyof typeof FILE_DTYPES;
+const TO_FILE: Record<DType, FileDType> = { float32: 'F32', float64: 'F64', int32: 'I32' };
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+const SUPPORTED = Object.keys(FILE_DTYPES).join(', ');
+const METADATA_KEY = '__metadata__';
+/** Same cap as the reference Rust reader: anything larger is a corrupt length, not a real header. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+// Tensor bytes are copied straight from the typed arrays, which use the host's byte order.
+const HOST_IS_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+function requireLittleEndian(): void {
+  if (!HOST_IS_LE) throw new ValueError('safetensors: this host is big-endian; the format is little-endian and byte swapping is not implemented');
+}
+
+/** Short JSON rendering of a header value for error messages. */
+function show(v: unknown): string {
+  const s = v === undefined ? 'undefined' : JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The bytes of a safetensors file holding `tensors` (in key order) and optional string `metadata`. */
+export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  requireLittleEndian();
+  if (!isPlainObject(tensors)) throw new ValueError(`safetensors: 'tensors' must be an object of name -> Tensor, got ${show(tensors)}`);
+  // Validate everything before building anything, so a bad entry never yields a partial file.
+  const entries = Object.entries(tensors);
+  for (const [name, t] of entries) {
+    if (name === '') throw new ValueError('safetensors: tensor names must be non-empty strings');
+    if (name === METADATA_KEY) throw new ValueError(`safetensors: '${METADATA_KEY}' is reserved for metadata and cannot name a tensor`);
+    if (!(t instanceof Tensor)) throw new ValueError(`safetensors: tensor '${name}' must be a firegrad Tensor, got ${typeof t}`);
+    // Check the array too: a Tensor over, say, a Uint8Array reports dtype int32 but holds 1-byte items.
+    if (!Object.hasOwn(ARRAYS, t.dtype) || !(t.data instanceof ARRAYS[t.dtype])) {
+      throw new DTypeError(`safetensors: tensor '${name}' has unsupported dtype ${String(t.dtype)} (${t.data?.constructor?.name}); supported: float32, float64, int32`);
+    }
+    if (t.data.length !== numel(t.shape)) throw new ValueError(`safetensors: tensor '${name}' has ${t.data.length} elements but shape ${fmtShape(t.shape)}`);
+  }
+  if (metadata !== undefined) {
+    if (!isPlainObject(metadata)) throw new ValueError(`safetensors: metadata must be an object of strings, got ${show(metadata)}`);
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new ValueError(`safetensors: metadata '${k}' must be a string, got ${typeof v}`);
+    }
+  }
+
+  // __metadata__ first, as the Python writer does; Object.fromEntries keeps a '__proto__' key as data.
+  const header: [string, unknown][] = metadata && Object.keys(metadata).length > 0 ? [[METADATA_KEY, { ...metadata }]] : [];
+  let offset = 0;
+  for (const [name, t] of entries) {
+    header.push([name, { dtype: TO_FILE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] }]);
+    offset += t.data.byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(Object.fromEntries(header)));
+  // Pad with spaces so the data section starts 8-byte aligned.
+  const headerLen = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLen + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLen);
+  let at = 8 + headerLen;
+  for (const [, t] of entries) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+type Entry = { name: string; dtype: DType; shape: number[]; begin: number; end: number };
+
+/**
+ * Tensors and metadata from the bytes of a safetensors file. The whole header is validated before
+ * any tensor is built; every problem is a ValueError starting `safetensors: <source>:`.
+ * Tensors own copies of their bytes, never views into `bytes`.
+ */
+export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): SafetensorsContents {
+  requireLittleEndian();
+  function fail(msg: string): never {
+    throw new ValueError(`safetensors: ${source}: ${msg}`);
+  }
+  if (!(bytes instanceof Uint8Array)) fail(`expected a Uint8Array, got ${typeof bytes}`);
+  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length field`);
+
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} is absurdly large (limit ${MAX_HEADER_BYTES}; the file has ${bytes.length} bytes)`);
+  if (n > BigInt(bytes.length - 8)) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes, so at most ${bytes.length - 8} for the header)`);
+  const headerLen = Number(n);
+
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (e) {
+    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (!isPlainObject(header)) fail(`header must be a JSON object, got ${Array.isArray(header) ? 'an array' : show(header)}`);
+
+  const metadata: [string, string][] = [];
+  if (Object.hasOwn(header, METADATA_KEY)) {
+    const meta = header[METADATA_KEY];
+    if (!isPlainObject(meta)) fail(`'${METADATA_KEY}' must be an object of strings, got ${show(meta)}`);
+    for (const [k, v] of Object.entries(meta)) {
+      if (typeof v !== 'string') fail(`'${METADATA_KEY}' value '${k}' must be a string, got ${show(v)}`);
+      metadata.push([k, v]);
+    }
+  }
+
+  const dataLen = bytes.length - 8 - headerLen;
+  const entries: Entry[] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === METADATA_KEY) continue;
+    const where = `tensor '${name}'`;
+    if (!isPlainObject(info)) fail(`${where}: entry must be an object with dtype, shape and data_offsets, got ${show(info)}`);
+    for (const field of ['dtype', 'shape', 'data_offsets']) {
+      if (!Object.hasOwn(info, field)) fail(`${where}: missing field '${field}'`);
+    }
+    const { dtype, shape, data_offsets: offsets } = info;
+    if (typeof dtype !== 'string' || !Object.hasOwn(FILE_DTYPES, dtype)) {
+      fail(`${where}: unknown dtype ${show(dtype)} (supported: ${SUPPORTED})`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`${where}: field 'shape' must be an array of non-negative integers, got ${show(shape)}`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o))) {
+      fail(`${where}: field 'data_offsets' must be two integers [begin, end], got ${show(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (!(begin >= 0 && begin <= end && end <= dataLen)) {
+      fail(`${where}: data_offsets [${begin}, ${end}] out of range: need 0 <= begin <= end <= ${dataLen} (the data section length)`);
+    }
+    const fileDType = dtype as FileDType;
+    const expected = numel(shape) * ARRAYS[FILE_DTYPES[fileDType]].BYTES_PER_ELEMENT;
+    if (end - begin !== expected) {
+      fail(`${where}: shape ${fmtShape(shape)} with dtype ${fileDType} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    }
+    entries.push({ name, dtype: FILE_DTYPES[fileDType], shape, begin, end });
+  }
+
+  // The tensors must tile the data section exactly: no overlaps, no holes, no trailing bytes.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let prev: Entry | undefined;
+  for (const e of sorted) {
+    if (e.begin < cursor) fail(`tensors '${prev!.name}' [${prev!.begin}, ${prev!.end}] and '${e.name}' [${e.begin}, ${e.end}] overlap in data_offsets`);
+    if (e.begin > cursor) fail(`data bytes [${cursor}, ${e.begin}) before tensor '${e.name}' belong to no tensor (a hole)`);
+    cursor = e.end;
+    prev = e;
+  }
+  if (cursor !== dataLen) fail(`${dataLen - cursor} trailing bytes: data bytes [${cursor}, ${dataLen}) belong to no tensor`);
+
+  const dataStart = 8 + headerLen;
+  const tensors = entries.map(({ name, dtype, shape, begin, end }): [string, Tensor] => {
+    const data: TypedArray = new ARRAYS[dtype](numel(shape));
+    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    return [name, new Tensor(data, shape)];
+  });
+  return { tensors: Object.fromEntries(tensors), metadata: Object.fromEntries(metadata) };
+}
+
+// Loaded lazily so that importing this module (and the pure functions above) works in a browser.
+function node(): { fs: typeof import('node:fs'); path: typeof import('node:path') } {
+  const proc = globalThis.process;
+  if (typeof proc?.getBuiltinModule !== 'function') {
+    throw new ValueError('safetensors: file access needs Node.js >= 20.16; in a browser use serializeSafetensors / parseSafetensors');
+  }
+  return { fs: proc.getBuiltinModule('node:fs'), path: proc.getBuiltinModule('node:path') };
+}
+
+/**
+ * Writes a safetensors file atomically: the bytes go to a temp file in the same directory, are
+ * fsynced, then renamed over `path`. On any failure the temp file is removed and an existing
+ * file at `path` is left untouched. Directories are not created.
+ */
+export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
+  const { fs, path: paths } = node();
+  const bytes = serializeSafetensors(tensors, metadata);
+  const dir = paths.dirname(path);
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ValueError(`safetensors: cannot save '${path}': directory '${dir}' does not exist`);
+  }
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+    for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Tensors and `__metadata__` of a safetensors file. */
+export function readSafetensors(path: string): SafetensorsContents {
+  return parseSafetensors(node().fs.readFileSync(path), path);
+}
+
+/** The tensors of a safetensors file, ready for `module.loadStateDict(loadSafetensors(path))`. */
+export function loadSafetensors(path: string): Record<string, Tensor> {
+  return readSafetensors(path).tensors;
+}

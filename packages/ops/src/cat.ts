@@ -1,0 +1,56 @@
+// cat and split along any dim. split is narrow() on the core tape, so it needs no backward here.
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, normalizeDim, numel, registerOp, track, type FloatArray } from '@firegrad/core';
+import { kernelFor } from './backend';
+import type { CatKernel } from './kernel-types';
+
+const CAT = registerOp('cat', true, 'ops');
+
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
+  const first = tensors[0];
+  const d = normalizeDim(CAT, dim, first.ndim);
+  tensors.forEach((t, i) => {
+    if (t.dtype !== first.dtype) throw new DTypeError(`cat: tensor ${i} is ${t.dtype} ${fmtShape(t.shape)} but tensor 0 is ${first.dtype} ${fmtShape(first.shape)}`);
+    if (t.ndim !== first.ndim || t.shape.some((s, k) => k !== d && s !== first.shape[k])) {
+      throw new ShapeError(`cat: tensor ${i} has shape ${fmtShape(t.shape)} but tensor 0 has ${fmtShape(first.shape)}; only dim ${dim} may differ`);
+    }
+  });
+  if (first.dtype === 'int32') throw new DTypeError('cat: int32 tensors are not supported');
+  const outer = numel(first.shape.slice(0, d)), inner = numel(first.shape.slice(d + 1));
+  const sizes = tensors.map((t) => t.shape[d] * inner);
+  const outShape = first.shape.map((s, k) => (k === d ? tensors.reduce((n, t) => n + t.shape[d], 0) : s));
+  const dtype = first.dtype;
+  const out = kernelFor<CatKernel>(CAT, dtype).forward(tensors.map((t) => t.data as FloatArray), outer, sizes);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return track(CAT, tensors, new Tensor(out, outShape), (g, needs) => {
+    const k = kernelFor<CatKernel>(CAT, dtype);
+    let offset = 0;
+    return tensors.map((t, i) => {
+      const part = needs[i] ? new Tensor(k.slice(g.data as FloatArray, outer, total, offset, sizes[i]), t.shape) : null;
+      offset += sizes[i];
+      return part;
+    });
+  });
+}
+
+/** PyTorch's split: a number is a chunk size (the last chunk may be smaller), a list gives each size. */
+export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  const d = normalizeDim('split', dim, x.ndim);
+  const len = x.shape[d];
+  let list: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes < 1) throw new ValueError(`split: chunk size must be a positive integer, got ${sizes}`);
+    list = Array.from({ length: Math.max(1, Math.ceil(len / sizes)) }, (_, i) => Math.min(sizes, len - i * sizes));
+  } else {
+    list = [...sizes];
+    if (list.some((s) => !Number.isInteger(s) || s < 0) || list.reduce((a, b) => a + b, 0) !== len) {
+      throw new ShapeError(`split: sizes [${list.join(', ')}] must be non-negative and sum to dim ${dim} of ${fmtShape(x.shape)} (${len})`);
+    }
+  }
+  let start = 0;
+  return list.map((s) => {
+    const part = x.narrow(d, start, s);
+    start += s;
+    return part;
+  });
+}

@@ -1,0 +1,67 @@
+// conv2d: NCHW input, weight OC × C/groups × KH × KW, optional bias; stride, padding, dilation and
+// groups as in PyTorch. Forward and backward side by side; only the gradients needed are computed.
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, registerOp, requireFloat, track, type FloatArray } from '@firegrad/core';
+import { kernelFor } from './backend';
+import { convOutSize, pair, type Conv2dGeometry, type Pair } from './geometry';
+import type { Conv2dKernel } from './kernel-types';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+const CONV2D = registerOp('conv2d', true, 'ops');
+
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const g = conv2dGeometry(x, weight, bias, opts);
+  const kernel = kernelFor<Conv2dKernel>(CONV2D, x.dtype as 'float32' | 'float64');
+  const out = new Tensor(kernel.forward(x.data as FloatArray, weight.data as FloatArray, bias ? (bias.data as FloatArray) : null, g), [g.N, g.OC, g.OH, g.OW]);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return track(CONV2D, inputs, out, (grad, needs) => {
+    const k = kernelFor<Conv2dKernel>(CONV2D, grad.dtype as 'float32' | 'float64');
+    const dy = grad.data as FloatArray;
+    return [
+      needs[0] ? new Tensor(k.backwardInput(dy, weight.data as FloatArray, g), x.shape) : null,
+      needs[1] ? new Tensor(k.backwardWeight(x.data as FloatArray, dy, g), weight.shape) : null,
+      needs[2] ? new Tensor(k.backwardBias(dy, g), [g.OC]) : null,
+    ];
+  });
+}
+
+/** Validates every argument and resolves the geometry; errors name the argument and the shapes. */
+export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): Conv2dGeometry {
+  requireFloat('conv2d', 'input', x);
+  requireFloat('conv2d', 'weight', weight);
+  const shapes = `input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;
+  if (x.ndim !== 4) throw new ShapeError(`conv2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
+  if (weight.ndim !== 4) throw new ShapeError(`conv2d: 'weight' must be 4-D (OC, C/groups, KH, KW), got ${fmtShape(weight.shape)}`);
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && t.dtype !== x.dtype) throw new DTypeError(`conv2d: '${name}' is ${t.dtype} but 'input' is ${x.dtype} (${shapes})`);
+  }
+  const groups = opts.groups ?? 1;
+  const [SH, SW] = pair(opts.stride ?? 1), [PH, PW] = pair(opts.padding ?? 0), [DH, DW] = pair(opts.dilation ?? 1);
+  const ints: [string, number, number][] = [['stride', SH, 1], ['stride', SW, 1], ['padding', PH, 0], ['padding', PW, 0],
+    ['dilation', DH, 1], ['dilation', DW, 1], ['groups', groups, 1]];
+  for (const [name, v, min] of ints) {
+    if (!Number.isInteger(v) || v < min) throw new ValueError(`conv2d: '${name}' must be an integer >= ${min}, got ${v} (${shapes})`);
+  }
+  const [N, C, H, W] = x.shape, [OC, CG, KH, KW] = weight.shape;
+  if (C % groups !== 0 || OC % groups !== 0) {
+    throw new ValueError(`conv2d: groups = ${groups} must divide input channels ${C} and output channels ${OC} (${shapes})`);
+  }
+  if (CG !== C / groups) {
+    throw new ShapeError(`conv2d: weight expects ${CG} input channels per group but input has ${C} channels in ${groups} group(s) (${shapes})`);
+  }
+  if (KH === 0 || KW === 0) throw new ShapeError(`conv2d: kernel size must be positive, got ${KH}×${KW} (${shapes})`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== OC)) {
+    throw new ShapeError(`conv2d: 'bias' must have shape [${OC}], got ${fmtShape(bias.shape)} (${shapes})`);
+  }
+  const OH = convOutSize(H, KH, SH, PH, DH), OW = convOutSize(W, KW, SW, PW, DW);
+  if (OH < 1 || OW < 1) {
+    throw new ShapeError(`conv2d: input ${H}×${W} padded by ${PH}×${PW} is smaller than the dilated kernel ` +
+      `${DH * (KH - 1) + 1}×${DW * (KW - 1) + 1} (${shapes})`);
+  }
+  return { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, OH, OW };
+}

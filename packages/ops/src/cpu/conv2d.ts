@@ -1,0 +1,156 @@
+// 2-D convolution on the cpu backend: NCHW typed arrays, float32 or float64, weight laid out
+// OC × C/groups × KH × KW. Every pass is im2col + GEMM per (image, group): the columns matrix of an
+// image-group is (C/groups·KH·KW) × (OH·OW), so
+//   forward:     out_g  = W_g · col            (OC/g × OH·OW)
+//   grad input:  col    = W_gᵀ · dY_g, then col2im scatter-adds col into dX
+//   grad weight: dW_g  += dY_g · colᵀ          (summed over images)
+// A 1×1, stride-1, unpadded conv needs no im2col: its columns matrix is the input plane itself.
+// Every function takes an image range [n0, n1) so a worker pool can split a batch; by default
+// they do the whole batch.
+import { gemm, type FloatArray } from '../../../core/src/kernels/gemm'; // TODO(import): switch to '@firegrad/core'
+import type { Conv2dGeometry } from '../geometry';
+import { workspaceLike } from './workspace';
+
+/** out = conv(x, w) + bias for images [n0, n1). */
+export function conv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null,
+  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N): void {
+  const { C, OC, groups } = g;
+  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
+  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  const pointwise = isPointwise(g);
+  const col = pointwise ? x : workspaceLike(x, ckk * ohw);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const xOff = (n * C + gi * cg) * hw, oOff = (n * OC + gi * ocg) * ohw;
+      // Bias goes in first and the GEMM accumulates onto it, saving a pass over the output.
+      if (bias) for (let o = 0; o < ocg; o++) out.fill(bias[gi * ocg + o], oOff + o * ohw, oOff + (o + 1) * ohw);
+      if (!pointwise) im2col(x, xOff, g, cg, col);
+      gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk,
+        col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null);
+    }
+  }
+}
+
+/** dx = ∂L/∂x given dy = ∂L/∂out, for images [n0, n1). */
+export function conv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray,
+  n0 = 0, n1 = g.N): void {
+  const { C, OC, groups } = g;
+  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
+  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  const pointwise = isPointwise(g);
+  const col = pointwise ? dx : workspaceLike(dx, ckk * ohw);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const dyOff = (n * OC + gi * ocg) * ohw, dxOff = (n * C + gi * cg) * hw;
+      // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
+      gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
+        col, pointwise ? dxOff : 0, ohw, false);
+      if (pointwise) continue;
+      // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
+      dx.fill(0, dxOff, dxOff + cg * hw);
+      col2im(col, g, cg, dx, dxOff);
+    }
+  }
+}
+
+/**
+ * dw = Σ over images [n0, n1) of ∂L/∂w; overwritten, not accumulated, so that each worker of a
+ * batch split can produce its partial sum in its own buffer.
+ */
+export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray,
+  n0 = 0, n1 = g.N): void {
+  const { C, OC, groups } = g;
+  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
+  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  if (n1 <= n0) {
+    dw.fill(0, 0, OC * ckk);
+    return;
+  }
+  const pointwise = isPointwise(g);
+  const col = pointwise ? x : workspaceLike(x, ckk * ohw);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const xOff = (n * C + gi * cg) * hw, dyOff = (n * OC + gi * ocg) * ohw;
+      if (!pointwise) im2col(x, xOff, g, cg, col);
+      gemm(false, true, ocg, ckk, ohw, dy, dyOff, ohw, col, pointwise ? xOff : 0, ohw,
+        dw, gi * ocg * ckk, ckk, n > n0);
+    }
+  }
+}
+
+/** db[oc] = Σ over images [n0, n1) and output pixels of dy; overwritten like dw. */
+export function conv2dBackwardBias(dy: FloatArray, g: Conv2dGeometry, db: FloatArray, n0 = 0, n1 = g.N): void {
+  const { OC } = g;
+  const ohw = g.OH * g.OW;
+  for (let oc = 0; oc < OC; oc++) {
+    let s = 0;
+    for (let n = n0; n < n1; n++) {
+      for (let i = (n * OC + oc) * ohw, end = i + ohw; i < end; i++) s += dy[i];
+    }
+    db[oc] = s;
+  }
+}
+
+function isPointwise(g: Conv2dGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+}
+
+// Output positions o in [0, n) read input index off + o*stride; these two give the range of o for
+// which that index lies in [0, size), so the copy loops need no per-element bounds test.
+function firstInside(off: number, stride: number, n: number): number {
+  return off >= 0 ? 0 : Math.min(n, Math.ceil(-off / stride));
+}
+function endInside(off: number, stride: number, size: number, n: number): number {
+  return off >= size ? 0 : Math.min(n, Math.ceil((size - off) / stride));
+}
+
+/**
+ * col[(c·KH + kh)·KW + kw, oh·OW + ow] = x[c, oh·SH − PH + kh·DH, ow·SW − PW + kw·DW], zero where
+ * that pixel falls in the padding; c runs over the cg channels of the plane block at xOff.
+ */
+function im2col(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col: FloatArray): void {
+  const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  let d = 0; // running write position: rows of col are consecutive (c, kh, kw), each OH·OW long
+  for (let c = 0; c < cg; c++) {
+    const plane = xOff + c * H * W;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const iw0 = kw * DW - PW; // input column read by output column 0
+        const lo = firstInside(iw0, SW, OW), hi = endInside(iw0, SW, W, OW);
+        for (let oh = 0; oh < OH; oh++, d += OW) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) {
+            col.fill(0, d, d + OW);
+            continue;
+          }
+          const s = plane + ih * W + iw0;
+          let ow = 0;
+          for (; ow < lo; ow++) col[d + ow] = 0;
+          for (; ow < hi; ow++) col[d + ow] = x[s + ow * SW];
+          for (; ow < OW; ow++) col[d + ow] = 0;
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: dx[c, ih, iw] += every col entry im2col would have copied from there. */
+function col2im(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, dxOff: number): void {
+  const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  let d = 0;
+  for (let c = 0; c < cg; c++) {
+    const plane = dxOff + c * H * W;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const iw0 = kw * DW - PW;
+        const lo = firstInside(iw0, SW, OW), hi = endInside(iw0, SW, W, OW);
+        for (let oh = 0; oh < OH; oh++, d += OW) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) continue; // padding rows: nothing to scatter
+          const s = plane + ih * W + iw0;
+          for (let ow = lo; ow < hi; ow++) dx[s + ow * SW] += col[d + ow];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// 2-D pooling on the cpu backend over NCHW typed arrays (float32 or float64), PyTorch's semantics.
+// Each (n, c) plane is pooled independently; windows are clipped to the input, so no padding value
+// is ever read. Backward passes overwrite dx.
+import type { FloatArray } from '../../../core/src/kernels/gemm'; // TODO(import): switch to '@firegrad/core'
+import type { Pool2dGeometry } from '../geometry';
+
+/**
+ * out = max over each window (padding counts as −∞), argmax = ih·W + iw of the chosen element in
+ * its (n, c) plane. Like PyTorch's CPU kernel the first maximum in row-major order wins, and a NaN
+ * wins over everything (the last NaN, as PyTorch's `val > max || isnan(val)` update gives). A
+ * window lying wholly in the padding (possible with dilation) yields −∞ and argmax −1.
+ */
+export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArray, argmax: Int32Array): void {
+  const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  const planes = g.N * g.C;
+  for (let p = 0; p < planes; p++) {
+    const xBase = p * H * W;
+    let o = p * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH - PH;
+      const khLo = firstTap(h0, DH, KH), khHi = endTap(h0, DH, H, KH);
+      for (let ow = 0; ow < OW; ow++, o++) {
+        const w0 = ow * SW - PW;
+        const kwLo = firstTap(w0, DW, KW), kwHi = endTap(w0, DW, W, KW);
+        let best = -Infinity;
+        // Like PyTorch, start from the window's first in-input tap, so an all −∞ window still
+        // routes its gradient somewhere real.
+        let at = khLo < khHi && kwLo < kwHi ? (h0 + khLo * DH) * W + w0 + kwLo * DW : -1;
+        for (let kh = khLo; kh < khHi; kh++) {
+          const row = (h0 + kh * DH) * W + w0;
+          for (let kw = kwLo; kw < kwHi; kw++) {
+            const i = row + kw * DW;
+            const v = x[xBase + i];
+            // Strict > keeps the first of equal maxima; v !== v is the NaN test.
+            if (v > best || v !== v) {
+              best = v;
+              at = i;
+            }
+          }
+        }
+        out[o] = best;
+        argmax[o] = at;
+      }
+    }
+  }
+}
+
+/** dx = 0, then dx[plane, argmax] += dy for every output (windows overlap when stride < kernel). */
+export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, g: Pool2dGeometry, dx: FloatArray): void {
+  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  const planes = g.N * g.C;
+  dx.fill(0, 0, planes * hw);
+  for (let p = 0, o = 0; p < planes; p++) {
+    const base = p * hw;
+    for (let end = o + ohw; o < end; o++) {
+      const at = argmax[o];
+      if (at >= 0) dx[base + at] += dy[o];
+    }
+  }
+}
+
+/**
+ * out = window mean. PyTorch's divisor: with countIncludePad, the window clipped to the padded
+ * extent [−P, size + P) (so a ceil-mode window hanging past the padding counts only up to it);
+ * without, the number of real input elements. A window with no real element gives 0.
+ * Dilation is not part of average pooling; g.DH and g.DW are ignored.
+ */
+export function avgPool2dForward(x: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, out: FloatArray): void {
+  const { H, W, KH, KW, SH, SW, PH, PW, OH, OW } = g;
+  const planes = g.N * g.C;
+  for (let p = 0; p < planes; p++) {
+    const xBase = p * H * W;
+    let o = p * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      // PyTorch's window: [hs, he) clipped to the padded extent gives the countIncludePad
+      // divisor factor; clipped to the input, [h0, h1) is what gets summed.
+      const hs = oh * SH - PH, he = Math.min(hs + KH, H + PH);
+      const h0 = Math.max(hs, 0), h1 = Math.min(he, H);
+      for (let ow = 0; ow < OW; ow++, o++) {
+        const ws = ow * SW - PW, we = Math.min(ws + KW, W + PW);
+        const w0 = Math.max(ws, 0), w1 = Math.min(we, W);
+        if (h0 >= h1 || w0 >= w1) {
+          out[o] = 0;
+          continue;
+        }
+        let s = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          for (let i = xBase + ih * W + w0, end = i + (w1 - w0); i < end; i++) s += x[i];
+        }
+        out[o] = s / (countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
+      }
+    }
+  }
+}
+
+/** dx = 0, then each dy / divisor is spread over its window, with the forward's divisors. */
+export function avgPool2dBackward(dy: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, dx: FloatArray): void {
+  const { H, W, KH, KW, SH, SW, PH, PW, OH, OW } = g;
+  const planes = g.N * g.C;
+  dx.fill(0, 0, planes * H * W);
+  for (let p = 0; p < planes; p++) {
+    const xBase = p * H * W;
+    let o = p * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      // PyTorch's window: [hs, he) clipped to the padded extent gives the countIncludePad
+      // divisor factor; clipped to the input, [h0, h1) is what gets summed.
+      const hs = oh * SH - PH, he = Math.min(hs + KH, H + PH);
+      const h0 = Math.max(hs, 0), h1 = Math.min(he, H);
+      for (let ow = 0; ow < OW; ow++, o++) {
+        const ws = ow * SW - PW, we = Math.min(ws + KW, W + PW);
+        const w0 = Math.max(ws, 0), w1 = Math.min(we, W);
+        if (h0 >= h1 || w0 >= w1) continue;
+        const v = dy[o] / (countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
+        for (let ih = h0; ih < h1; ih++) {
+          for (let i = xBase + ih * W + w0, end = i + (w1 - w0); i < end; i++) dx[i] += v;
+        }
+      }
+    }
+  }
+}
+
+/** out[n, c, i, j] = mean of x over rows [⌊iH/OH⌋, ⌈(i+1)H/OH⌉) and likewise columns (PyTorch). */
+export function adaptiveAvgPool2dForward(x: FloatArray, N: number, C: number, H: number, W: number,
+  OH: number, OW: number, out: FloatArray): void {
+  for (let p = 0, o = 0; p < N * C; p++) {
+    const xBase = p * H * W;
+    for (let i = 0; i < OH; i++) {
+      const h0 = adaptiveStart(i, H, OH), h1 = adaptiveEnd(i, H, OH);
+      for (let j = 0; j < OW; j++, o++) {
+        const w0 = adaptiveStart(j, W, OW), w1 = adaptiveEnd(j, W, OW);
+        let s = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          for (let k = xBase + ih * W + w0, end = k + (w1 - w0); k < end; k++) s += x[k];
+        }
+        out[o] = s / ((h1 - h0) * (w1 - w0));
+      }
+    }
+  }
+}
+
+/** dx = 0, then each dy / window size is spread over its window (windows may overlap). */
+export function adaptiveAvgPool2dBackward(dy: FloatArray, N: number, C: number, H: number, W: number,
+  OH: number, OW: number, dx: FloatArray): void {
+  dx.fill(0, 0, N * C * H * W);
+  for (let p = 0, o = 0; p < N * C; p++) {
+    const xBase = p * H * W;
+    for (let i = 0; i < OH; i++) {
+      const h0 = adaptiveStart(i, H, OH), h1 = adaptiveEnd(i, H, OH);
+      for (let j = 0; j < OW; j++, o++) {
+        const w0 = adaptiveStart(j, W, OW), w1 = adaptiveEnd(j, W, OW);
+        const v = dy[o] / ((h1 - h0) * (w1 - w0));
+        for (let ih = h0; ih < h1; ih++) {
+          for (let k = xBase + ih * W + w0, end = k + (w1 - w0); k < end; k++) dx[k] += v;
+        }
+      }
+    }
+  }
+}
+
+// A window starting at input index `start` reads start + t·dil for taps t in [0, k); these give the
+// range of taps that land inside [0, size), so the inner loops need no bounds tests.
+function firstTap(start: number, dil: number, k: number): number {
+  return start >= 0 ? 0 : Math.min(k, Math.ceil(-start / dil));
+}
+function endTap(start: number, dil: number, size: number, k: number): number {
+  return start >= size ? 0 : Math.min(k, Math.ceil((size - start) / dil));
+}
+
+function adaptiveStart(i: number, size: number, out: number): number {
+  return Math.floor((i * size) / out);
+}
+function adaptiveEnd(i: number, size: number, out: number): number {
+  return Math.ceil(((i + 1) * size) / out);
+}

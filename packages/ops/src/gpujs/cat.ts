@@ -1,0 +1,83 @@
+// Concatenation and slicing over a flattened [outer, total] layout: for a cat along dim d, `outer` is
+// the product of the dims before d and each part's size is its extent along d times the product of
+// the dims after d. Slicing is cat's backward (and split).
+import { ShapeError, ValueError } from '@firegrad/core';
+import { all, andThen, checkArray, checkSizes, type KernelRunner, type KernelThis, type MaybePromise } from './context';
+
+/**
+ * Parts per cat kernel. Each part is a storage-buffer binding on WebGPU, where a device offers 8 per
+ * shader stage by default; 4 parts plus the output stay well inside that. More parts are catted in
+ * rounds.
+ */
+const CAT_ARITY = 4;
+
+/** Row o of the output is the parts' rows o side by side; part k fills columns [E(k−1), Ek). */
+function catKernel(this: KernelThis, a0: Float32Array, a1: Float32Array, a2: Float32Array, a3: Float32Array): number {
+  const i = this.thread.x;
+  const o = Math.floor(i / this.constants.T);
+  const j = i % this.constants.T;
+  let v = 0;
+  if (j < this.constants.E0) {
+    v = a0[o * this.constants.S0 + j];
+  } else if (j < this.constants.E1) {
+    v = a1[o * this.constants.S1 + j - this.constants.E0];
+  } else if (j < this.constants.E2) {
+    v = a2[o * this.constants.S2 + j - this.constants.E1];
+  } else {
+    v = a3[o * this.constants.S3 + j - this.constants.E2];
+  }
+  return v;
+}
+
+/** out[o, j] = x[o, OFF + j] for j < S. */
+function sliceKernel(this: KernelThis, x: Float32Array): number {
+  const i = this.thread.x;
+  const o = Math.floor(i / this.constants.S);
+  const j = i % this.constants.S;
+  return x[o * this.constants.T + this.constants.OFF + j];
+}
+
+function catRound(r: KernelRunner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
+  const S = [0, 1, 2, 3].map((k) => sizes[k] ?? 0);
+  const consts = { T: S[0] + S[1] + S[2] + S[3], S0: S[0], S1: S[1], S2: S[2], S3: S[3], E0: S[0], E1: S[0] + S[1], E2: S[0] + S[1] + S[2] };
+  // Missing parts are never read (their columns are empty); an empty array stands in for them.
+  const args = [0, 1, 2, 3].map((k) => parts[k] ?? new Float32Array(0));
+  return r.run('cat', catKernel, consts, outer * consts.T, args);
+}
+
+export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
+  const op = 'cat';
+  if (parts.length !== sizes.length || parts.length === 0) {
+    throw new ValueError(`${op}: got ${parts.length} parts and ${sizes.length} sizes; need the same number, at least one`);
+  }
+  checkSizes(op, { outer, ...Object.fromEntries(sizes.map((s, k) => [`sizes[${k}]`, s])) }, [outer * sizes.reduce((a, b) => a + b, 0)]);
+  parts.forEach((p, k) => checkArray(op, `parts[${k}]`, p, outer * sizes[k], `outer×size = ${outer}×${sizes[k]}`));
+  // Empty parts contribute nothing; drop them so they take no binding.
+  const keep = sizes.map((_, k) => k).filter((k) => sizes[k] > 0);
+  if (keep.length <= 1) {
+    const copy = keep.length === 1 ? parts[keep[0]].slice() : new Float32Array(0);
+    return r.isAsync ? Promise.resolve(copy) : copy;
+  }
+  const rounds = (ps: Float32Array[], ss: number[]): MaybePromise<Float32Array> => {
+    const first = catRound(r, ps.slice(0, CAT_ARITY), outer, ss.slice(0, CAT_ARITY));
+    if (ps.length <= CAT_ARITY) return first;
+    const merged = ss.slice(0, CAT_ARITY).reduce((a, b) => a + b, 0);
+    return andThen(first, (m) => rounds([m, ...ps.slice(CAT_ARITY)], [merged, ...ss.slice(CAT_ARITY)]));
+  };
+  return rounds(keep.map((k) => parts[k]), keep.map((k) => sizes[k]));
+}
+
+export function slice(r: KernelRunner, x: Float32Array, outer: number, total: number, offset: number, size: number): MaybePromise<Float32Array> {
+  const op = 'slice';
+  checkSizes(op, { outer, total, offset, size }, [outer * total]);
+  if (offset + size > total) throw new ShapeError(`${op}: columns [${offset}, ${offset + size}) run past the row size ${total}`);
+  checkArray(op, 'input', x, outer * total, `outer×total = ${outer}×${total}`);
+  return r.run(op, sliceKernel, { T: total, OFF: offset, S: size }, outer * size, [x]);
+}
+
+/** The parts of x along consecutive column ranges of the given sizes (cat's backward). */
+export function split(r: KernelRunner, x: Float32Array, outer: number, sizes: number[]): MaybePromise<Float32Array[]> {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
+  return all(sizes.map((s, k) => slice(r, x, outer, total, offsets[k], s)));
+}

@@ -1,0 +1,123 @@
+// One gpu.js GPU instance plus a cache of built kernels, one per (op, sizes). Every kernel follows
+// research/gpujs.md §4: sizes baked into `constants` (loops bounded by them are never capped), flat
+// 1-D outputs, i32 index arithmetic, f32 math, and no setConstants/setOutput after build.
+import { GPU, type IKernelRunShortcut } from 'gpu.js';
+import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
+
+export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgpu' | 'gpu';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** What a kernel body sees as `this`; sizes are read as `this.constants.X` so they compile to literals. */
+export interface KernelThis {
+  thread: { x: number };
+  constants: Record<string, number>;
+}
+export type KernelFn = (this: KernelThis, ...args: Float32Array[]) => number;
+
+/**
+ * Most loop iterations (summed over every loop, nested or not) one kernel thread may run. Mesa's
+ * llvmpipe, behind both headless-gl and WebGPU-on-Mesa, silently stops loops after about 65,535
+ * iterations per invocation, counted across all loops of the shader (measured: 2 × 40,000 sequential
+ * iterations gave 65,534). Longer reductions are split into partial sums; half the cap is margin.
+ */
+export const LOOP_BUDGET = 32768;
+
+/** Flat indices are i32 inside the kernels (strictIntegers). */
+const MAX_INDEX = 2 ** 31 - 1;
+
+// Not named `then`: a module exporting `then` is a thenable, and `await import()` of it would call it.
+export function andThen<T, U>(v: MaybePromise<T>, f: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
+export function all<T>(vs: MaybePromise<T>[]): MaybePromise<T[]> {
+  return vs.some((v) => v instanceof Promise) ? Promise.all(vs) : (vs as T[]);
+}
+
+/** Throws unless `a` is a Float32Array of exactly `expected` elements: a wrong size would read garbage on a GPU. */
+export function checkArray(op: string, name: string, a: unknown, expected: number, shape: string): void {
+  if (!(a instanceof Float32Array)) {
+    throw new DTypeError(`${op}: '${name}' must be a Float32Array, got ${a === null ? 'null' : (a as object).constructor?.name ?? typeof a}`);
+  }
+  if (a.length !== expected) {
+    throw new ShapeError(`${op}: '${name}' has ${a.length} elements, expected ${expected} (${shape})`);
+  }
+}
+
+/** Throws unless every size is a non-negative integer and every flat length fits an i32 index. */
+export function checkSizes(op: string, sizes: Record<string, number>, lengths: number[]): void {
+  for (const [k, v] of Object.entries(sizes)) {
+    if (!Number.isInteger(v) || v < 0) throw new ValueError(`${op}: '${k}' must be a non-negative integer, got ${v}`);
+  }
+  for (const n of lengths) {
+    if (n > MAX_INDEX) throw new ValueError(`${op}: a buffer of ${n} elements exceeds the i32 index range of the gpu.js kernels`);
+  }
+}
+
+/** A Float32Array that owns exactly its elements (GL returns subarrays of a larger readback buffer). */
+function owned(r: unknown, length: number): Float32Array {
+  if (r instanceof Float32Array && r.length === length && r.byteOffset === 0 && r.buffer.byteLength === r.byteLength && r.buffer instanceof ArrayBuffer) {
+    return r;
+  }
+  if (!ArrayBuffer.isView(r) || (r as Float32Array).length < length) {
+    throw new Error(`gpu.js returned ${Object.prototype.toString.call(r)} where a flat array of ${length} floats was expected`);
+  }
+  return Float32Array.from((r as Float32Array).subarray(0, length));
+}
+
+export class KernelRunner {
+  readonly gpu: GPU;
+  /** Constructor name gpu.js picked for this mode; a kernel running under any other class fell back. */
+  readonly expectedClass: string;
+  lastClass = '';
+  lastFallbackReason: string | null = null;
+  private readonly cache = new Map<string, IKernelRunShortcut>();
+
+  constructor(readonly mode: GpuMode, readonly isAsync: boolean, private readonly strict: boolean) {
+    this.gpu = new GPU({ mode });
+    this.expectedClass = (this.gpu.Kernel as unknown as { name: string }).name;
+  }
+
+  /**
+   * Runs the cached kernel for (op, constants, length), building it on first use. Returns a fresh
+   * Float32Array of `length` floats, or a Promise of one on WebGPU.
+   */
+  run(op: string, fn: KernelFn, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array> {
+    if (length === 0) return this.isAsync ? Promise.resolve(new Float32Array(0)) : new Float32Array(0);
+    const key = `${op}:${length}:${JSON.stringify(constants)}`;
+    let kernel = this.cache.get(key);
+    if (!kernel) {
+      kernel = this.gpu.createKernel(fn.toString(), {
+        output: [length],
+        constants,
+        strictIntegers: true,
+        precision: 'single',
+        tactic: 'precision',
+      });
+      this.cache.set(key, kernel);
+    }
+    const k = kernel;
+    // gpu.js cannot bind an empty array; kernels never read an argument whose sizes make it empty.
+    const result = k(...args.map((a) => (a.length === 0 ? new Float32Array(1) : a))) as MaybePromise<unknown>;
+    // The kernel class is read after the run: gpu.js swaps in a CPUKernel at build or first run.
+    return andThen(result, (r) => {
+      this.lastClass = k.kernel.constructor.name;
+      this.lastFallbackReason = (k.kernel as unknown as { fallbackReason: string | null }).fallbackReason ?? null;
+      if (this.strict && this.lastClass !== this.expectedClass) {
+        throw new Error(`gpujs ${op}: ran on ${this.lastClass} instead of ${this.expectedClass}` +
+          (this.lastFallbackReason ? ` (${this.lastFallbackReason})` : ''));
+      }
+      return owned(r, length);
+    });
+  }
+
+  kernelKeys(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  async destroy(): Promise<void> {
+    this.cache.clear();
+    await this.gpu.destroy();
+  }
+}

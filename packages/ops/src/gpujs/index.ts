@@ -1,0 +1,92 @@
+// gpu.js kernels (float32) for conv2d, pooling and cat/slice, forward and backward, as pure functions
+// over flat NCHW Float32Arrays. Every result is a fresh Float32Array that owns its memory. On 'webasm',
+// 'cpu', 'headlessgl' and 'gpu' every call returns it directly; on 'webgpu' every call returns a Promise.
+import type { Conv2dGeometry, Pool2dGeometry } from '../geometry';
+import { KernelRunner, type GpuMode } from './context';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d';
+import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool';
+import { cat, slice, split } from './cat';
+import { installWebGpuShim, probeWebGpu } from './webgpu';
+
+export type { GpuMode } from './context';
+export { LOOP_BUDGET } from './context';
+export {
+  hardwareGpuAvailable, headlessGlRenderer, installWebGpuShim, isSoftwareRenderer, probeWebGpu, uninstallWebGpuShim, type WebGpuAdapter,
+} from './webgpu';
+
+/** T on the synchronous backends, Promise<T> on WebGPU; with Async = boolean, either. */
+export type Result<T, Async extends boolean> = Async extends true ? Promise<T> : T;
+
+export interface GpuKernels<Async extends boolean = boolean> {
+  readonly mode: GpuMode;
+  readonly async: Async;
+  /** The kernel class gpu.js chose for this mode, e.g. 'WebAssemblyKernel' or 'WebGPUKernel'. */
+  readonly expectedKernelClass: string;
+  /** Constructor name of the kernel that ran the last call ('CPUKernel' after a silent fallback). */
+  kernelClass(): string;
+  /** Why gpu.js fell back to its CPU kernel on the last call, if it did. */
+  fallbackReason(): string | null;
+  /** Cache keys of the kernels built so far: op, output length and every baked-in size. */
+  kernelKeys(): string[];
+  destroy(): Promise<void>;
+
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry): Result<Float32Array, Async>;
+  conv2dBackwardInput(dy: Float32Array, w: Float32Array, g: Conv2dGeometry): Result<Float32Array, Async>;
+  /** dW, shape OC × C/groups × KH × KW. */
+  conv2dBackwardWeight(x: Float32Array, dy: Float32Array, g: Conv2dGeometry): Result<Float32Array, Async>;
+  /** argmax: flat index ih·W + iw within the (n, c) plane, as float (exact below 2^24); −1 for a window of padding only. */
+  maxPool2dForward(x: Float32Array, g: Pool2dGeometry): Result<{ out: Float32Array; argmax: Float32Array }, Async>;
+  maxPool2dBackward(dy: Float32Array, argmax: Float32Array | Int32Array, g: Pool2dGeometry): Result<Float32Array, Async>;
+  avgPool2dForward(x: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): Result<Float32Array, Async>;
+  avgPool2dBackward(dy: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): Result<Float32Array, Async>;
+  /** Concatenates parts laid out as [outer, sizes[k]] into [outer, Σ sizes]. */
+  cat(parts: Float32Array[], outer: number, sizes: number[]): Result<Float32Array, Async>;
+  /** Columns [offset, offset + size) of x laid out as [outer, total]: cat's backward. */
+  slice(x: Float32Array, outer: number, total: number, offset: number, size: number): Result<Float32Array, Async>;
+  /** x laid out as [outer, Σ sizes] cut into its [outer, sizes[k]] parts. */
+  split(x: Float32Array, outer: number, sizes: number[]): Result<Float32Array[], Async>;
+}
+
+export interface GpuKernelsOptions {
+  /** Throw when a kernel ran on another class than the mode's (gpu.js falls back to CPUKernel with only a console warning). Default true. */
+  strict?: boolean;
+}
+
+function build(mode: GpuMode, isAsync: boolean, strict: boolean): GpuKernels {
+  const r = new KernelRunner(mode, isAsync, strict);
+  return {
+    mode,
+    async: isAsync,
+    expectedKernelClass: r.expectedClass,
+    kernelClass: () => r.lastClass,
+    fallbackReason: () => r.lastFallbackReason,
+    kernelKeys: () => r.kernelKeys(),
+    destroy: () => r.destroy(),
+    conv2dForward: (x, w, bias, g) => conv2dForward(r, x, w, bias, g),
+    conv2dBackwardInput: (dy, w, g) => conv2dBackwardInput(r, dy, w, g),
+    conv2dBackwardWeight: (x, dy, g) => conv2dBackwardWeight(r, x, dy, g),
+    maxPool2dForward: (x, g) => maxPool2dForward(r, x, g),
+    maxPool2dBackward: (dy, argmax, g) => maxPool2dBackward(r, dy, argmax, g),
+    avgPool2dForward: (x, g, cip) => avgPool2dForward(r, x, g, cip),
+    avgPool2dBackward: (dy, g, cip) => avgPool2dBackward(r, dy, g, cip),
+    cat: (parts, outer, sizes) => cat(r, parts, outer, sizes),
+    slice: (x, outer, total, offset, size) => slice(r, x, outer, total, offset, size),
+    split: (x, outer, sizes) => split(r, x, outer, sizes),
+  };
+}
+
+/**
+ * Kernels for one gpu.js mode. 'webgpu' installs the navigator.gpu shim first (Dawn in Node) and
+ * rejects when there is no adapter; 'gpu' is gpu.js's automatic choice among headless-gl/WebGL and
+ * WebAssembly. A mode that gpu.js does not support here throws.
+ */
+export function createGpuKernels(mode: 'webgpu', options?: GpuKernelsOptions): Promise<GpuKernels<true>>;
+export function createGpuKernels(mode: Exclude<GpuMode, 'webgpu'>, options?: GpuKernelsOptions): GpuKernels<false>;
+export function createGpuKernels(mode: GpuMode, options?: GpuKernelsOptions): GpuKernels | Promise<GpuKernels>;
+export function createGpuKernels(mode: GpuMode, { strict = true }: GpuKernelsOptions = {}): GpuKernels | Promise<GpuKernels> {
+  if (mode !== 'webgpu') return build(mode, false, strict);
+  return installWebGpuShim().then(async (ok) => {
+    if (!ok) throw new Error(`createGpuKernels: no WebGPU adapter: ${(await probeWebGpu()).reason}`);
+    return build(mode, true, strict);
+  });
+}

@@ -1,0 +1,101 @@
+// Pooling over NCHW: max (with dilation and −∞ padding), average (countIncludePad), adaptive and
+// global average. Shapes and the ceil-mode rule are PyTorch's; a window holding no real element is
+// an error, never a −∞ or a division by zero.
+import { ShapeError, Tensor, ValueError, fmtShape, registerOp, requireFloat, track, type FloatArray } from '@firegrad/core';
+import { kernelFor } from './backend';
+import { pair, poolOutSize, type Pair, type Pool2dGeometry } from './geometry';
+import type { AdaptiveAvgPool2dKernel, AdaptiveShape, AvgPool2dKernel, MaxPool2dKernel } from './kernel-types';
+
+export interface MaxPool2dOptions {
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
+
+export interface AvgPool2dOptions {
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
+
+type Float = 'float32' | 'float64';
+
+const MAX_POOL = registerOp('maxPool2d', true, 'ops');
+export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
+  const g = poolGeometry(MAX_POOL, x, opts.kernelSize, opts.stride, opts.padding, opts.dilation ?? 1, opts.ceilMode ?? false);
+  const { out, argmax } = kernelFor<MaxPool2dKernel>(MAX_POOL, x.dtype as Float).forward(x.data as FloatArray, g);
+  return track(MAX_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
+    [new Tensor(kernelFor<MaxPool2dKernel>(MAX_POOL, dy.dtype as Float).backward(dy.data as FloatArray, argmax, g), x.shape)]);
+}
+
+const AVG_POOL = registerOp('avgPool2d', true, 'ops');
+export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
+  const g = poolGeometry(AVG_POOL, x, opts.kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
+  const include = opts.countIncludePad ?? true;
+  const out = kernelFor<AvgPool2dKernel>(AVG_POOL, x.dtype as Float).forward(x.data as FloatArray, g, include);
+  return track(AVG_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
+    [new Tensor(kernelFor<AvgPool2dKernel>(AVG_POOL, dy.dtype as Float).backward(dy.data as FloatArray, g, include), x.shape)]);
+}
+
+const ADAPTIVE = registerOp('adaptiveAvgPool2d', true, 'ops');
+/** Average over PyTorch's adaptive windows [floor(i·H/OH), ceil((i+1)·H/OH)); a null size keeps the input's. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
+  requireFloat(ADAPTIVE, 'input', x);
+  if (x.ndim !== 4) throw new ShapeError(`adaptiveAvgPool2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  const s: AdaptiveShape = { N, C, H, W, OH: oh ?? H, OW: ow ?? W };
+  if (![s.OH, s.OW].every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new ValueError(`adaptiveAvgPool2d: 'outputSize' must be positive integers, got ${JSON.stringify(outputSize)} for input ${fmtShape(x.shape)}`);
+  }
+  if (H === 0 || W === 0) throw new ShapeError(`adaptiveAvgPool2d: input ${fmtShape(x.shape)} has an empty spatial dim`);
+  const out = kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE, x.dtype as Float).forward(x.data as FloatArray, s);
+  return track(ADAPTIVE, [x], new Tensor(out, [N, C, s.OH, s.OW]), (dy) =>
+    [new Tensor(kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE, dy.dtype as Float).backward(dy.data as FloatArray, s), x.shape)]);
+}
+
+/** Mean over H and W: N×C×H×W → N×C (TF.js's globalAveragePooling2d; use adaptiveAvgPool2d(x, 1) to keep 1×1). */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  if (x.ndim !== 4) throw new ShapeError(`globalAvgPool2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
+  return adaptiveAvgPool2d(x, 1).reshape(x.shape[0], x.shape[1]);
+}
+
+export function poolGeometry(
+  op: string, x: Tensor, kernelSize: Pair, stride: Pair | undefined, padding: Pair | undefined, dilation: Pair, ceilMode: boolean,
+): Pool2dGeometry {
+  requireFloat(op, 'input', x);
+  if (x.ndim !== 4) throw new ShapeError(`${op}: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const [KH, KW] = pair(kernelSize), [SH, SW] = pair(stride ?? kernelSize), [PH, PW] = pair(padding ?? 0), [DH, DW] = pair(dilation);
+  const where = `input ${fmtShape(x.shape)}, kernelSize ${KH}×${KW}, stride ${SH}×${SW}, padding ${PH}×${PW}, dilation ${DH}×${DW}`;
+  for (const [name, v, min] of [['kernelSize', KH, 1], ['kernelSize', KW, 1], ['stride', SH, 1], ['stride', SW, 1],
+    ['padding', PH, 0], ['padding', PW, 0], ['dilation', DH, 1], ['dilation', DW, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new ValueError(`${op}: '${name}' must be an integer >= ${min}, got ${v} (${where})`);
+  }
+  if (PH > KH / 2 || PW > KW / 2) throw new ValueError(`${op}: 'padding' must be at most half the kernel size (${where})`);
+  const OH = poolOutSize(H, KH, SH, PH, DH, ceilMode), OW = poolOutSize(W, KW, SW, PW, DW, ceilMode);
+  if (OH < 1 || OW < 1) throw new ShapeError(`${op}: output size would be ${OH}×${OW}: the input is too small (${where})`);
+  const emptyRow = firstEmptyWindow(H, OH, KH, SH, PH, DH), emptyCol = firstEmptyWindow(W, OW, KW, SW, PW, DW);
+  if (emptyRow >= 0 || emptyCol >= 0) {
+    const which = emptyRow >= 0 ? `output row ${emptyRow}` : `output column ${emptyCol}`;
+    throw new ValueError(`${op}: the window of ${which} covers only padding, no input element (${where}, ceilMode ${ceilMode})`);
+  }
+  return { N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW };
+}
+
+/** The first output index whose window taps (start + j·d) all fall outside [0, size), or -1. */
+function firstEmptyWindow(size: number, out: number, k: number, s: number, p: number, d: number): number {
+  for (let o = 0; o < out; o++) {
+    let real = false;
+    for (let j = 0; j < k && !real; j++) {
+      const i = o * s - p + j * d;
+      real = i >= 0 && i < size;
+    }
+    if (!real) return o;
+  }
+  return -1;
+}
