@@ -1,7 +1,7 @@
 // Concatenation and its adjoint over a flattened [outer, Σ sizes] layout: cat along dimension d of
 // contiguous tensors is this with outer = the product of the dimensions before d and each part's
 // size = its extent along d times the product of the dimensions after it.
-import type { FloatArray } from '../../../core/src/kernels/gemm'; // TODO(import): switch to '@firegrad/core'
+import type { FloatArray } from '@firegrad/core';
 
 // Rows shorter than this are copied by a plain loop: `set(subarray(...))` allocates a view per
 // row, which costs more than the copy below ~16 elements (measured: 8× slower at 4, level at 16,

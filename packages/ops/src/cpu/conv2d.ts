@@ -7,7 +7,7 @@
 // A 1×1, stride-1, unpadded conv needs no im2col: its columns matrix is the input plane itself.
 // Every function takes an image range [n0, n1) so a worker pool can split a batch; by default
 // they do the whole batch.
-import { gemm, type FloatArray } from '../../../core/src/kernels/gemm'; // TODO(import): switch to '@firegrad/core'
+import { gemm, type FloatArray } from '@firegrad/core';
 import type { Conv2dGeometry } from '../geometry';
 import { workspaceLike } from './workspace';
 

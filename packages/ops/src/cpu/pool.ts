@@ -1,7 +1,7 @@
 // 2-D pooling on the cpu backend over NCHW typed arrays (float32 or float64), PyTorch's semantics.
 // Each (n, c) plane is pooled independently; windows are clipped to the input, so no padding value
 // is ever read. Backward passes overwrite dx.
-import type { FloatArray } from '../../../core/src/kernels/gemm'; // TODO(import): switch to '@firegrad/core'
+import type { FloatArray } from '@firegrad/core';
 import type { Pool2dGeometry } from '../geometry';
 
 /**

@@ -2,7 +2,7 @@
 // reused across calls so steady-state training allocates nothing here. Kernels are synchronous and
 // each worker thread has its own module instance, so one buffer per type is never shared by two
 // running kernels.
-import type { FloatArray } from '../../../core/src/kernels/gemm'; // TODO(import): switch to '@firegrad/core'
+import type { FloatArray } from '@firegrad/core';
 
 let f32 = new Float32Array(0);
 let f64 = new Float64Array(0);

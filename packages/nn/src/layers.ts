@@ -1,0 +1,135 @@
+// Layers that mirror the functional ops, with PyTorch's argument order and default init.
+import { Tensor, ValueError, defaultGenerator, fmtShape, full, ShapeError, type FloatDType, type Generator } from '@firegrad/core';
+import {
+  adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, pair, type AvgPool2dOptions, type MaxPool2dOptions, type Pair,
+} from '@firegrad/ops';
+import * as init from './init';
+import { Module } from './module';
+
+export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
+
+export interface Conv2dOptions extends LayerOptions {
+  stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean;
+}
+
+/** PyTorch's default: kaiming-uniform with a = √5 (bound 1/√fan_in) for weights, U(±1/√fan_in) for bias. */
+function defaultInit(weight: Tensor, bias: Tensor | null, generator?: Generator) {
+  init.kaimingUniform(weight, { a: Math.sqrt(5), generator });
+  if (bias) {
+    const bound = 1 / Math.sqrt(init.fans(weight).fanIn);
+    init.uniform(bias, -bound, bound, { generator });
+  }
+}
+
+export class Conv2d extends Module {
+  readonly kernelSize: [number, number];
+  get weight(): Tensor { return this.parameter('weight')!; }
+  get bias(): Tensor | null { return this.parameter('bias'); }
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: Conv2dOptions = {}) {
+    super();
+    const groups = options.groups ?? 1;
+    this.kernelSize = pair(kernelSize);
+    if (inChannels % groups || outChannels % groups) {
+      throw new ValueError(`Conv2d: groups = ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    }
+    const dtype = options.dtype ?? 'float32';
+    this.registerParameter('weight', full([outChannels, inChannels / groups, ...this.kernelSize], 0, { dtype }));
+    this.registerParameter('bias', options.bias === false ? null : full([outChannels], 0, { dtype }));
+    defaultInit(this.weight, this.bias, options.generator);
+  }
+  forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this.options;
+    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+  }
+  /** Per output element: (C/groups)·KH·KW. */
+  override macs(y: Tensor): number {
+    return y.size * (this.inChannels / (this.options.groups ?? 1)) * this.kernelSize[0] * this.kernelSize[1];
+  }
+  override describe(): string {
+    const { stride = 1, padding = 0, groups = 1 } = this.options;
+    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize.join('×')}, stride=${pair(stride).join('×')}, padding=${pair(padding).join('×')}${groups > 1 ? `, groups=${groups}` : ''})`;
+  }
+}
+
+export class Linear extends Module {
+  get weight(): Tensor { return this.parameter('weight')!; }
+  get bias(): Tensor | null { return this.parameter('bias'); }
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions & { bias?: boolean } = {}) {
+    super();
+    const dtype = options.dtype ?? 'float32';
+    this.registerParameter('weight', full([outFeatures, inFeatures], 0, { dtype }));
+    this.registerParameter('bias', options.bias === false ? null : full([outFeatures], 0, { dtype }));
+    defaultInit(this.weight, this.bias, options.generator);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.shape.at(-1) !== this.inFeatures) throw new ShapeError(`Linear: expected input [..., ${this.inFeatures}], got ${fmtShape(x.shape)}`);
+    const y = x.matmul(this.weight.T);
+    return this.bias ? y.add(this.bias) : y;
+  }
+  override macs(y: Tensor): number { return y.size * this.inFeatures; }
+  override describe(): string { return `Linear(${this.inFeatures}, ${this.outFeatures})`; }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly options: Omit<MaxPool2dOptions, 'kernelSize'> = {}) { super(); }
+  forward(x: Tensor): Tensor { return maxPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
+  override describe(): string { return `MaxPool2d(kernelSize=${pair(this.kernelSize).join('×')}, stride=${pair(this.options.stride ?? this.kernelSize).join('×')}${this.options.ceilMode ? ', ceilMode' : ''})`; }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly options: Omit<AvgPool2dOptions, 'kernelSize'> = {}) { super(); }
+  forward(x: Tensor): Tensor { return avgPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: number | [number | null, number | null]) { super(); }
+  forward(x: Tensor): Tensor { return adaptiveAvgPool2d(x, this.outputSize); }
+  override describe(): string { return `AdaptiveAvgPool2d(${JSON.stringify(this.outputSize)})`; }
+}
+
+/** Zeroes elements with probability p while training and scales the rest by 1/(1-p). */
+export class Dropout extends Module {
+  readonly generator: Generator;
+  constructor(readonly p = 0.5, options: { generator?: Generator } = {}) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new ValueError(`Dropout: p must be in [0, 1], got ${p}`);
+    this.generator = options.generator ?? defaultGenerator;
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const keep = 1 - this.p;
+    const mask = full(x.shape, 0, { dtype: x.dtype as FloatDType });
+    for (let i = 0; i < mask.data.length; i++) mask.data[i] = this.generator.random() < keep ? 1 / keep : 0;
+    return x.mul(mask);
+  }
+  override describe(): string { return `Dropout(p=${this.p})`; }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor { return x.relu(); }
+}
+
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  forward(x: Tensor): Tensor { return x.flatten(this.startDim, this.endDim); }
+}
+
+export class Softmax extends Module {
+  constructor(readonly dim: number) { super(); }
+  forward(x: Tensor): Tensor { return x.softmax(this.dim); }
+}
+
+/** Runs its children in order; they are named '0', '1', … as in PyTorch. */
+export class Sequential extends Module {
+  private readonly layers: Module[];
+  constructor(...modules: Module[]) {
+    super();
+    this.layers = modules.map((m, i) => this.registerModule(String(i), m));
+  }
+  forward(x: Tensor): Tensor {
+    for (const m of this.layers) x = m.forward(x);
+    return x;
+  }
+  get length(): number { return this.layers.length; }
+  at(i: number): Module { return this.layers.at(i)!; }
+}
