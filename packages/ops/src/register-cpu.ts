@@ -1,13 +1,16 @@
 // The cpu backend: plain TypeScript kernels over Float32Array / Float64Array. It is the reference
-// for every test and runs every float64 call.
+// for every test and runs every float64 call. conv2d's forward, grad-input and grad-weight go
+// through the worker pool (./parallel), which splits big jobs over threads with results
+// bit-identical to one thread and runs the rest here; the other kernels are single-threaded.
 import type { FloatArray } from '@firegrad/core';
 import { registerKernel } from './backend';
 import { catForward, sliceCopy } from './cpu/cat';
-import { conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './cpu/conv2d';
+import { conv2dBackwardBias } from './cpu/conv2d';
 import {
   adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward,
 } from './cpu/pool';
 import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, CatKernel, Conv2dKernel, MaxPool2dKernel } from './kernel-types';
+import { parallelConv2dBackwardInput, parallelConv2dBackwardWeight, parallelConv2dForward } from './parallel/conv2d';
 
 /** A new zeroed array of the same type as `like`. */
 function alloc<T extends FloatArray>(like: T, n: number): T {
@@ -17,17 +20,17 @@ function alloc<T extends FloatArray>(like: T, n: number): T {
 registerKernel<Conv2dKernel>('conv2d', 'cpu', {
   forward(x, w, bias, g) {
     const out = alloc(x, g.N * g.OC * g.OH * g.OW);
-    conv2dForward(x, w, bias, g, out);
+    parallelConv2dForward(x, w, bias, g, out);
     return out;
   },
   backwardInput(dy, w, g) {
     const dx = alloc(dy, g.N * g.C * g.H * g.W);
-    conv2dBackwardInput(dy, w, g, dx);
+    parallelConv2dBackwardInput(dy, w, g, dx);
     return dx;
   },
   backwardWeight(x, dy, g) {
     const dw = alloc(dy, g.OC * (g.C / g.groups) * g.KH * g.KW);
-    conv2dBackwardWeight(x, dy, g, dw);
+    parallelConv2dBackwardWeight(x, dy, g, dw);
     return dw;
   },
   backwardBias(dy, g) {

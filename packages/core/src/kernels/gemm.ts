@@ -17,8 +17,47 @@
 //   Float64Array cost nothing measurable.
 // - Packing into float64 means float64 inputs are multiplied exactly as given (results differ
 //   from a naive loop only in summation order) and float32 inputs are widened once.
+//
+// When A, B and C are all Float32Array and the problem is big enough, gemm() runs instead on a
+// WebAssembly SIMD kernel generated at run time (wasm-gemm.ts, ≈ 4× faster). That path rounds
+// every product and running sum to float32, where this one sums in float64; float64 operands
+// (the exact reference for gradchecks) always stay here. Where WebAssembly SIMD is missing, the
+// kernel fails to compile and everything runs here. setGemmBackend (or FIREGRAD_SIMD=0 in the
+// environment, for the whole process) picks a path, so tests can run both and compare.
+
+import { gemmWasm, wasmSimdAvailable } from './wasm-gemm';
 
 export type FloatArray = Float32Array | Float64Array;
+
+/** 'auto': WebAssembly SIMD for big-enough float32 problems, JS otherwise. */
+export type GemmBackend = 'js' | 'wasm-simd' | 'auto';
+export type GemmPath = 'js' | 'wasm-simd';
+
+// Below this many multiply-adds (M·N·K) the JS path wins: the wasm path's fixed costs (call,
+// packing setup, write-back pass) are ≈ 1–2 µs.
+const WASM_MIN_MACS = 512;
+
+let backend: GemmBackend = globalThis.process?.env?.FIREGRAD_SIMD === '0' ? 'js' : 'auto';
+let lastPath: GemmPath | null = null;
+
+/**
+ * Chooses the path for float32 gemm calls in this thread ('auto' by default). 'wasm-simd' sends
+ * every all-float32 call there, however small, and throws if WebAssembly SIMD is unavailable;
+ * float64 calls always take the JS path.
+ */
+export function setGemmBackend(b: GemmBackend): void {
+  if (b === 'wasm-simd' && !wasmSimdAvailable()) throw new Error('WebAssembly SIMD is not available here');
+  backend = b;
+}
+
+export function getGemmBackend(): GemmBackend {
+  return backend;
+}
+
+/** The path the latest gemm() call in this thread took (null before any call with M, N, K > 0). */
+export function lastGemmPath(): GemmPath | null {
+  return lastPath;
+}
 
 const MR = 4; // micro-tile rows (of opA / C)
 const NR = 4; // micro-tile columns (of opB / C)
@@ -50,6 +89,24 @@ export function gemm(
     if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
   }
+  if (backend !== 'js' && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
+    && (backend === 'wasm-simd' || M * N * K >= WASM_MIN_MACS) && wasmSimdAvailable()) {
+    lastPath = 'wasm-simd';
+    gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+  } else {
+    lastPath = 'js';
+    gemmJs(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+  }
+}
+
+/** gemm() on the JS path, for M, N, K > 0. */
+function gemmJs(
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, lda: number,
+  B: FloatArray, bOff: number, ldb: number,
+  C: FloatArray, cOff: number, ldc: number,
+  accumulate: boolean,
+): void {
   // Element (row r, depth k) of opA sits at A[aOff + r*aRow + k*aDep]; (depth k, column c) of opB
   // at B[bOff + c*bCol + k*bDep].
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;

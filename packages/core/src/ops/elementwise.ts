@@ -114,7 +114,13 @@ export function abs(x: Tensor): Tensor {
 
 const RELU = registerOp('relu', true);
 export function relu(x: Tensor): Tensor {
-  return track(RELU, [x], unary(x, RELU, (v) => (v > 0 ? v : 0)), (g) => [mul(g, gt(x, 0))]);
+  const out = unary(x, RELU, (v) => (v > 0 ? v : 0));
+  // one fused pass (g where out > 0): relu sits after every conv, so this loop is hot
+  return track(RELU, [x], out, (g) => {
+    const gx = allocate(g.dtype, g.size), gd = g.data, od = out.data;
+    for (let i = 0; i < gx.length; i++) gx[i] = od[i] > 0 ? gd[i] : 0;
+    return [new Tensor(gx, x.shape)];
+  });
 }
 
 const SIGMOID = registerOp('sigmoid', true);

@@ -1,0 +1,10 @@
+import { Generator, randn, type FloatArray } from '@firegrad/core';
+import { conv2dGeometry } from '@firegrad/ops';
+import { conv2dForward } from '../packages/ops/src/cpu/conv2d';
+import { time } from './util';
+const gen = new Generator(1);
+const x = randn([8, 16, 55, 55], { generator: gen }), w = randn([64, 16, 3, 3], { generator: gen });
+const g = conv2dGeometry(x, w, null, { padding: 1 });
+const out = new Float32Array(8 * 64 * 55 * 55);
+const t = await time(() => conv2dForward(x.data as FloatArray, w.data as FloatArray, null, g, out), 40, 3);
+console.log('fwd median', t.median.toFixed(2), 'ms');

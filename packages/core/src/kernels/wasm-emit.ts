@@ -1,0 +1,100 @@
+// A minimal WebAssembly binary writer: just the encodings the GEMM kernel module needs, so that
+// module can be generated at run time from TypeScript (no toolchain, no build step, no committed
+// binary). Reference: the core spec's binary format, https://webassembly.github.io/spec/core/binary/
+
+export type Bytes = number[];
+
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+/** Unsigned LEB128 (indices, sizes, counts, memory offsets). */
+export function uleb(n: number): Bytes {
+  const out: Bytes = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (i32.const immediates). */
+export function sleb(n: number): Bytes {
+  const out: Bytes = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+/** A vector: its length, then its items. */
+function vec(items: Bytes[]): Bytes {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function str(s: string): Bytes {
+  return vec([...s].map((c) => [c.charCodeAt(0)]));
+}
+
+function section(id: number, body: Bytes): Bytes {
+  return [id, ...uleb(body.length), ...body];
+}
+
+/** SIMD instructions: the 0xFD prefix, then the opcode as unsigned LEB128. */
+const simd = (code: number, ...imm: Bytes): Bytes => [0xfd, ...uleb(code), ...imm];
+/** A memory access immediate: log2 of the alignment hint, then the static byte offset. */
+const memarg = (alignLog2: number, offset: number): Bytes => [alignLog2, ...uleb(offset)];
+
+/** Instruction encodings, each the bytes of one instruction. */
+export const op = {
+  localGet: (i: number): Bytes => [0x20, ...uleb(i)],
+  localSet: (i: number): Bytes => [0x21, ...uleb(i)],
+  localTee: (i: number): Bytes => [0x22, ...uleb(i)],
+  i32Const: (n: number): Bytes => [0x41, ...sleb(n)],
+  i32Add: [0x6a],
+  i32Sub: [0x6b],
+  i32Mul: [0x6c],
+  i32Ne: [0x47],
+  block: [0x02, 0x40], // with the empty block type
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  end: [0x0b],
+  br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
+  brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  v128Load: (offset: number): Bytes => simd(0x00, ...memarg(4, offset)),
+  v128Load32Splat: (offset: number): Bytes => simd(0x09, ...memarg(2, offset)),
+  v128Store: (offset: number): Bytes => simd(0x0b, ...memarg(4, offset)),
+  v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)), // v128.const 0
+  f32x4Add: simd(0xe4),
+  f32x4Mul: simd(0xe6),
+};
+
+export interface Func {
+  name: string;
+  params: number[]; // value types; no results
+  locals: number[]; // value types of the locals after the params
+  body: Bytes; // instructions, without the final `end`
+}
+
+/**
+ * A module with a memory of `pages` × 64 KiB (exported as "memory") and the given
+ * functions, each exported under its name.
+ */
+export function encodeModule(funcs: Func[], pages: number): Uint8Array {
+  const types = section(1, vec(funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec([])])));
+  const fnDecls = section(3, vec(funcs.map((_, i) => uleb(i))));
+  const memory = section(5, vec([[0x00, ...uleb(pages)]])); // limits: min only
+  const exports = section(7, vec([
+    [...str('memory'), 0x02, 0],
+    ...funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]),
+  ]));
+  const code = section(10, vec(funcs.map((f) => {
+    const body = [...vec(f.locals.map((t) => [1, t])), ...f.body, ...op.end];
+    return [...uleb(body.length), ...body];
+  })));
+  const magicAndVersion = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  return new Uint8Array([...magicAndVersion, ...types, ...fnDecls, ...memory, ...exports, ...code]);
+}

@@ -1,0 +1,87 @@
+// The float32 GEMM block kernel as a WebAssembly SIMD module, generated at run time.
+//
+// Exported `block(a, b, c, mTiles, nTiles, kc, ldc, add)` (all i32; a, b, c, ldc in bytes):
+// C[c..] (+)= A·B for one packed A block (mTiles strips of MR rows × kc) times one packed B panel
+// (nTiles strips of kc × NR columns), C being an f32 row-major buffer in the same memory. Strips
+// are laid out as gemm.ts lays them out (for each k, the strip's MR or NR values contiguously) and
+// zero-padded to full strips, and C has room for whole tiles, so no edge cases remain. One call
+// does the whole block so the JS → wasm call overhead is paid per block, not per tile.
+
+import { I32, V128, encodeModule, op, type Bytes } from './wasm-emit';
+
+export interface KernelShape {
+  MR: number; // rows per tile: one splat of A each per k
+  NV: number; // f32x4 vectors per tile row: NR = 4·NV columns
+}
+
+// Parameter indices, then the i32 locals, then the v128 locals.
+const A = 0, B = 1, C = 2, M_TILES = 3, N_TILES = 4, KC = 5, LDC = 6, ADD = 7;
+const AP = 8, BP = 9, BS = 10, B_END = 11, CP = 12, CR = 13, I = 14, C_COL = 15;
+const I32_LOCALS = 8;
+
+/** The module, with a memory of `pages` × 64 KiB. */
+export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array {
+  const NR = 4 * NV;
+  const V0 = AP + I32_LOCALS; // first v128 local
+  const acc = (r: number, v: number) => V0 + r * NV + v;
+  const bv = (v: number) => V0 + MR * NV + v;
+  const av = V0 + MR * NV + NV;
+  const get = op.localGet, set = op.localSet;
+  const body: Bytes = [];
+  const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
+
+  // One step of the k loop: acc[r][v] += splat(A[k, r]) · B[k, 4v..4v+3].
+  const kStep = () => {
+    for (let v = 0; v < NV; v++) emit(get(BP), op.v128Load(v * 16), set(bv(v)));
+    for (let r = 0; r < MR; r++) {
+      emit(get(AP), op.v128Load32Splat(r * 4), set(av));
+      for (let v = 0; v < NV; v++) {
+        emit(get(acc(r, v)), get(av), get(bv(v)), op.f32x4Mul, op.f32x4Add, set(acc(r, v)));
+      }
+    }
+  };
+  // Row r of the tile in C is at cp + r·ldc; walk it with cr.
+  const forTileRows = (each: (r: number) => void) => {
+    for (let r = 0; r < MR; r++) {
+      emit(get(r === 0 ? CP : CR), ...(r === 0 ? [] : [get(LDC), op.i32Add]), set(CR));
+      each(r);
+    }
+  };
+
+  emit(get(C), set(C_COL), get(B), set(BS));
+  emit(op.loop); // over B strips (tile columns): bs … b_end
+  emit(get(BS), get(KC), op.i32Const(NR * 4), op.i32Mul, op.i32Add, set(B_END));
+  emit(get(A), set(AP), get(C_COL), set(CP), get(M_TILES), set(I));
+  emit(op.loop); // over A strips (tile rows); A strips are consecutive, so ap just runs on
+  for (let i = 0; i < MR * NV; i++) emit(op.v128Zero, set(V0 + i));
+  emit(get(BS), set(BP));
+  emit(op.loop);
+  kStep();
+  emit(get(AP), op.i32Const(MR * 4), op.i32Add, set(AP));
+  emit(get(BP), op.i32Const(NR * 4), op.i32Add, op.localTee(BP), get(B_END), op.i32Ne, op.brIf(0));
+  emit(op.end);
+  emit(get(ADD), op.if);
+  forTileRows((r) => {
+    for (let v = 0; v < NV; v++) {
+      emit(get(acc(r, v)), get(CR), op.v128Load(v * 16), op.f32x4Add, set(acc(r, v)));
+    }
+  });
+  emit(op.end);
+  forTileRows((r) => {
+    for (let v = 0; v < NV; v++) emit(get(CR), get(acc(r, v)), op.v128Store(v * 16));
+  });
+  emit(get(CP), get(LDC), op.i32Const(MR), op.i32Mul, op.i32Add, set(CP));
+  emit(get(I), op.i32Const(1), op.i32Sub, op.localTee(I), op.brIf(0));
+  emit(op.end);
+  emit(get(B_END), set(BS));
+  emit(get(C_COL), op.i32Const(NR * 4), op.i32Add, set(C_COL));
+  emit(get(N_TILES), op.i32Const(1), op.i32Sub, op.localTee(N_TILES), op.brIf(0));
+  emit(op.end);
+
+  return encodeModule([{
+    name: 'block',
+    params: new Array<number>(8).fill(I32),
+    locals: [...new Array<number>(I32_LOCALS).fill(I32), ...new Array<number>(MR * NV + NV + 1).fill(V128)],
+    body,
+  }], pages);
+}

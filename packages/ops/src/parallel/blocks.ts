@@ -1,0 +1,37 @@
+// Boxes of NCHW-like arrays: the part of an operand one task reads or writes, and the copies
+// between it and the shared arena.
+import type { FloatArray } from '@firegrad/core';
+
+/** A flat array seen as [outer, channels, plane]: x is [N, C, H·W], a weight [OC, C/groups, KH·KW]. */
+export interface Layout { outer: number; channels: number; plane: number }
+/** outer indices [n0, n1) × channels [c0, c1), whole planes. */
+export interface Box { n0: number; n1: number; c0: number; c1: number }
+
+export const boxLength = (l: Layout, b: Box) => (b.n1 - b.n0) * (b.c1 - b.c0) * l.plane;
+
+/** Whether the box is one run of the array (so a task can use a subarray of it). */
+export const isContiguous = (l: Layout, b: Box) => b.n1 - b.n0 <= 1 || (b.c0 === 0 && b.c1 === l.channels);
+
+export function boxView(a: FloatArray, l: Layout, b: Box): FloatArray {
+  const start = (b.n0 * l.channels + b.c0) * l.plane;
+  return a.subarray(start, start + boxLength(l, b));
+}
+
+/** Copies the box of `src` to dst[off…], packed. */
+export function gather(src: FloatArray, l: Layout, b: Box, dst: FloatArray, off: number): void {
+  if (isContiguous(l, b)) return dst.set(boxView(src, l, b), off);
+  const run = (b.c1 - b.c0) * l.plane;
+  for (let n = b.n0; n < b.n1; n++, off += run) {
+    const s = (n * l.channels + b.c0) * l.plane;
+    dst.set(src.subarray(s, s + run), off);
+  }
+}
+
+/** The inverse of gather: unpacks src[off…] into the box of `dst`. */
+export function scatter(src: FloatArray, off: number, dst: FloatArray, l: Layout, b: Box): void {
+  if (isContiguous(l, b)) return dst.set(src.subarray(off, off + boxLength(l, b)), (b.n0 * l.channels + b.c0) * l.plane);
+  const run = (b.c1 - b.c0) * l.plane;
+  for (let n = b.n0; n < b.n1; n++, off += run) {
+    dst.set(src.subarray(off, off + run), (n * l.channels + b.c0) * l.plane);
+  }
+}

@@ -1,0 +1,166 @@
+// conv2d on the worker pool, bit-identical to the single-thread kernels.
+//
+// A job is cut into one part per thread, and every part is a plain cpu-kernel call (../cpu/conv2d)
+// on a sub-geometry, so each output element is computed by exactly one thread, by the same
+// operations in the same order as on one thread:
+// - by images (forward, grad-input): each image's GEMMs are the very same calls;
+// - by channels: whole groups when groups > 1 (again the same per-group calls); with one group,
+//   output channels (forward, grad-weight) or input channels (grad-input), which are row ranges
+//   of each GEMM's C (W·col, dY·colᵀ, Wᵀ·dY). gemm computes an element of C from its row of opA
+//   and column of opB alone, in depth order, whatever M is, provided the part's call takes the
+//   same path as the whole one: gemm sends float32 problems to WebAssembly SIMD by their size
+//   M·N·K, hence MIN_PART_MACS, far above that cutoff.
+// grad-weight sums over the batch, so it is only split by channels: a batch split would add
+// per-thread partial sums, a different rounding from the one accumulation chain of one thread.
+// grad-bias is one pass over dy, cheaper than copying dy to shared memory: it stays on one thread.
+//
+// Workers see only the arena, so the main thread copies their input boxes in and their output
+// boxes out; its own part reads and writes the tensors in place where its box is contiguous.
+import type { FloatArray } from '@firegrad/core';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../cpu/conv2d';
+import type { Conv2dGeometry } from '../geometry';
+import { boxLength, boxView, gather, isContiguous, scatter, type Box, type Layout } from './blocks';
+import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, runTask, type ConvOp, type Region, type Task } from './jobs';
+import { activePool, countJob } from './pool';
+
+// Below this a job runs on one thread: waking the workers and the copies cost more than they save
+// (measured with bench/threads.ts).
+const MIN_JOB_FLOP = 2e6;
+// Smallest GEMM call (multiply-adds) of a part in a one-group channel split; gemm's float32
+// WebAssembly cutoff is 4096.
+const MIN_PART_MACS = 1 << 16;
+
+export function parallelConv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null,
+  g: Conv2dGeometry, out: FloatArray): void {
+  if (!runSplit(CONV_FORWARD, g, [x, w, bias, out])) conv2dForward(x, w, bias, g, out);
+}
+
+export function parallelConv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
+  if (!runSplit(CONV_BACKWARD_INPUT, g, [dy, w, null, dx])) conv2dBackwardInput(dy, w, g, dx);
+}
+
+export function parallelConv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
+  if (!runSplit(CONV_BACKWARD_WEIGHT, g, [x, dy, null, dw])) conv2dBackwardWeight(x, dy, g, dw);
+}
+
+/** What each operand slot [in0, in1, in2, out] of an op is: input x, output y, weight, bias. */
+type Role = 'x' | 'y' | 'w' | 'bias';
+const ROLES: Record<ConvOp, (Role | null)[]> = {
+  [CONV_FORWARD]: ['x', 'w', 'bias', 'y'],
+  [CONV_BACKWARD_INPUT]: ['y', 'w', null, 'x'],
+  [CONV_BACKWARD_WEIGHT]: ['x', 'y', null, 'w'],
+};
+const OUT = 3;
+
+function layouts(g: Conv2dGeometry): Record<Role, Layout> {
+  return {
+    x: { outer: g.N, channels: g.C, plane: g.H * g.W },
+    y: { outer: g.N, channels: g.OC, plane: g.OH * g.OW },
+    w: { outer: g.OC, channels: g.C / g.groups, plane: g.KH * g.KW },
+    bias: { outer: g.OC, channels: 1, plane: 1 },
+  };
+}
+
+type Unit = 'image' | 'group' | 'outChannel' | 'inChannel';
+interface Split { unit: Unit; ranges: [number, number][] }
+interface Part { g: Conv2dGeometry; boxes: Record<Role, Box> }
+
+/** The split of an op over `threads`, or null when it should run on one. */
+function chooseSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | null {
+  const byChannel = channelSplit(op, g, threads);
+  if (op === CONV_BACKWARD_WEIGHT) return byChannel;
+  const byImage: Split = { unit: 'image', ranges: ranges(g.N, threads) };
+  // Images unless channels balance better (batch 1, odd batches): no repeated im2col, no gathers.
+  if (byChannel && worstShare(byChannel) < worstShare(byImage)) return byChannel;
+  return byImage.ranges.length > 1 ? byImage : null;
+}
+
+function channelSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | null {
+  if (g.groups > 1) {
+    const split: Split = { unit: 'group', ranges: ranges(g.groups, threads) };
+    return split.ranges.length > 1 ? split : null;
+  }
+  const inChannels = op === CONV_BACKWARD_INPUT;
+  const split: Split = { unit: inChannels ? 'inChannel' : 'outChannel', ranges: ranges(inChannels ? g.C : g.OC, threads) };
+  // Multiply-adds per unit in each GEMM call: a row of W·col or dY·colᵀ, KH·KW rows of Wᵀ·dY.
+  const unitMacs = g.KH * g.KW * g.OH * g.OW * (inChannels ? g.OC : g.C);
+  const smallest = Math.min(...split.ranges.map(([a, b]) => b - a));
+  return split.ranges.length > 1 && smallest * unitMacs >= MIN_PART_MACS ? split : null;
+}
+
+/** [0, total) cut into min(parts, total) consecutive ranges, sizes differing by at most one. */
+function ranges(total: number, parts: number): [number, number][] {
+  const k = Math.min(parts, total);
+  return Array.from({ length: k }, (_, i) => [Math.floor((total * i) / k), Math.floor((total * (i + 1)) / k)]);
+}
+
+/** The largest part's share of the work. */
+function worstShare({ ranges: r }: Split): number {
+  return Math.max(...r.map(([a, b]) => b - a)) / r[r.length - 1][1];
+}
+
+/** The part of the job covering units [u0, u1): its sub-geometry and the box of each operand. */
+function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
+  const cg = g.C / g.groups, ocg = g.OC / g.groups;
+  let [n0, n1, c0, c1, o0, o1, wc0, wc1] = [0, g.N, 0, g.C, 0, g.OC, 0, cg];
+  if (unit === 'image') [n0, n1] = [u0, u1];
+  else if (unit === 'group') [c0, c1, o0, o1] = [u0 * cg, u1 * cg, u0 * ocg, u1 * ocg];
+  else if (unit === 'outChannel') [o0, o1] = [u0, u1];
+  else [c0, c1, wc0, wc1] = [u0, u1, u0, u1];
+  return {
+    g: { ...g, N: n1 - n0, C: c1 - c0, OC: o1 - o0, groups: unit === 'group' ? u1 - u0 : g.groups },
+    boxes: {
+      x: { n0, n1, c0, c1 },
+      y: { n0, n1, c0: o0, c1: o1 },
+      w: { n0: o0, n1: o1, c0: wc0, c1: wc1 },
+      bias: { n0: o0, n1: o1, c0: 0, c1: 1 },
+    },
+  };
+}
+
+/** Runs the op on the pool; false when it should run on one thread instead. */
+function runSplit(op: ConvOp, g: Conv2dGeometry, operands: (FloatArray | null)[]): boolean {
+  if (2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW < MIN_JOB_FLOP) return false;
+  const pool = activePool();
+  const split = pool && chooseSplit(op, g, pool.threads);
+  if (!pool || !split) return false;
+  const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
+  const L = layouts(g), roles = ROLES[op];
+  const [mine, ...theirs] = split.ranges.map(([u0, u1]) => part(g, split.unit, u0, u1));
+
+  // Arena: each distinct input box the workers read (once), each worker's output box, and the
+  // main part's boxes that are not contiguous in the tensors.
+  let top = 0;
+  const alloc = (length: number): Region => ({ offset: (top += length) - length, length });
+  const inputs = new Map<string, { slot: number; box: Box; region: Region }>();
+  const tasks: Task[] = theirs.map((p) => ({
+    g: p.g,
+    regions: roles.map((role, slot) => {
+      if (!role || !operands[slot]) return null;
+      const box = p.boxes[role], length = boxLength(L[role], box);
+      if (slot === OUT) return alloc(length);
+      const key = `${slot}:${box.n0},${box.n1},${box.c0},${box.c1}`;
+      if (!inputs.has(key)) inputs.set(key, { slot, box, region: alloc(length) });
+      return inputs.get(key)!.region;
+    }),
+  }));
+  const mainRegions = roles.map((role, slot) =>
+    role && operands[slot] && !isContiguous(L[role], mine.boxes[role]) ? alloc(boxLength(L[role], mine.boxes[role])) : null);
+
+  const arena = pool.arenaView(dtype, top);
+  for (const { slot, box, region } of inputs.values()) gather(operands[slot]!, L[roles[slot]!], box, arena, region.offset);
+  pool.run(op, dtype, tasks, () => {
+    runTask(op, mine.g, roles.map((role, slot) => {
+      const a = operands[slot], r = mainRegions[slot];
+      if (!role || !a) return null;
+      if (!r) return boxView(a, L[role], mine.boxes[role]);
+      if (slot !== OUT) gather(a, L[role], mine.boxes[role], arena, r.offset);
+      return arena.subarray(r.offset, r.offset + r.length);
+    }));
+  });
+  const outRole = roles[OUT]!, out = operands[OUT]!;
+  tasks.forEach((t, i) => scatter(arena, t.regions[OUT]!.offset, out, L[outRole], theirs[i].boxes[outRole]));
+  if (mainRegions[OUT]) scatter(arena, mainRegions[OUT].offset, out, L[outRole], mine.boxes[outRole]);
+  countJob();
+  return true;
+}
