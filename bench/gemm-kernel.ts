@@ -1,8 +1,8 @@
 // GEMM kernel throughput, single thread, and the conv passes built on it:
 // `npx tsx bench/gemm-kernel.ts [runs]`. Prints the median GFLOP/s over `runs` timed samples
-// (default 7) after a warm-up. GEMM FLOPs = 2·M·N·K; conv FLOPs = 2·N·OC·OH·OW·(C/groups)·KH·KW
-// per pass.
-import { gemm, type FloatArray } from '../packages/core/src/kernels/gemm';
+// (default 7) after a warm-up, and the path gemm took (float32 runs on WebAssembly SIMD unless
+// FIREGRAD_SIMD=0). GEMM FLOPs = 2·M·N·K; conv FLOPs = 2·N·OC·OH·OW·(C/groups)·KH·KW per pass.
+import { gemm, lastGemmPath, setGemmBackend, type FloatArray } from '../packages/core/src/kernels/gemm';
 import {
   conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
 } from '../packages/ops/src/cpu/conv2d';
@@ -34,7 +34,7 @@ function report(label: string, flop: number, call: () => void): void {
   }
   const ms = median(wall), cpuMs = median(cpu);
   const rate = (t: number) => (flop / t / 1e6).toFixed(2).padStart(6);
-  console.log(`${label.padEnd(40)} ${rate(ms)} GFLOP/s wall (${ms.toFixed(2)} ms)  ${rate(cpuMs)} cpu`);
+  console.log(`${label.padEnd(40)} ${rate(ms)} GFLOP/s wall (${ms.toFixed(2)} ms)  ${rate(cpuMs)} cpu  [${lastGemmPath()}]`);
 }
 
 function median(xs: number[]): number {
@@ -67,6 +67,9 @@ for (const [tA, tB] of [[true, false], [false, true], [true, true]] as const) {
   benchGemm(`gemm f32 512³ ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`, Float32Array, tA, tB, 512, 512, 512);
 }
 benchGemm('gemm f64 512³ NN', Float64Array, false, false, 512, 512, 512);
+setGemmBackend('js');
+benchGemm('gemm f32 512³ NN', Float32Array, false, false, 512, 512, 512);
+setGemmBackend('auto');
 benchGemm('gemm f32 77×93×61 NN (edges)', Float32Array, false, false, 77, 93, 61);
 benchConv('conv-A f32 8×16×55² 64×3² p1', Float32Array, 8, 16, 55, 55, 64, 3, 1, 1);
 benchConv('conv-B f32 1×3×224² 64×3² s2', Float32Array, 1, 3, 224, 224, 64, 3, 2, 0);

@@ -23,6 +23,15 @@ export const properties: Record<string, () => void> = {
     const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
     check((xx, ww, bb) => conv2d(xx, ww, bb ?? null, opts), inputs);
   }), fcOpts()),
+  conv2dRelu: () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
+    const g = new Generator(c.seed);
+    const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
+    const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, relu: true };
+    // the same values and gradients as the unfused pair
+    const fused = conv2d(x.detach(), w.detach(), null, opts), plain = conv2d(x.detach(), w.detach(), null, { ...opts, relu: false }).relu();
+    expect(Array.from(fused.data)).toEqual(Array.from(plain.data));
+    check((xx, ww) => conv2d(xx, ww, null, opts), [x, w]);
+  }), fcOpts()),
   maxPool2d: () => fc.assert(fc.property(poolCaseArb(true).filter(poolValid), (c) => {
     const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
     check((t) => maxPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode }), [x]);
@@ -59,6 +68,6 @@ describe('op registry (ops package)', () => {
   it('every registered ops op is gradchecked here', () => {
     const missing = listOps().filter((op) => op.pkg === 'ops' && op.differentiable && !(op.name in properties)).map((op) => op.name);
     expect(missing).toEqual([]);
-    expect(listOps().filter((op) => op.pkg === 'ops').length).toBe(5);
+    expect(listOps().filter((op) => op.pkg === 'ops').length).toBe(6);
   });
 });

@@ -37,9 +37,10 @@ export class Conv2d extends Module {
     this.registerParameter('bias', options.bias === false ? null : full([outChannels], 0, { dtype }));
     defaultInit(this.weight, this.bias, options.generator);
   }
-  forward(x: Tensor): Tensor {
+  /** With `relu`, the ReLU after the conv runs inside the same op (Sequential and Fire use this). */
+  forward(x: Tensor, fused: { relu?: boolean } = {}): Tensor {
     const { stride, padding, dilation, groups } = this.options;
-    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups });
+    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups, relu: fused.relu });
   }
   /** Per output element: (C/groups)·KH·KW. */
   override macs(y: Tensor): number {
@@ -119,6 +120,11 @@ export class Softmax extends Module {
   forward(x: Tensor): Tensor { return x.softmax(this.dim); }
 }
 
+/** True when forward was replaced on the instance (summary() does that to watch each layer): don't fuse it away. */
+function isInstrumented(m: Module): boolean {
+  return Object.prototype.hasOwnProperty.call(m, 'forward');
+}
+
 /** Runs its children in order; they are named '0', '1', … as in PyTorch. */
 export class Sequential extends Module {
   private readonly layers: Module[];
@@ -127,7 +133,15 @@ export class Sequential extends Module {
     this.layers = modules.map((m, i) => this.registerModule(String(i), m));
   }
   forward(x: Tensor): Tensor {
-    for (const m of this.layers) x = m.forward(x);
+    for (let i = 0; i < this.layers.length; i++) {
+      const m = this.layers[i], next = this.layers[i + 1];
+      if (m instanceof Conv2d && next instanceof ReLU && !isInstrumented(m) && !isInstrumented(next)) {
+        x = m.forward(x, { relu: true }); // conv + ReLU fused; same values and gradients
+        i++;
+      } else {
+        x = m.forward(x);
+      }
+    }
     return x;
   }
   get length(): number { return this.layers.length; }

@@ -42,10 +42,11 @@ export class Fire extends Module {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`Fire: expected input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
     }
-    const s = this.squeeze.forward(x).relu();
-    const out = cat([this.expand1x1.forward(s).relu(), this.expand3x3.forward(s).relu()], 1);
+    const relu = { relu: true }; // each conv's ReLU fused into the conv op
+    const s = this.squeeze.forward(x, relu);
+    const out = cat([this.expand1x1.forward(s, relu), this.expand3x3.forward(s, relu)], 1);
     if (this.bypass === 'identity') return out.add(x);
-    if (this.shortcut) return out.add(this.shortcut.forward(x).relu());
+    if (this.shortcut) return out.add(this.shortcut.forward(x, relu));
     return out;
   }
 

@@ -10,18 +10,29 @@ export interface Conv2dOptions {
   padding?: Pair;
   dilation?: Pair;
   groups?: number;
+  /** Apply ReLU to the output in the same op (one pass and one tensor fewer than conv2d(...).relu()). */
+  relu?: boolean;
 }
 
 const CONV2D = registerOp('conv2d', true, 'ops');
+const CONV2D_RELU = registerOp('conv2dRelu', true, 'ops');
 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const g = conv2dGeometry(x, weight, bias, opts);
   const kernel = kernelFor<Conv2dKernel>(CONV2D, x.dtype as 'float32' | 'float64');
-  const out = new Tensor(kernel.forward(x.data as FloatArray, weight.data as FloatArray, bias ? (bias.data as FloatArray) : null, g), [g.N, g.OC, g.OH, g.OW]);
+  const y = kernel.forward(x.data as FloatArray, weight.data as FloatArray, bias ? (bias.data as FloatArray) : null, g);
+  const relu = opts.relu ?? false;
+  if (relu) for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
+  const out = new Tensor(y, [g.N, g.OC, g.OH, g.OW]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return track(CONV2D, inputs, out, (grad, needs) => {
+  return track(relu ? CONV2D_RELU : CONV2D, inputs, out, (grad, needs) => {
     const k = kernelFor<Conv2dKernel>(CONV2D, grad.dtype as 'float32' | 'float64');
-    const dy = grad.data as FloatArray;
+    let dy = grad.data as FloatArray;
+    if (relu) { // ReLU's backward first: no gradient where the output was clamped
+      const masked = dy.slice();
+      for (let i = 0; i < masked.length; i++) if (!(y[i] > 0)) masked[i] = 0;
+      dy = masked;
+    }
     return [
       needs[0] ? new Tensor(k.backwardInput(dy, weight.data as FloatArray, g), x.shape) : null,
       needs[1] ? new Tensor(k.backwardWeight(x.data as FloatArray, dy, g), weight.shape) : null,

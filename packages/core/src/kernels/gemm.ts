@@ -18,12 +18,12 @@
 // - Packing into float64 means float64 inputs are multiplied exactly as given (results differ
 //   from a naive loop only in summation order) and float32 inputs are widened once.
 //
-// When A, B and C are all Float32Array and the problem is big enough, gemm() runs instead on a
-// WebAssembly SIMD kernel generated at run time (wasm-gemm.ts, ≈ 4× faster). That path rounds
-// every product and running sum to float32, where this one sums in float64; float64 operands
-// (the exact reference for gradchecks) always stay here. Where WebAssembly SIMD is missing, the
-// kernel fails to compile and everything runs here. setGemmBackend (or FIREGRAD_SIMD=0 in the
-// environment, for the whole process) picks a path, so tests can run both and compare.
+// When A, B and C are all Float32Array and the problem is not tiny, gemm() runs instead on a
+// WebAssembly SIMD kernel generated at run time (wasm-gemm.ts; ≈ 30 GFLOP/s at 512³, 7× this
+// path). It rounds every product and running sum to float32, where this path sums in float64;
+// float64 operands (the exact reference for gradchecks) always stay here. Where WebAssembly SIMD
+// is missing the kernel fails to compile, and everything runs here. setGemmBackend, or
+// FIREGRAD_SIMD=0 in the environment, picks a path, so tests can run both and compare.
 
 import { gemmWasm, wasmSimdAvailable } from './wasm-gemm';
 
@@ -33,17 +33,17 @@ export type FloatArray = Float32Array | Float64Array;
 export type GemmBackend = 'js' | 'wasm-simd' | 'auto';
 export type GemmPath = 'js' | 'wasm-simd';
 
-// Below this many multiply-adds (M·N·K) the JS path wins: the wasm path's fixed costs (call,
-// packing setup, write-back pass) are ≈ 1–2 µs.
-const WASM_MIN_MACS = 512;
+// Below this many multiply-adds (M·N·K) the JS path is as fast or faster: 4³ took 0.36 µs there
+// and 0.51 µs on wasm, 6³ 1.2 and 1.0 µs, 16³ 5.2 and 2.7 µs.
+const WASM_MIN_MACS = 256;
 
 let backend: GemmBackend = globalThis.process?.env?.FIREGRAD_SIMD === '0' ? 'js' : 'auto';
 let lastPath: GemmPath | null = null;
 
 /**
- * Chooses the path for float32 gemm calls in this thread ('auto' by default). 'wasm-simd' sends
- * every all-float32 call there, however small, and throws if WebAssembly SIMD is unavailable;
- * float64 calls always take the JS path.
+ * Chooses the path for float32 gemm calls in this thread ('auto' by default; each worker thread
+ * has its own setting). 'wasm-simd' sends every all-float32 call there, however small, and throws
+ * if WebAssembly SIMD is unavailable; float64 calls always take the JS path.
  */
 export function setGemmBackend(b: GemmBackend): void {
   if (b === 'wasm-simd' && !wasmSimdAvailable()) throw new Error('WebAssembly SIMD is not available here');

@@ -58,11 +58,9 @@ export const op = {
   i32Sub: [0x6b],
   i32Mul: [0x6c],
   i32Ne: [0x47],
-  block: [0x02, 0x40], // with the empty block type
-  loop: [0x03, 0x40],
+  loop: [0x03, 0x40], // 0x40: the empty block type
   if: [0x04, 0x40],
   end: [0x0b],
-  br: (depth: number): Bytes => [0x0c, ...uleb(depth)],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
   v128Load: (offset: number): Bytes => simd(0x00, ...memarg(4, offset)),
   v128Load32Splat: (offset: number): Bytes => simd(0x09, ...memarg(2, offset)),

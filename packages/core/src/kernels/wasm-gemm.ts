@@ -1,14 +1,16 @@
 // Float32 GEMM on WebAssembly SIMD: JS packs opA and opB as float32 into the kernel module's
 // memory and writes the result back; the generated block kernel (wasm-kernel.ts) does all the
 // multiply-adds. Same contract and BLIS-style blocking as the JS path in gemm.ts, except:
-// - Arithmetic is float32 throughout (products and running sums are rounded to f32 each step;
-//   the JS path sums in f64). The error stays within the usual n·2⁻²⁴·Σ|terms| bound.
+// - Arithmetic is float32 throughout: each product and running sum is rounded to f32 (the JS
+//   path sums in f64), which stays within the usual γ_{K+1}·Σ|terms| bound of float32 dot products.
 // - Results build up in a C buffer in wasm memory over all depth blocks and reach C once per
 //   ROWS × NC block (added to it when accumulating), so C is read and written once.
-// Measured on one Zen 4 core, Node 20 (V8 11.3), 512³: the kernel alone runs ≈ 37 GFLOP/s with
-// 4×8 tiles (8 f32x4 accumulators). 5×8, 6×8, 4×12 and 3×12 ran 19–22 (TurboFan hoists all the
-// splats and spills accumulators), 8×4 and 12×4 ≈ 15, 2×16 ≈ 37; unrolling k in the emitted
-// code made it slower (TurboFan already unrolls the loop). Block sizes barely matter to it.
+// Measured on one core of the 2-core EPYC dev VM (AVX2), Node 20 (V8 11.3): the kernel alone runs
+// ≈ 37 GFLOP/s with 4×8 tiles (8 f32x4 accumulators), the whole gemm ≈ 30 at 512³. 5×8, 6×8, 4×12
+// and 3×12 tiles ran 19–22 (TurboFan hoists every splat to the top of the k loop and spills
+// accumulators), 8×4 and 12×4 ≈ 15, 2×16 ≈ 37; unrolling k in the emitted code made it slower
+// (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
+// second block call on. KC, MC and NC moved the kernel by less than the noise.
 
 import { kernelModule } from './wasm-kernel';
 

@@ -1,11 +1,16 @@
 // The float32 GEMM block kernel as a WebAssembly SIMD module, generated at run time.
 //
-// Exported `block(a, b, c, mTiles, nTiles, kc, ldc, add)` (all i32; a, b, c, ldc in bytes):
-// C[c..] (+)= A·B for one packed A block (mTiles strips of MR rows × kc) times one packed B panel
-// (nTiles strips of kc × NR columns), C being an f32 row-major buffer in the same memory. Strips
-// are laid out as gemm.ts lays them out (for each k, the strip's MR or NR values contiguously) and
-// zero-padded to full strips, and C has room for whole tiles, so no edge cases remain. One call
-// does the whole block so the JS → wasm call overhead is paid per block, not per tile.
+// Exported `block(a, b, c, mTiles, nTiles, kc, ldc, add)` (all i32; a, b, c, ldc in bytes; the
+// counts ≥ 1): C (+)= A·B for one packed A block (mTiles strips of MR rows × kc) times one packed
+// B panel (nTiles strips of kc × NR columns), C being an f32 row-major buffer with row stride ldc
+// in the same memory; with add = 0, C is overwritten. Strips are laid out as wasm-gemm.ts packs
+// them (for each k, the strip's MR or NR values contiguously) and zero-padded to full strips, and
+// C has room for whole tiles, so no edge cases remain. In outline:
+//   for each B strip:                 (the strip, kc·NR·4 bytes, stays in L1 …)
+//     for each A strip:               (… while the A strips stream past it from L2)
+//       acc = 0; for k < kc: acc[r][v] += splat(A[k, r]) · B[k, 4v..4v+3]
+//       C tile = acc (+ C tile if add)
+// One call does the whole block so the JS → wasm call overhead is paid per block, not per tile.
 
 import { I32, V128, encodeModule, op, type Bytes } from './wasm-emit';
 
@@ -30,7 +35,7 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
   const body: Bytes = [];
   const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
 
-  // One step of the k loop: acc[r][v] += splat(A[k, r]) · B[k, 4v..4v+3].
+  // One step of the k loop; the accumulators, B vectors and the A splat all stay in registers.
   const kStep = () => {
     for (let v = 0; v < NV; v++) emit(get(BP), op.v128Load(v * 16), set(bv(v)));
     for (let r = 0; r < MR; r++) {

@@ -114,10 +114,13 @@ export function abs(x: Tensor): Tensor {
 
 const RELU = registerOp('relu', true);
 export function relu(x: Tensor): Tensor {
-  const out = unary(x, RELU, (v) => (v > 0 ? v : 0));
+  requireFloat(RELU, 'input', x);
+  const src = x.data, od = allocate(x.dtype, src.length);
+  for (let i = 0; i < od.length; i++) { const v = src[i]; od[i] = v > 0 || v !== v ? v : 0; } // NaN stays NaN, as in PyTorch
+  const out = new Tensor(od, x.shape);
   // one fused pass (g where out > 0): relu sits after every conv, so this loop is hot
   return track(RELU, [x], out, (g) => {
-    const gx = allocate(g.dtype, g.size), gd = g.data, od = out.data;
+    const gx = allocate(g.dtype, g.size), gd = g.data;
     for (let i = 0; i < gx.length; i++) gx[i] = od[i] > 0 ? gd[i] : 0;
     return [new Tensor(gx, x.shape)];
   });

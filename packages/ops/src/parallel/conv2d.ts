@@ -5,11 +5,11 @@
 // operations in the same order as on one thread:
 // - by images (forward, grad-input): each image's GEMMs are the very same calls;
 // - by channels: whole groups when groups > 1 (again the same per-group calls); with one group,
-//   output channels (forward, grad-weight) or input channels (grad-input), which are row ranges
-//   of each GEMM's C (W·col, dY·colᵀ, Wᵀ·dY). gemm computes an element of C from its row of opA
-//   and column of opB alone, in depth order, whatever M is, provided the part's call takes the
-//   same path as the whole one: gemm sends float32 problems to WebAssembly SIMD by their size
-//   M·N·K, hence MIN_PART_MACS, far above that cutoff.
+//   output channels (forward, grad-weight) or input channels (grad-input, grad-weight), which are
+//   row or column ranges of each GEMM's C (W·col, Wᵀ·dY, dY·colᵀ). gemm computes an element of C
+//   from its row of opA and column of opB alone, in depth order, whatever M and N are, provided
+//   the part's call takes the same path as the whole one: gemm sends float32 problems to
+//   WebAssembly SIMD by their size M·N·K, hence MIN_PART_MACS, far above that cutoff.
 // grad-weight sums over the batch, so it is only split by channels: a batch split would add
 // per-thread partial sums, a different rounding from the one accumulation chain of one thread.
 // grad-bias is one pass over dy, cheaper than copying dy to shared memory: it stays on one thread.
@@ -65,38 +65,45 @@ type Unit = 'image' | 'group' | 'outChannel' | 'inChannel';
 interface Split { unit: Unit; ranges: [number, number][] }
 interface Part { g: Conv2dGeometry; boxes: Record<Role, Box> }
 
-/** The split of an op over `threads`, or null when it should run on one. */
+/**
+ * The split of an op over `threads`, or null when it should run on one. Images whenever there are
+ * two or more, even unevenly (3 on 2 threads): a channel split repeats work in every thread (see
+ * channelSplit), which with a fast GEMM costs more than the imbalance.
+ */
 function chooseSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | null {
-  const byChannel = channelSplit(op, g, threads);
-  if (op === CONV_BACKWARD_WEIGHT) return byChannel;
-  const byImage: Split = { unit: 'image', ranges: ranges(g.N, threads) };
-  // Images unless channels balance better (batch 1, odd batches): no repeated im2col, no gathers.
-  if (byChannel && worstShare(byChannel) < worstShare(byImage)) return byChannel;
-  return byImage.ranges.length > 1 ? byImage : null;
+  if (op !== CONV_BACKWARD_WEIGHT && g.N > 1) return { unit: 'image', ranges: ranges(g.N, threads) };
+  return channelSplit(op, g, threads);
 }
 
+/**
+ * Groups when there are several (nothing repeated). Otherwise every thread of an output-channel
+ * split repeats the im2col and the GEMM packing of the columns matrix (C·KH·KW × OH·OW per image),
+ * and every thread of an input-channel split repeats the packing of dY (OC × OH·OW), which is
+ * smaller in most grad-weight passes (3×3 kernels, squeeze layers); forward can only split output
+ * channels and grad-input input channels.
+ */
 function channelSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | null {
   if (g.groups > 1) {
     const split: Split = { unit: 'group', ranges: ranges(g.groups, threads) };
     return split.ranges.length > 1 ? split : null;
   }
-  const inChannels = op === CONV_BACKWARD_INPUT;
-  const split: Split = { unit: inChannels ? 'inChannel' : 'outChannel', ranges: ranges(inChannels ? g.C : g.OC, threads) };
-  // Multiply-adds per unit in each GEMM call: a row of W·col or dY·colᵀ, KH·KW rows of Wᵀ·dY.
-  const unitMacs = g.KH * g.KW * g.OH * g.OW * (inChannels ? g.OC : g.C);
-  const smallest = Math.min(...split.ranges.map(([a, b]) => b - a));
-  return split.ranges.length > 1 && smallest * unitMacs >= MIN_PART_MACS ? split : null;
+  const pointwise = g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+  const units: Unit[] = op === CONV_FORWARD ? ['outChannel'] : op === CONV_BACKWARD_INPUT ? ['inChannel']
+    : g.OC < (pointwise ? 1 : 2) * g.C * g.KH * g.KW ? ['inChannel', 'outChannel'] : ['outChannel', 'inChannel'];
+  for (const unit of units) {
+    const split: Split = { unit, ranges: ranges(unit === 'inChannel' ? g.C : g.OC, threads) };
+    // Multiply-adds per unit in each GEMM call: KH·KW rows of Wᵀ·dY or columns of dY·colᵀ; a row of W·col or dY·colᵀ.
+    const unitMacs = g.KH * g.KW * g.OH * g.OW * (unit === 'inChannel' ? g.OC : g.C);
+    const smallest = Math.min(...split.ranges.map(([a, b]) => b - a));
+    if (split.ranges.length > 1 && smallest * unitMacs >= MIN_PART_MACS) return split;
+  }
+  return null;
 }
 
 /** [0, total) cut into min(parts, total) consecutive ranges, sizes differing by at most one. */
 function ranges(total: number, parts: number): [number, number][] {
   const k = Math.min(parts, total);
   return Array.from({ length: k }, (_, i) => [Math.floor((total * i) / k), Math.floor((total * (i + 1)) / k)]);
-}
-
-/** The largest part's share of the work. */
-function worstShare({ ranges: r }: Split): number {
-  return Math.max(...r.map(([a, b]) => b - a)) / r[r.length - 1][1];
 }
 
 /** The part of the job covering units [u0, u1): its sub-geometry and the box of each operand. */

@@ -10,8 +10,9 @@ import { controlSize, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, OP, QUIT, REPO
 import { numThreads } from './threads';
 import type { ArenaMessage, WorkerData } from './worker';
 
-// Generous: a worker compiles the kernels' TypeScript through tsx, ≈ 0.3 s each on an idle machine.
-const START_TIMEOUT_MS = 30_000;
+// Generous: a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
+// that dies before bootstrap.mjs runs is noticed this way; every later failure is reported at once.
+const START_TIMEOUT_MS = 15_000;
 
 export type Dtype = 'float32' | 'float64';
 
@@ -36,7 +37,8 @@ export class Pool {
       for (let index = 0; index < n; index++) {
         const { port1, port2 } = new MessageChannel();
         const data: WorkerData = { control: ctrl.buffer as SharedArrayBuffer, index, port: port2, slots: { failed: FAILED, reported: REPORTED } };
-        const w = new Worker(new URL('./bootstrap.mjs', import.meta.url), { workerData: data, transferList: [port2] });
+        const w = new Worker(new URL('./bootstrap.mjs', import.meta.url),
+          { workerData: data, transferList: [port2], execArgv: workerExecArgv() });
         // Failures arrive through the control block; unhandled, an 'error' event would throw in the host.
         w.on('error', () => {});
         w.unref();
@@ -101,6 +103,20 @@ export class Pool {
     Atomics.add(this.ctrl, GEN, 1);
     Atomics.notify(this.ctrl, GEN);
   }
+}
+
+/**
+ * The host's Node flags, which a worker inherits, minus those describing a string entry point
+ * (`node --input-type=module -e code`): with them a Worker refuses to start.
+ */
+function workerExecArgv(): string[] {
+  const flags: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(args[i])) i++; // and its value
+    else if (!/^--(eval|print|input-type)=/.test(args[i])) flags.push(args[i]);
+  }
+  return flags;
 }
 
 /** Every message the workers left on their ports, one line each. */

@@ -1,0 +1,212 @@
+// The WebAssembly SIMD path of gemm() (kernels/wasm-gemm.ts) against a naive float64 triple loop,
+// and the choice between it and the JS path.
+//
+// Tolerance. Inputs are float32 values, so every product a·b is exact in float64, and the
+// reference sums in float64. The SIMD path rounds each product to float32 and sums in float32 in
+// a blocked order, then adds the sum to C (when accumulating) with one more rounding. Higham's
+// bound for a dot product of n terms computed in any order, |err| ≤ γₙ·Σ|aᵢbᵢ| with
+// γₙ = n·u / (1 − n·u) and u = 2⁻²⁴, covers the products' rounding and the additions; n = K + 1
+// adds the final one and makes the scale include |C₀|. An indexing bug misplaces whole terms,
+// far above this bound for the depths used here.
+import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  gemm, getGemmBackend, lastGemmPath, setGemmBackend, type FloatArray, type GemmBackend,
+} from '../packages/core/src/kernels/gemm';
+import { RUNS } from './helpers';
+
+const U32 = 2 ** -24;
+
+/** Random float32 values in [−1, 1) from a xorshift32 stream. */
+function randomF32(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+interface Case {
+  tA: boolean; tB: boolean; M: number; N: number; K: number;
+  aOff: number; bOff: number; cOff: number; padA: number; padB: number; padC: number; accumulate: boolean;
+}
+
+/** Runs gemm on `c` with random float32 operands and checks it against the float64 loop. */
+function check(c: Case, seed: number): void {
+  const { tA, tB, M, N, K, aOff, bOff, cOff, accumulate } = c;
+  const lda = (tA ? M : K) + c.padA, ldb = (tB ? K : N) + c.padB, ldc = N + c.padC;
+  const A = randomF32(aOff + (tA ? K : M) * lda, seed);
+  const B = randomF32(bOff + (tB ? N : K) * ldb, seed + 1);
+  const C = randomF32(cOff + M * ldc + 3, seed + 2); // the addend, and a sentinel outside the window
+  const C0 = Float32Array.from(C);
+  gemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+
+  const label = `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}${accumulate ? ' +=' : ''}`;
+  const nu = (K + 1) * U32, gamma = nu / (1 - nu);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      const c0 = accumulate ? C0[cOff + i * ldc + j] : 0;
+      let want = c0, scale = Math.abs(c0);
+      for (let k = 0; k < K; k++) {
+        const t = (tA ? A[aOff + k * lda + i] : A[aOff + i * lda + k]) * (tB ? B[bOff + j * ldb + k] : B[bOff + k * ldb + j]);
+        want += t;
+        scale += Math.abs(t);
+      }
+      const got = C[cOff + i * ldc + j];
+      if (!(Math.abs(got - want) <= gamma * scale + 1e-30)) {
+        expect.fail(`${label} [${i},${j}]: got ${got}, want ${want}, |err| ${Math.abs(got - want)} > ${gamma * scale}`);
+      }
+    }
+  }
+  for (let i = 0; i < C.length; i++) {
+    const r = Math.floor((i - cOff) / ldc), col = (i - cOff) % ldc;
+    const inside = i >= cOff && r < M && col < N;
+    if (!inside && C[i] !== C0[i]) expect.fail(`${label}: wrote C[${i}] outside the output window`);
+  }
+}
+
+const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
+const initial = getGemmBackend();
+afterEach(() => setGemmBackend(initial));
+
+describe('gemm, WebAssembly SIMD path', () => {
+  it('matches the triple loop on edge sizes and block boundaries, all transposes', () => {
+    setGemmBackend('wasm-simd');
+    // 0 and 1 everywhere; around the 4×8 tile; across KC (256), MC (128), ROWS (512) and NC (1024).
+    const sizes: [number, number, number][] = [
+      [0, 0, 0], [0, 3, 2], [3, 0, 2], [3, 2, 0], [1, 1, 1], [1, 9, 1], [9, 1, 5], [1, 1, 300],
+      [4, 8, 4], [5, 9, 7], [3, 7, 2], [8, 16, 1], [13, 17, 19], [129, 6, 3], [3, 5, 513],
+      [131, 23, 257], [515, 9, 3], [2, 1030, 3], [6, 2051, 2], [514, 12, 258], [5, 1030, 258],
+    ];
+    let seed = 1;
+    for (const [tA, tB] of combos) {
+      for (const [M, N, K] of sizes) {
+        for (const accumulate of [false, true]) {
+          check({ tA, tB, M, N, K, aOff: 3, bOff: 5, cOff: 2, padA: 1, padB: 2, padC: 3, accumulate }, seed++);
+          if (M * N * K > 0) expect(lastGemmPath()).toBe('wasm-simd');
+        }
+      }
+    }
+  });
+
+  it('matches the triple loop on random shapes, offsets and leading dims', () => {
+    setGemmBackend('wasm-simd');
+    const arb = fc.record({
+      tA: fc.boolean(), tB: fc.boolean(),
+      M: fc.integer({ min: 0, max: 40 }), N: fc.integer({ min: 0, max: 40 }), K: fc.integer({ min: 0, max: 40 }),
+      aOff: fc.integer({ min: 0, max: 5 }), bOff: fc.integer({ min: 0, max: 5 }), cOff: fc.integer({ min: 0, max: 5 }),
+      padA: fc.integer({ min: 0, max: 3 }), padB: fc.integer({ min: 0, max: 3 }), padC: fc.integer({ min: 0, max: 3 }),
+      accumulate: fc.boolean(),
+    });
+    fc.assert(fc.property(arb, fc.nat(), (c, seed) => check(c, seed)), { numRuns: 5 * RUNS });
+  });
+
+  it('with K = 0 zeroes C, or leaves it alone when accumulating', () => {
+    setGemmBackend('wasm-simd');
+    const C = new Float32Array([1, 2, 3, 4, 5, 6]);
+    gemm(false, false, 2, 2, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 2, C, 0, 3, true);
+    expect(Array.from(C)).toEqual([1, 2, 3, 4, 5, 6]);
+    gemm(false, false, 2, 2, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 2, C, 0, 3, false);
+    expect(Array.from(C)).toEqual([0, 0, 3, 0, 0, 6]);
+  });
+
+  it('agrees with the JS path to float32 accuracy on a large problem', () => {
+    const [M, N, K] = [67, 301, 290];
+    const A = randomF32(M * K, 7), B = randomF32(K * N, 8);
+    const run = (b: GemmBackend) => {
+      setGemmBackend(b);
+      const C = new Float32Array(M * N);
+      gemm(false, false, M, N, K, A, 0, K, B, 0, N, C, 0, N, false);
+      return C;
+    };
+    const simd = run('wasm-simd'), js = run('js');
+    // Both are within γ_{K+1}·Σ|terms| ≤ γ_{K+1}·K of the exact sum (|a|, |b| ≤ 1).
+    const bound = 2 * ((K + 1) * U32) / (1 - (K + 1) * U32) * K;
+    let maxErr = 0;
+    for (let i = 0; i < simd.length; i++) maxErr = Math.max(maxErr, Math.abs(simd[i] - js[i]));
+    expect(maxErr).toBeLessThanOrEqual(bound);
+  });
+});
+
+describe('gemm path choice', () => {
+  const square = (T: typeof Float32Array | typeof Float64Array, n: number): FloatArray[] =>
+    [T.from(randomF32(n * n, 1)), T.from(randomF32(n * n, 2)), new T(n * n)];
+  const run = (A: FloatArray, B: FloatArray, C: FloatArray, n: number) =>
+    gemm(false, false, n, n, n, A, 0, n, B, 0, n, C, 0, n, false);
+
+  it("'auto' takes WebAssembly SIMD for a large float32 problem and JS for tiny or float64 ones", () => {
+    setGemmBackend('auto');
+    const [A, B, C] = square(Float32Array, 64);
+    run(A, B, C, 64);
+    expect(lastGemmPath()).toBe('wasm-simd');
+    const [A64, B64, C64] = square(Float64Array, 64);
+    run(A64, B64, C64, 64);
+    expect(lastGemmPath()).toBe('js');
+    run(A, B, C64, 64); // a float64 output: JS
+    expect(lastGemmPath()).toBe('js');
+    const [a, b, c] = square(Float32Array, 2);
+    run(a, b, c, 2);
+    expect(lastGemmPath()).toBe('js');
+  });
+
+  it("'js' keeps float32 on the JS path; 'wasm-simd' never takes float64", () => {
+    const [A, B, C] = square(Float32Array, 64);
+    setGemmBackend('js');
+    run(A, B, C, 64);
+    expect(lastGemmPath()).toBe('js');
+    setGemmBackend('wasm-simd');
+    const [A64, B64, C64] = square(Float64Array, 8);
+    run(A64, B64, C64, 8);
+    expect(lastGemmPath()).toBe('js');
+  });
+
+  /**
+   * Runs a 48³ float32 gemm of small integers in a fresh worker thread (after `setup`, given the
+   * gemm module's exports) and returns its backend, path and result.
+   */
+  async function gemmInWorker(setup: string, env: NodeJS.ProcessEnv = process.env) {
+    const gemmUrl = new URL('../packages/core/src/kernels/gemm.ts', import.meta.url).href;
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        (await import('tsx/esm/api')).register(); // a worker does not inherit vitest's TypeScript loading
+        const g = await import(${JSON.stringify(gemmUrl)});
+        ${setup}
+        const n = 48, A = new Float32Array(n * n), B = new Float32Array(n * n), C = new Float32Array(n * n);
+        for (let i = 0; i < n * n; i++) { A[i] = (i % 7) - 3; B[i] = (i % 5) - 2; }
+        g.gemm(false, false, n, n, n, A, 0, n, B, 0, n, C, 0, n, false);
+        parentPort.postMessage({ backend: g.getGemmBackend(), path: g.lastGemmPath(), C });
+      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+    const worker = new Worker(code, { eval: true, env });
+    try {
+      const msg = await new Promise<{ backend: string; path: string; C: Float32Array; error?: string }>(
+        (resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+      expect(msg.error).toBeUndefined();
+      // Small integers: every product and partial sum is exact in float32, so any order agrees.
+      const n = 48;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let k = 0; k < n; k++) s += (((i * n + k) % 7) - 3) * (((k * n + j) % 5) - 2);
+          if (msg.C[i * n + j] !== s) expect.fail(`C[${i},${j}] = ${msg.C[i * n + j]}, want ${s}`);
+        }
+      }
+      return msg;
+    } finally {
+      await worker.terminate();
+    }
+  }
+
+  it('works in a worker thread (its own module instance and wasm memory)', async () => {
+    // Forced, as FIREGRAD_SIMD=0 in this process's environment would reach the worker too.
+    expect((await gemmInWorker("g.setGemmBackend('wasm-simd');")).path).toBe('wasm-simd');
+  });
+
+  it('FIREGRAD_SIMD=0 in the environment selects the JS path', async () => {
+    const msg = await gemmInWorker('', { ...process.env, FIREGRAD_SIMD: '0' });
+    expect([msg.backend, msg.path]).toEqual(['js', 'js']);
+  });
+});
