@@ -23,9 +23,11 @@ import { boxLength, boxView, gather, isContiguous, scatter, type Box, type Layou
 import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, runTask, type ConvOp, type Region, type Task } from './jobs';
 import { activePool, countJob } from './pool';
 
-// Below this a job runs on one thread: waking the workers and the copies cost more than they save
-// (measured with bench/threads.ts).
-const MIN_JOB_FLOP = 2e6;
+// Below this a job runs on one thread. A round trip to the workers costs ≈ 15 µs and the copies
+// a few more; on 2 cores a split broke even at ≈ 0.5 ms of single-thread work: ≈ 5 MFLOP for
+// float32 (WebAssembly SIMD GEMM, ≈ 10 GFLOP/s), < 1 MFLOP for float64 (JS GEMM, ≈ 3 GFLOP/s),
+// and gained 1.2–1.5× at 9 and 5 MFLOP respectively.
+const MIN_JOB_FLOP = { float32: 8e6, float64: 2e6 };
 // Smallest GEMM call (multiply-adds) of a part in a one-group channel split; gemm's float32
 // WebAssembly cutoff is 4096.
 const MIN_PART_MACS = 1 << 16;
@@ -127,11 +129,11 @@ function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
 
 /** Runs the op on the pool; false when it should run on one thread instead. */
 function runSplit(op: ConvOp, g: Conv2dGeometry, operands: (FloatArray | null)[]): boolean {
-  if (2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW < MIN_JOB_FLOP) return false;
+  const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
+  if (2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW < MIN_JOB_FLOP[dtype]) return false;
   const pool = activePool();
   const split = pool && chooseSplit(op, g, pool.threads);
   if (!pool || !split) return false;
-  const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
   const L = layouts(g), roles = ROLES[op];
   const [mine, ...theirs] = split.ranges.map(([u0, u1]) => part(g, split.unit, u0, u1));
 

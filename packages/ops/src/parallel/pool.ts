@@ -85,16 +85,18 @@ export class Pool {
     Atomics.store(c, DONE, 0);
     Atomics.add(c, GEN, 1); // publishes everything written above
     Atomics.notify(c, GEN);
+    let failure = '';
     try {
       main();
     } finally {
       // Even when `main` threw: the workers are still using the arena.
       for (let d; (d = Atomics.load(c, DONE)) < this.workers.length;) Atomics.wait(c, DONE, d);
+      if (Atomics.load(c, FAILED)) {
+        Atomics.store(c, FAILED, 0);
+        failure = drain(this.ports);
+      }
     }
-    if (Atomics.load(c, FAILED)) {
-      Atomics.store(c, FAILED, 0);
-      throw new Error(`conv2d: a pool worker failed: ${drain(this.ports)}`);
-    }
+    if (failure) throw new Error(`conv2d: a pool worker failed: ${failure}`);
   }
 
   /** Workers leave their loop and exit; nothing waits for them. */

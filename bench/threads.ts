@@ -1,0 +1,104 @@
+// The worker pool (packages/ops/src/parallel), 1 thread against THREADS (default 2): conv2d
+// GFLOP/s per pass on 8×16×55×55 → 64 3×3 p1, a full SqueezeNetMini training step in images/s,
+// and the costs behind the pool's limits: an empty job's round trip, and a max-pool against the
+// copies a split of it would need. float32, medians of RUNS runs (default 9) after warm-ups.
+// The two settings alternate run by run (conv) or in blocks (training step), so that a machine
+// whose spare capacity drifts, as shared ones do, weighs on both alike.
+// Run: npx tsx bench/threads.ts
+import { loadavg } from 'node:os';
+import { Generator, randint, randn, type FloatArray } from '@firegrad/core';
+import { SGD, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { conv2dGeometry, maxPool2d, parallelInfo, setNumThreads } from '@firegrad/ops';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../packages/ops/src/cpu/conv2d';
+import { parallelConv2dBackwardInput, parallelConv2dBackwardWeight, parallelConv2dForward } from '../packages/ops/src/parallel/conv2d';
+import { CONV_FORWARD } from '../packages/ops/src/parallel/jobs';
+import { activePool } from '../packages/ops/src/parallel/pool';
+import { fmt, gflops, time, type Timing } from './util';
+
+const runs = Number(process.env.RUNS ?? 9);
+const threads = Number(process.env.THREADS ?? 2);
+const ms = (t: Timing) => `${fmt(t.median, 1)} ms (${fmt(t.min, 1)}–${fmt(t.max, 1)})`;
+
+function useThreads(n: number): void {
+  setNumThreads(n);
+  if (parallelInfo().threads !== n) throw new Error(`asked for ${n} threads: ${parallelInfo().reason}`);
+}
+
+/** Median, min and max of each function's run times, the functions taking turns run by run. */
+function alternate(fns: (() => void)[], n: number, warmup = 2): Timing[] {
+  for (let i = 0; i < warmup; i++) fns.forEach((f) => f());
+  const samples = fns.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) {
+    fns.forEach((f, k) => {
+      const t0 = performance.now();
+      f();
+      samples[k].push(performance.now() - t0);
+    });
+  }
+  return samples.map((s) => {
+    s.sort((a, b) => a - b);
+    return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
+  });
+}
+
+// conv2d: one thread is the plain kernel, which is what the registered kernel runs with
+// setNumThreads(1); the pool's entry points are what it runs otherwise.
+useThreads(threads);
+const gen = new Generator(1);
+const x = randn([8, 16, 55, 55], { generator: gen }), w = randn([64, 16, 3, 3], { generator: gen });
+const g = conv2dGeometry(x, w, null, { padding: 1 });
+const flop = 2 * g.N * g.OC * g.OH * g.OW * g.C * g.KH * g.KW;
+const xd = x.data as FloatArray, wd = w.data as FloatArray;
+const dyd = randn([g.N, g.OC, g.OH, g.OW], { generator: gen }).data as FloatArray;
+const out = new Float32Array(dyd.length), dx = new Float32Array(xd.length), dw = new Float32Array(wd.length);
+const conv = {
+  fwd: alternate([() => conv2dForward(xd, wd, null, g, out), () => parallelConv2dForward(xd, wd, null, g, out)], runs),
+  dX: alternate([() => conv2dBackwardInput(dyd, wd, g, dx), () => parallelConv2dBackwardInput(dyd, wd, g, dx)], runs),
+  dW: alternate([() => conv2dBackwardWeight(xd, dyd, g, dw), () => parallelConv2dBackwardWeight(xd, dyd, g, dw)], runs),
+};
+
+// A job with no work: publish, wake the workers, wait for them (1000 in a row).
+const pool = activePool()!;
+const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run(CONV_FORWARD, 'float32', [], () => {}); }, runs);
+
+// SqueezeNetMini, batch 64 of 1×28×28, cross-entropy, SGD with momentum 0.9. Changing the thread
+// count restarts the pool, so the settings alternate in blocks, each with its own warm-up.
+const model = new SqueezeNetMini({ generator: new Generator(0) });
+const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const images = randn([64, 1, 28, 28], { generator: gen });
+const labels = randint(0, 10, [64], { generator: gen }).data as Int32Array;
+const step = () => {
+  crossEntropy(model.forward(images), labels).backward();
+  opt.step();
+  opt.zeroGrad();
+};
+const blocks = 3, perBlock = Math.ceil(runs / blocks);
+const stepMs: number[][] = [[], []];
+for (let b = 0; b < blocks; b++) {
+  [1, threads].forEach((n, k) => {
+    useThreads(n);
+    const [t] = alternate([step], perBlock, 2);
+    stepMs[k].push(t.median);
+  });
+}
+const steps = stepMs.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]);
+
+// Why pooling stays on one thread: the whole max-pool against the copies in and out of shared
+// memory that a split by images would need.
+const pooled = randn([64, 64, 28, 28], { generator: gen });
+const [pooling] = alternate([() => maxPool2d(pooled, { kernelSize: 2 })], runs);
+const shared = new Float32Array(new SharedArrayBuffer(pooled.size * 4));
+const src = pooled.data as Float32Array, half = src.length / 2;
+const [copies] = alternate([() => { shared.set(src.subarray(0, half)); src.set(shared.subarray(0, half / 4)); }], runs);
+
+console.log(`threads bench, float32, median of ${runs} runs (min–max); load average ${loadavg().map((l) => fmt(l, 1)).join(' ')}`);
+console.log(`\nconv2d 8×16×55×55 → 64 3×3 p1 (${fmt(flop / 1e6, 0)} MFLOP a pass)`);
+for (const [pass, [one, many]] of Object.entries(conv)) {
+  console.log(`  ${pass.padEnd(4)} 1 thread ${fmt(gflops(flop, one.median)).padStart(6)} GFLOP/s ${ms(one).padEnd(24)}` +
+    `${threads} threads ${fmt(gflops(flop, many.median)).padStart(6)} GFLOP/s ${ms(many).padEnd(24)} ${fmt(one.median / many.median)}×`);
+}
+console.log(`\nSqueezeNetMini training step, batch 64 (median of ${blocks} blocks of ${perBlock} steps)`);
+console.log(`  1 thread ${fmt(64000 / steps[0], 1)} images/s (${fmt(steps[0], 0)} ms)   ${threads} threads ${fmt(64000 / steps[1], 1)} images/s (${fmt(steps[1], 0)} ms)   ${fmt(steps[0] / steps[1])}×`);
+console.log(`\nempty job round trip on ${threads} threads: ${fmt(roundTrip.median, 1)} µs (${fmt(roundTrip.min, 1)}–${fmt(roundTrip.max, 1)})`);
+console.log(`max-pool 2×2 of 64×64×28×28: ${ms(pooling)}; copying half its input in and half its output out: ${ms(copies)}`);
+console.log(`pool: ${parallelInfo().reason}; ${parallelInfo().jobs} jobs ran on more than one thread`);
