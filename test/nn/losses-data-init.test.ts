@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Generator, Tensor, full, randn, tensor } from '@firegrad/core';
 import { DataLoader, TensorDataset, crossEntropy, init, mseLoss, nllLoss } from '@firegrad/nn';
-import { expectClose, expectGradcheck, fcOpts, leaf, seedArb } from '../helpers';
+import { expectGradcheck, fcOpts, leaf, seedArb } from '../helpers';
 
 describe('losses', () => {
   const logits = tensor([[2, 0, -1], [0.5, 0.5, 3]], { dtype: 'float64' });

@@ -3,7 +3,7 @@
 // loading torchvision's state dict, in float32 and float64.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Tensor, vjp, type FloatDType } from '@firegrad/core';
+import { Tensor, type FloatDType } from '@firegrad/core';
 import { crossEntropy, loadSafetensors, squeezenet1_0, squeezenet1_1, SqueezeNet, SqueezeNetMini } from '@firegrad/nn';
 import { expectClose } from '../helpers';
 

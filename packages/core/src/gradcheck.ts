@@ -2,7 +2,6 @@
 // (columns), in float64, element by element; plus reentrancy and zero-cotangent checks, and a fast
 // mode that compares the scalar vᵀJu for random u, v.
 import { runBackward, noGrad } from './autograd';
-import { allocate } from './dtype';
 import { DTypeError, ValueError, fmtShape } from './errors';
 import { Generator } from './generator';
 import { stridesOf } from './shape';
@@ -149,6 +148,7 @@ function unravel(flat: number, shape: readonly number[]): number[] {
 class Collector {
   failures: string[] = [];
   worst: GradcheckMismatch | null = null;
+  private worstScore = -1;
   compared = 0;
   mismatches = 0;
   constructor(private atol: number, private rtol: number) {}
@@ -157,12 +157,14 @@ class Collector {
     this.failures.push(why);
   }
 
+  /** The worst element is the one furthest outside (or least inside) its tolerance; NaN counts as worst. */
   compare(analytical: number, numerical: number, where: () => Omit<GradcheckMismatch, 'analytical' | 'numerical' | 'error'>) {
     this.compared++;
     const error = Math.abs(analytical - numerical);
-    const bad = !(error <= this.atol + this.rtol * Math.abs(numerical)); // NaN counts as bad
-    if (bad) this.mismatches++;
-    if (this.worst === null || bad && !(this.worst.error > error) || error > this.worst.error) {
+    const score = error / (this.atol + this.rtol * Math.abs(numerical));
+    if (!(score <= 1)) this.mismatches++;
+    if (this.worst === null || !(score <= this.worstScore)) {
+      this.worstScore = score;
       this.worst = { ...where(), analytical, numerical, error };
     }
   }

@@ -1,7 +1,7 @@
 // Backend choice and the kernel registry, keyed by (op, backend) like TF.js's. Ops ask for a kernel
 // with the tensor's dtype: float64 always gets cpu; float32 gets the current backend when it has
 // that kernel, else cpu. The backend that ran each op's last call is recorded so tests can assert it.
-import { ValueError, type FloatArray, type FloatDType } from '@firegrad/core';
+import { ValueError, type FloatDType } from '@firegrad/core';
 
 export type BackendName = 'cpu' | 'gpujs';
 export type BackendChoice = BackendName | 'auto';
@@ -67,4 +67,3 @@ export function lastBackend(op: string): BackendName | undefined {
   return lastRun.get(op);
 }
 
-export type { FloatArray };
