@@ -289,6 +289,19 @@ describe('conv2d', () => {
       (g, dtype, withBias, seed) => checkConv(g, dtype, withBias, seed)), { numRuns: 5 * RUNS });
   });
 
+  it("handles stride-1 'same' convs (im2col by contiguous copies), with dilation and groups", () => {
+    const same = fc.record({
+      N: fc.integer({ min: 1, max: 2 }), C: fc.constantFrom(1, 2, 4), groups: fc.constantFrom(1, 2),
+      H: fc.integer({ min: 1, max: 9 }), W: fc.integer({ min: 1, max: 9 }),
+      KH: fc.constantFrom(1, 3, 5), KW: fc.constantFrom(1, 3, 5), DH: fc.integer({ min: 1, max: 3 }), DW: fc.integer({ min: 1, max: 3 }),
+    }).filter((r) => r.C % r.groups === 0 && (r.KH > 1 || r.KW > 1)).map((r): Conv2dGeometry => {
+      const PH = (r.DH * (r.KH - 1)) / 2, PW = (r.DW * (r.KW - 1)) / 2;
+      return { ...r, OC: 2 * r.groups, SH: 1, SW: 1, PH, PW, OH: r.H, OW: r.W };
+    });
+    fc.assert(fc.property(same, fc.constantFrom(...DTYPES), fc.nat(), (g, dtype, seed) => checkConv(g, dtype, true, seed)),
+      { numRuns: RUNS });
+  });
+
   it('handles the pointwise (no im2col) path, with groups', () => {
     for (const dtype of DTYPES) {
       for (const groups of [1, 2]) {
@@ -415,6 +428,22 @@ describe('maxPool2d', () => {
       // Overlapping windows (stride < kernel) may route several dy to one input: a sum.
       expectClose(dx, ref.dx, ref.dxScale, dtype, g.KH * g.KW, `maxPool ${JSON.stringify(g)} dx`);
     }), { numRuns: 3 * RUNS });
+  });
+
+  it('takes the 2×2, stride-2 fast path with the same values, argmax, NaN and ties rule', () => {
+    const arb = fc.record({
+      N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 2, max: 11 }), W: fc.integer({ min: 2, max: 11 }),
+    }).map((r): Pool2dGeometry => ({ ...r, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: Math.floor(r.H / 2), OW: Math.floor(r.W / 2) }));
+    fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.nat(), (g, dtype, seed) => {
+      // Coarse values for ties, and a NaN now and then.
+      const xs = randomValues(g.N * g.C * g.H * g.W, seed).map((v, i) => (i % 11 === 3 ? NaN : Math.round(v * 2)));
+      const dys = randomValues(g.N * g.C * g.OH * g.OW, seed + 1);
+      const ref = naiveMaxPool(xs, dys, g);
+      const out = zeros(ref.out.length, dtype), argmax = new Int32Array(ref.out.length);
+      maxPool2dForward(asType(xs, dtype), g, out, argmax);
+      expect(Array.from(out)).toEqual(Array.from(ref.out));
+      expect(Array.from(argmax)).toEqual(Array.from(ref.argmax));
+    }), { numRuns: RUNS });
   });
 
   it('propagates NaN and pads with −∞', () => {

@@ -131,6 +131,41 @@ describe('gemm, WebAssembly SIMD path', () => {
   });
 });
 
+describe('gemm, reuse of the packed A (sameAsLastA)', () => {
+  // A conv passes sameAsLastA for every image after the first: the packed weights stay in wasm memory.
+  const [M, N, K] = [40, 37, 300]; // K crosses a depth block; M·K fits the whole-A region
+  const fresh = (A: Float32Array, B: Float32Array, aOff = 0) => {
+    const C = new Float32Array(M * N);
+    gemm(false, false, M, N, K, A, aOff, K, B, 0, N, C, 0, N, false);
+    return C;
+  };
+
+  it('gives the same bits as packing A afresh, call after call', () => {
+    setGemmBackend('wasm-simd');
+    const A = randomF32(M * K, 1), Bs = [2, 3, 4].map((s) => randomF32(K * N, s));
+    const want = Bs.map((B) => fresh(A, B));
+    fresh(A, randomF32(K * N, 9));
+    for (const [i, B] of Bs.entries()) {
+      const C = new Float32Array(M * N);
+      gemm(false, false, M, N, K, A, 0, K, B, 0, N, C, 0, N, false, true);
+      expect(C).toEqual(want[i]);
+    }
+  });
+
+  it('repacks when the previous call had another A or another view of it, despite the flag', () => {
+    setGemmBackend('wasm-simd');
+    const A1 = randomF32(M * K + 1, 5), A2 = randomF32(M * K + 1, 6), B = randomF32(K * N, 7);
+    const want2 = fresh(A2, B), want1shifted = fresh(A1, B, 1);
+    fresh(A1, B);
+    const C = new Float32Array(M * N);
+    gemm(false, false, M, N, K, A2, 0, K, B, 0, N, C, 0, N, false, true); // other array
+    expect(C).toEqual(want2);
+    fresh(A1, B);
+    gemm(false, false, M, N, K, A1, 1, K, B, 0, N, C, 0, N, false, true); // other offset
+    expect(C).toEqual(want1shifted);
+  });
+});
+
 describe('gemm path choice', () => {
   const square = (T: typeof Float32Array | typeof Float64Array, n: number): FloatArray[] =>
     [T.from(randomF32(n * n, 1)), T.from(randomF32(n * n, 2)), new T(n * n)];

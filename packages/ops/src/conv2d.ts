@@ -1,6 +1,6 @@
 // conv2d: NCHW input, weight OC × C/groups × KH × KW, optional bias; stride, padding, dilation and
 // groups as in PyTorch. Forward and backward side by side; only the gradients needed are computed.
-import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, registerOp, requireFloat, track, type FloatArray } from '@firegrad/core';
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat, track, type FloatArray } from '@firegrad/core';
 import { kernelFor } from './backend';
 import { convOutSize, pair, type Conv2dGeometry, type Pair } from './geometry';
 import type { Conv2dKernel } from './kernel-types';
@@ -22,15 +22,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const kernel = kernelFor<Conv2dKernel>(CONV2D, x.dtype as 'float32' | 'float64');
   const y = kernel.forward(x.data as FloatArray, weight.data as FloatArray, bias ? (bias.data as FloatArray) : null, g);
   const relu = opts.relu ?? false;
-  if (relu) for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
+  if (relu) reluInto(y, y);
   const out = new Tensor(y, [g.N, g.OC, g.OH, g.OW]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return track(relu ? CONV2D_RELU : CONV2D, inputs, out, (grad, needs) => {
     const k = kernelFor<Conv2dKernel>(CONV2D, grad.dtype as 'float32' | 'float64');
     let dy = grad.data as FloatArray;
     if (relu) { // ReLU's backward first: no gradient where the output was clamped
-      const masked = dy.slice();
-      for (let i = 0; i < masked.length; i++) if (!(y[i] > 0)) masked[i] = 0;
+      const masked = new (dy.constructor as new (n: number) => FloatArray)(dy.length);
+      reluBackwardInto(y, dy, masked);
       dy = masked;
     }
     return [

@@ -76,6 +76,9 @@ const tile = new Float64Array(MR * NR);
  * transA, Aᵀ where A is stored K×M; likewise opB(B) = B (K×N) or Bᵀ with B stored N×K.
  * Without accumulate C is overwritten (and zeroed when K = 0). C must not overlap A or B. A row
  * range of C is computed by shifting aOff and cOff and passing fewer rows as M.
+ * `sameAsLastA` promises that A's elements have not changed since this thread's previous gemm
+ * call; if that call had the same A, transA, aOff, lda, M and K, the WebAssembly path then reuses
+ * its packed copy of A (a conv multiplies every image of a batch by the same weights).
  */
 export function gemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -83,6 +86,7 @@ export function gemm(
   B: FloatArray, bOff: number, ldb: number,
   C: FloatArray, cOff: number, ldc: number,
   accumulate: boolean,
+  sameAsLastA = false,
 ): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
@@ -92,7 +96,7 @@ export function gemm(
   if (backend !== 'js' && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
     && (backend === 'wasm-simd' || M * N * K >= WASM_MIN_MACS) && wasmSimdAvailable()) {
     lastPath = 'wasm-simd';
-    gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+    gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA);
   } else {
     lastPath = 'js';
     gemmJs(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);

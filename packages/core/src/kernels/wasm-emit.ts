@@ -1,5 +1,5 @@
-// A minimal WebAssembly binary writer: just the encodings the GEMM kernel module needs, so that
-// module can be generated at run time from TypeScript (no toolchain, no build step, no committed
+// A minimal WebAssembly binary writer: just the encodings the GEMM and elementwise kernel modules
+// need, so those modules can be generated at run time from TypeScript (no toolchain, no build step, no committed
 // binary). Reference: the core spec's binary format, https://webassembly.github.io/spec/core/binary/
 
 export type Bytes = number[];
@@ -68,6 +68,9 @@ export const op = {
   v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)), // v128.const 0
   f32x4Add: simd(0xe4),
   f32x4Mul: simd(0xe6),
+  f32x4Max: simd(0xe9), // NaN if either lane is NaN; max(−0, +0) = +0
+  f32x4Gt: simd(0x44), // all-ones lanes where a > b (false for NaN)
+  v128And: simd(0x4e),
 };
 
 export interface Func {

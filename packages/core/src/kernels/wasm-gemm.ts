@@ -4,7 +4,8 @@
 // - Arithmetic is float32 throughout: each product and running sum is rounded to f32 (the JS
 //   path sums in f64), which stays within the usual γ_{K+1}·Σ|terms| bound of float32 dot products.
 // - Results build up in a C buffer in wasm memory over all depth blocks and reach C once per
-//   ROWS × NC block (added to it when accumulating), so C is read and written once.
+//   ROWS × NC block, so C is read and written once. When accumulating, C's block is copied into
+//   the buffer first and the kernel adds onto it (C + Σ blocks, in depth order).
 // Measured on one core of the 2-core EPYC dev VM (AVX2), Node 20 (V8 11.3): the kernel alone runs
 // ≈ 37 GFLOP/s with 4×8 tiles (8 f32x4 accumulators), the whole gemm ≈ 30 at 512³. 5×8, 6×8, 4×12
 // and 3×12 tiles ran 19–22 (TurboFan hoists every splat to the top of the k loop and spills
@@ -23,7 +24,10 @@ const ROWS = 512; // rows of C buffered in wasm memory at a time (a multiple of 
 // growing detaches the old ArrayBuffer, which makes V8 drop its "no ArrayBuffer was ever
 // detached" assumption process-wide, and every typed-array access in optimized JS (the float64
 // GEMM path included, −12%) then pays for a detach check.
-const PAGES = Math.ceil((MC * KC + KC * NC + ROWS * NC) * 4 / 65536);
+// Layout in f32 elements: packed A at 0 (up to A_REGION), the B panel at B_BASE, the C buffer after it.
+const A_REGION = 1 << 17; // 512 KiB: every conv weight of SqueezeNetMini, most of SqueezeNet's
+const B_BASE = Math.max(A_REGION, MC * KC);
+const PAGES = Math.ceil((B_BASE + KC * NC + ROWS * NC) * 4 / 65536);
 
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number) => void;
@@ -39,6 +43,8 @@ interface WasmApi {
 let block: BlockFn | null = null;
 let heap = new Float32Array(0);
 let loaded = false;
+// What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
+let packedA: readonly unknown[] | null = null;
 
 /**
  * Compiles and instantiates the kernel on first use. False where WebAssembly or its SIMD
@@ -66,30 +72,47 @@ export function gemmWasm(
   B: Float32Array, bOff: number, ldb: number,
   C: Float32Array, cOff: number, ldc: number,
   accumulate: boolean,
+  sameAsLastA: boolean,
 ): void {
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
   const bCol = transB ? ldb : 1, bDep = transB ? 1 : ldb;
-  // Layout in f32 elements: the A block at 0, the B panel at bBase, the C buffer at cBase.
   const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR);
-  const bBase = roundUp(Math.min(M, MC), MR) * kcMax;
-  const cBase = bBase + kcMax * ncMax;
+  const cBase = B_BASE + kcMax * ncMax;
   const h = heap, run = block!;
+  // A small enough to pack whole (every depth block pc at pc·mPad, its row block ic at ic·kc
+  // within) is packed once per call rather than once per column panel, and not at all when the
+  // caller says it is the previous call's A. Otherwise one MC × KC block at a time, at 0.
+  const mPad = roundUp(M, MR);
+  const whole = M <= ROWS && mPad * K <= A_REGION;
+  const key = [A, aOff, lda, transA, M, K] as const;
+  if (!whole) packedA = null;
+  else if (!(sameAsLastA && packedA && key.every((v, i) => v === packedA![i]))) {
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      for (let ic = 0; ic < M; ic += MC) pack4(A, aOff + ic * aRow + pc * aDep, aRow, aDep, Math.min(MC, M - ic), kc, h, pc * mPad + ic * kc);
+    }
+    packedA = key;
+  }
 
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc), ldw = roundUp(nc, NR);
     for (let r0 = 0; r0 < M; r0 += ROWS) {
       const rows = Math.min(ROWS, M - r0);
+      const cAt = cOff + r0 * ldc + jc;
+      // Accumulating: C's block goes into the buffer first and the kernel adds onto it, so both
+      // directions are row copies (memcpy), not a JS loop.
+      if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
-        pack8(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, h, bBase);
+        pack8(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, h, B_BASE);
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
-          pack4(A, aOff + (r0 + ic) * aRow + pc * aDep, aRow, aDep, mc, kc, h, 0);
+          if (!whole) pack4(A, aOff + (r0 + ic) * aRow + pc * aDep, aRow, aDep, mc, kc, h, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
-          run(0, bBase * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc, ldw * 4, pc > 0 ? 1 : 0);
+          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc, ldw * 4, pc > 0 || accumulate ? 1 : 0);
         }
       }
-      writeBack(h, cBase, ldw, C, cOff + r0 * ldc + jc, ldc, rows, nc, accumulate);
+      copyRows(h, cBase, ldw, C, cAt, ldc, rows, nc);
     }
   }
 }
@@ -170,28 +193,29 @@ function packEdge(src: Float32Array, base: number, lineStride: number, depStride
 }
 
 /**
- * C[o..] (+)= the rows × nc block of the C buffer at h[q..] (row stride ldw). Unrolled by 8:
- * TurboFan re-checks both arrays' maps and bounds on every loop iteration, which at one element
- * per iteration took 2.2 ns per element, and 0.8 ns at eight.
+ * dst[d + r·dstStride + j] = src[s + r·srcStride + j] for r < rows, j < n. Rows of 32 or more go
+ * by TypedArray.set (a memcpy after a fixed ≈ 50 ns; measured 0.37 ns per element at 196, 1.9 at
+ * 32); shorter ones by a JS loop unrolled by 8 (TurboFan re-checks both arrays' maps and bounds
+ * every iteration: 2.2 ns per element one at a time, 0.8 at eight).
  */
-function writeBack(h: Float32Array, q: number, ldw: number, C: Float32Array, o: number, ldc: number,
-  rows: number, nc: number, accumulate: boolean): void {
-  const n8 = nc - (nc & 7);
-  for (let r = 0; r < rows; r++, q += ldw, o += ldc) {
-    let c = o, b = q;
-    const end8 = o + n8, end = o + nc;
-    if (accumulate) {
-      for (; c < end8; c += 8, b += 8) {
-        C[c] += h[b]; C[c + 1] += h[b + 1]; C[c + 2] += h[b + 2]; C[c + 3] += h[b + 3];
-        C[c + 4] += h[b + 4]; C[c + 5] += h[b + 5]; C[c + 6] += h[b + 6]; C[c + 7] += h[b + 7];
-      }
-      for (; c < end; c++, b++) C[c] += h[b];
-    } else {
-      for (; c < end8; c += 8, b += 8) {
-        C[c] = h[b]; C[c + 1] = h[b + 1]; C[c + 2] = h[b + 2]; C[c + 3] = h[b + 3];
-        C[c + 4] = h[b + 4]; C[c + 5] = h[b + 5]; C[c + 6] = h[b + 6]; C[c + 7] = h[b + 7];
-      }
-      for (; c < end; c++, b++) C[c] = h[b];
+function copyRows(src: Float32Array, s: number, srcStride: number, dst: Float32Array, d: number, dstStride: number,
+  rows: number, n: number): void {
+  if (srcStride === n && dstStride === n) {
+    dst.set(src.subarray(s, s + rows * n), d);
+    return;
+  }
+  if (n >= 32) {
+    for (let r = 0; r < rows; r++, s += srcStride, d += dstStride) dst.set(src.subarray(s, s + n), d);
+    return;
+  }
+  const n8 = n - (n & 7);
+  for (let r = 0; r < rows; r++, s += srcStride, d += dstStride) {
+    let c = d, b = s;
+    const end8 = d + n8, end = d + n;
+    for (; c < end8; c += 8, b += 8) {
+      dst[c] = src[b]; dst[c + 1] = src[b + 1]; dst[c + 2] = src[b + 2]; dst[c + 3] = src[b + 3];
+      dst[c + 4] = src[b + 4]; dst[c + 5] = src[b + 5]; dst[c + 6] = src[b + 6]; dst[c + 7] = src[b + 7];
     }
+    for (; c < end; c++, b++) dst[c] = src[b];
   }
 }

@@ -6,7 +6,8 @@
 //   grad weight: dW_g  += dY_g · colᵀ          (summed over images)
 // A 1×1, stride-1, unpadded conv needs no im2col: its columns matrix is the input plane itself.
 // Every function takes an image range [n0, n1) so a worker pool can split a batch; by default
-// they do the whole batch.
+// they do the whole batch. With one group every image's GEMM has the same A (the weights), so
+// gemm is told to reuse the copy it packed for the previous image.
 import { gemm, type FloatArray } from '@firegrad/core';
 import type { Conv2dGeometry } from '../geometry';
 import { workspaceLike } from './workspace';
@@ -26,7 +27,7 @@ export function conv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | n
       if (bias) for (let o = 0; o < ocg; o++) out.fill(bias[gi * ocg + o], oOff + o * ohw, oOff + (o + 1) * ohw);
       if (!pointwise) im2col(x, xOff, g, cg, col);
       gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk,
-        col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null);
+        col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null, groups === 1 && n > n0);
     }
   }
 }
@@ -44,7 +45,7 @@ export function conv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeom
       const dyOff = (n * OC + gi * ocg) * ohw, dxOff = (n * C + gi * cg) * hw;
       // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
       gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
-        col, pointwise ? dxOff : 0, ohw, false);
+        col, pointwise ? dxOff : 0, ohw, false, groups === 1 && n > n0);
       if (pointwise) continue;
       // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
       dx.fill(0, dxOff, dxOff + cg * hw);
@@ -110,6 +111,10 @@ function endInside(off: number, stride: number, size: number, n: number): number
  */
 function im2col(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col: FloatArray): void {
   const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  if (SH === 1 && SW === 1 && OW === W) {
+    im2colSame(x, xOff, g, cg, col);
+    return;
+  }
   let d = 0; // running write position: rows of col are consecutive (c, kh, kw), each OH·OW long
   for (let c = 0; c < cg; c++) {
     const plane = xOff + c * H * W;
@@ -128,6 +133,44 @@ function im2col(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col:
           for (; ow < lo; ow++) col[d + ow] = 0;
           for (; ow < hi; ow++) col[d + ow] = x[s + ow * SW];
           for (; ow < OW; ow++) col[d + ow] = 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * im2col for stride 1 with output rows as wide as input rows (a 'same' conv such as 3×3 with
+ * padding 1). Then each (c, kh, kw) block of col is the input plane shifted by a constant, so the
+ * rows inside the input are one contiguous copy; afterwards the columns that wrapped around from
+ * the neighbouring row, and the rows in the padding, are zeroed. Same values as the general loop.
+ */
+function im2colSame(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col: FloatArray): void {
+  const { H, W, KH, KW, PH, PW, DH, DW, OH, OW } = g;
+  const ohw = OH * OW;
+  let d = 0;
+  for (let c = 0; c < cg; c++) {
+    const plane = xOff + c * H * W;
+    for (let kh = 0; kh < KH; kh++) {
+      const ih0 = kh * DH - PH; // input row read by output row 0
+      const ohLo = firstInside(ih0, 1, OH), ohHi = endInside(ih0, 1, H, OH);
+      for (let kw = 0; kw < KW; kw++, d += ohw) {
+        const iw0 = kw * DW - PW;
+        const lo = firstInside(iw0, 1, OW), hi = endInside(iw0, 1, W, OW);
+        if (ohLo >= ohHi || lo >= hi) {
+          col.fill(0, d, d + ohw);
+          continue;
+        }
+        // Output (oh, ow) reads plane + (ih0 + oh)·W + iw0 + ow: contiguous in oh·OW + ow.
+        const first = ohLo * OW + lo, last = (ohHi - 1) * OW + hi; // [first, last) of this block
+        const src = plane + ih0 * W + iw0;
+        col.set(x.subarray(src + first, src + last), d + first);
+        col.fill(0, d, d + first);
+        col.fill(0, d + last, d + ohw);
+        for (let oh = ohLo; oh < ohHi; oh++) {
+          const row = d + oh * OW;
+          for (let ow = 0; ow < lo; ow++) col[row + ow] = 0;
+          for (let ow = hi; ow < OW; ow++) col[row + ow] = 0;
         }
       }
     }

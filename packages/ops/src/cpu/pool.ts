@@ -13,6 +13,10 @@ import type { Pool2dGeometry } from '../geometry';
 export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArray, argmax: Int32Array): void {
   const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
   const planes = g.N * g.C;
+  if (KH === 2 && KW === 2 && SH === 2 && SW === 2 && PH === 0 && PW === 0 && DH === 1 && DW === 1 && 2 * OH <= H && 2 * OW <= W) {
+    maxPool2x2(x, planes, H, W, OH, OW, out, argmax);
+    return;
+  }
   for (let p = 0; p < planes; p++) {
     const xBase = p * H * W;
     let o = p * OH * OW;
@@ -38,6 +42,29 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
             }
           }
         }
+        out[o] = best;
+        argmax[o] = at;
+      }
+    }
+  }
+}
+
+/**
+ * maxPool2dForward for 2×2 windows at stride 2 that all lie inside the input (the common
+ * downsampling pool): the same comparisons in the same order, without the per-window clipping.
+ */
+function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: number, OW: number,
+  out: FloatArray, argmax: Int32Array): void {
+  for (let p = 0, o = 0; p < planes; p++) {
+    const xBase = p * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0, i = 2 * oh * W; ow < OW; ow++, o++, i += 2) {
+        let best = x[xBase + i], at = i, v = x[xBase + i + 1];
+        if (v > best || v !== v) { best = v; at = i + 1; }
+        v = x[xBase + i + W];
+        if (v > best || v !== v) { best = v; at = i + W; }
+        v = x[xBase + i + W + 1];
+        if (v > best || v !== v) { best = v; at = i + W + 1; }
         out[o] = best;
         argmax[o] = at;
       }
