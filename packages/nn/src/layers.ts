@@ -1,5 +1,5 @@
 // Layers that mirror the functional ops, with PyTorch's argument order and default init.
-import { Tensor, ValueError, defaultGenerator, fmtShape, full, ShapeError, type FloatDType, type Generator } from '@firegrad/core';
+import { Tensor, ValueError, defaultGenerator, fmtShape, full, ShapeError, type FloatArray, type FloatDType, type Generator } from '@firegrad/core';
 import {
   adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, pair, type AvgPool2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
@@ -98,9 +98,11 @@ export class Dropout extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const keep = 1 - this.p;
+    const keep = 1 - this.p, scale = 1 / keep;
     const mask = full(x.shape, 0, { dtype: x.dtype as FloatDType });
-    for (let i = 0; i < mask.data.length; i++) mask.data[i] = this.generator.random() < keep ? 1 / keep : 0;
+    // One 32-bit draw per element: P(u < keep·2³²) = keep, to 2⁻³²
+    const d = mask.data as FloatArray, gen = this.generator, threshold = keep * 2 ** 32;
+    for (let i = 0; i < d.length; i++) d[i] = gen.nextUint32() < threshold ? scale : 0;
     return x.mul(mask);
   }
   override describe(): string { return `Dropout(p=${this.p})`; }

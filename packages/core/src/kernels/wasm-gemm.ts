@@ -30,7 +30,7 @@ const B_BASE = Math.max(A_REGION, MC * KC);
 const PAGES = Math.ceil((B_BASE + KC * NC + ROWS * NC) * 4 / 65536);
 
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
-  kc: number, ldc: number, add: number) => void;
+  kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
 
 // The project's libs (ES2022 + node) declare no WebAssembly API; this is the part used here.
 interface WasmMemory { readonly buffer: ArrayBuffer }
@@ -104,12 +104,16 @@ export function gemmWasm(
       if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
-        pack8(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, h, B_BASE);
+        // opB = B (rows of B are depth): its block goes in as plain rows, nc apart, by memcpy, and
+        // the kernel walks them with that stride. opB = Bᵀ: packed into 8-wide strips.
+        if (transB) pack8(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, h, B_BASE);
+        else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, nc, kc, nc);
+        const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [nc * 4, NR * 4];
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
           if (!whole) pack4(A, aOff + (r0 + ic) * aRow + pc * aDep, aRow, aDep, mc, kc, h, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
-          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc, ldw * 4, pc > 0 || accumulate ? 1 : 0);
+          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc, ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
         }
       }
       copyRows(h, cBase, ldw, C, cAt, ldc, rows, nc);
@@ -144,10 +148,6 @@ function pack4(src: Float32Array, base: number, lineStride: number, depStride: n
 /** `pack4` with 8-wide strips. */
 function pack8(src: Float32Array, base: number, lineStride: number, depStride: number,
   count: number, kc: number, dst: Float32Array, p: number): void {
-  if (lineStride === 1) {
-    pack8Rows(src, base, depStride, count, kc, dst, p);
-    return;
-  }
   let l = 0;
   for (; l + 8 <= count; l += 8) {
     const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
@@ -164,23 +164,6 @@ function pack8(src: Float32Array, base: number, lineStride: number, depStride: n
     }
   }
   if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 8, kc, dst, p);
-}
-
-/**
- * `pack8` for adjacent lines (opB = B, not transposed): reads B a row (depth) at a time, which is
- * sequential, where the strip-by-strip order strides through kc rows for every strip.
- */
-function pack8Rows(src: Float32Array, base: number, depStride: number,
-  count: number, kc: number, dst: Float32Array, p: number): void {
-  const full = count - (count & 7), stripLen = kc * 8;
-  for (let k = 0; k < kc; k++) {
-    let s = base + k * depStride, d = p + k * 8;
-    for (const end = s + full; s < end; s += 8, d += stripLen) {
-      dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]; dst[d + 3] = src[s + 3];
-      dst[d + 4] = src[s + 4]; dst[d + 5] = src[s + 5]; dst[d + 6] = src[s + 6]; dst[d + 7] = src[s + 7];
-    }
-  }
-  if (full < count) packEdge(src, base + full, 1, depStride, count - full, 8, kc, dst, p + (full >> 3) * stripLen);
 }
 
 /** The last, partial strip: `rest` < `width` real lines, zero-padded to `width`. */

@@ -1,11 +1,14 @@
 // The float32 GEMM block kernel as a WebAssembly SIMD module, generated at run time.
 //
-// Exported `block(a, b, c, mTiles, nTiles, kc, ldc, add)` (all i32; a, b, c, ldc in bytes; the
-// counts ≥ 1): C (+)= A·B for one packed A block (mTiles strips of MR rows × kc) times one packed
-// B panel (nTiles strips of kc × NR columns), C being an f32 row-major buffer with row stride ldc
-// in the same memory; with add = 0, C is overwritten. Strips are laid out as wasm-gemm.ts packs
-// them (for each k, the strip's MR or NR values contiguously) and zero-padded to full strips, and
-// C has room for whole tiles, so no edge cases remain. In outline:
+// Exported `block(a, b, c, mTiles, nTiles, kc, ldc, add, bStride, bNext)` (all i32; a, b, c, ldc,
+// bStride and bNext in bytes; the counts ≥ 1): C (+)= A·B for one packed A block (mTiles strips of
+// MR rows × kc) times one B panel of nTiles strips of kc × NR columns, C being an f32 row-major
+// buffer with row stride ldc in the same memory; with add = 0, C is overwritten. A strips are laid
+// out as wasm-gemm.ts packs them (for each k, the strip's MR values contiguously), zero-padded to
+// full strips. A B strip's row k starts bStride bytes after row k − 1 and the next strip bNext
+// bytes after this one: packed strips (bStride = NR·4, bNext = kc·NR·4) or a plain row-major
+// block (bStride = its row stride, bNext = NR·4), whose last strip may read past the block's
+// columns into lanes of C that are never copied out. C has room for whole tiles. In outline:
 //   for each B strip:                 (the strip, kc·NR·4 bytes, stays in L1 …)
 //     for each A strip:               (… while the A strips stream past it from L2)
 //       acc = 0; for k < kc: acc[r][v] += splat(A[k, r]) · B[k, 4v..4v+3]
@@ -20,8 +23,8 @@ export interface KernelShape {
 }
 
 // Parameter indices, then the i32 locals, then the v128 locals.
-const A = 0, B = 1, C = 2, M_TILES = 3, N_TILES = 4, KC = 5, LDC = 6, ADD = 7;
-const AP = 8, BP = 9, BS = 10, B_END = 11, CP = 12, CR = 13, I = 14, C_COL = 15;
+const A = 0, B = 1, C = 2, M_TILES = 3, N_TILES = 4, KC = 5, LDC = 6, ADD = 7, B_STRIDE = 8, B_NEXT = 9;
+const AP = 10, BP = 11, BS = 12, B_END = 13, CP = 14, CR = 15, I = 16, C_COL = 17;
 const I32_LOCALS = 8;
 
 /** The module, with a memory of `pages` × 64 KiB. */
@@ -55,7 +58,7 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
 
   emit(get(C), set(C_COL), get(B), set(BS));
   emit(op.loop); // over B strips (tile columns): bs … b_end
-  emit(get(BS), get(KC), op.i32Const(NR * 4), op.i32Mul, op.i32Add, set(B_END));
+  emit(get(BS), get(KC), get(B_STRIDE), op.i32Mul, op.i32Add, set(B_END));
   emit(get(A), set(AP), get(C_COL), set(CP), get(M_TILES), set(I));
   emit(op.loop); // over A strips (tile rows); A strips are consecutive, so ap just runs on
   for (let i = 0; i < MR * NV; i++) emit(op.v128Zero, set(V0 + i));
@@ -63,7 +66,7 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
   emit(op.loop);
   kStep();
   emit(get(AP), op.i32Const(MR * 4), op.i32Add, set(AP));
-  emit(get(BP), op.i32Const(NR * 4), op.i32Add, op.localTee(BP), get(B_END), op.i32Ne, op.brIf(0));
+  emit(get(BP), get(B_STRIDE), op.i32Add, op.localTee(BP), get(B_END), op.i32Ne, op.brIf(0));
   emit(op.end);
   emit(get(ADD), op.if);
   forTileRows((r) => {
@@ -78,14 +81,14 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
   emit(get(CP), get(LDC), op.i32Const(MR), op.i32Mul, op.i32Add, set(CP));
   emit(get(I), op.i32Const(1), op.i32Sub, op.localTee(I), op.brIf(0));
   emit(op.end);
-  emit(get(B_END), set(BS));
+  emit(get(BS), get(B_NEXT), op.i32Add, set(BS));
   emit(get(C_COL), op.i32Const(NR * 4), op.i32Add, set(C_COL));
   emit(get(N_TILES), op.i32Const(1), op.i32Sub, op.localTee(N_TILES), op.brIf(0));
   emit(op.end);
 
   return encodeModule([{
     name: 'block',
-    params: new Array<number>(8).fill(I32),
+    params: new Array<number>(10).fill(I32),
     locals: [...new Array<number>(I32_LOCALS).fill(I32), ...new Array<number>(MR * NV + NV + 1).fill(V128)],
     body,
   }], pages);

