@@ -2,6 +2,7 @@
 // groups as in PyTorch. Forward and backward side by side; only the gradients needed are computed.
 import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat, track, type FloatArray } from '@firegrad/core';
 import { kernelFor } from './backend';
+import { workspaceLike } from './cpu/workspace';
 import { convOutSize, pair, type Conv2dGeometry, type Pair } from './geometry';
 import type { Conv2dKernel } from './kernel-types';
 
@@ -29,7 +30,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const k = kernelFor<Conv2dKernel>(CONV2D, grad.dtype as 'float32' | 'float64');
     let dy = grad.data as FloatArray;
     if (relu) { // ReLU's backward first: no gradient where the output was clamped
-      const masked = new (dy.constructor as new (n: number) => FloatArray)(dy.length);
+      // Scratch, not a new array: the kernels below read it and keep nothing of it.
+      const masked = workspaceLike(dy, dy.length, 'reluGrad');
       reluBackwardInto(y, dy, masked);
       dy = masked;
     }
