@@ -1,3 +1,5 @@
+import { recycle, trackAllocations } from './buffer-pool';
+import type { FloatArray } from './dtype';
 import { AutogradError, ShapeError, fmtShape } from './errors';
 import { isRegistered } from './registry';
 import { sameShape } from './shape';
@@ -89,8 +91,16 @@ export interface BackwardOptions {
 export function runBackward(
   roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: BackwardOptions & { accumulate: boolean },
 ): Map<Tensor, Tensor> {
+  // Tensor.backward (accumulate) recycles dead intermediate gradients; grad()/vjp() get the map
+  // back and may read any entry, so they recycle nothing.
+  return opts.accumulate ? trackAllocations((made) => walk(roots, rootGrads, opts, new Recycler(made)))
+    : walk(roots, rootGrads, opts, null);
+}
+
+function walk(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: BackwardOptions & { accumulate: boolean },
+  recycler: Recycler | null): Map<Tensor, Tensor> {
   const grads = new Map<Tensor, Tensor>();
-  roots.forEach((r, i) => addGrad(grads, r, rootGrads[i], 'backward', 'grad'));
+  roots.forEach((r, i) => addGrad(grads, r, rootGrads[i], 'backward', 'grad', recycler));
   const order = topoOrder(roots);
   const prev = gradEnabled;
   gradEnabled = false;
@@ -102,9 +112,10 @@ export function runBackward(
       if (g === undefined) continue;
       if (node === null) {
         if (opts.accumulate && t.requiresGrad) t.grad = t.grad === null ? g : accumulateLeaf(t, g);
-        continue;
+        continue; // a leaf's gradient stays counted in the recycler: it lives on as .grad
       }
-      if (opts.accumulate && t.retainsGrad) t.grad = t.grad === null ? g : accumulateLeaf(t, g);
+      const retained = opts.accumulate && t.retainsGrad;
+      if (retained) t.grad = t.grad === null ? g : accumulateLeaf(t, g);
       if (node.backwardFn === null) {
         throw new AutogradError(
           `backward: tried to backward through the graph a second time (op '${node.op}' has already freed it); ` +
@@ -113,8 +124,10 @@ export function runBackward(
       const inputGrads = node.backwardFn(g, node.needs);
       node.inputs.forEach((input, k) => {
         const gi = inputGrads[k];
-        if (node.needs[k] && gi) addGrad(grads, input, gi, node.op, `input ${k}`);
+        if (node.needs[k] && gi) addGrad(grads, input, gi, node.op, `input ${k}`, recycler);
       });
+      // t's gradient is consumed: nothing reads it after its node's backward, unless retained.
+      if (recycler && !retained) recycler.release(g);
     }
   } finally {
     gradEnabled = prev;
@@ -123,14 +136,48 @@ export function runBackward(
   return grads;
 }
 
+/**
+ * Counts, per buffer, the gradient-map entries that hold it (gradients alias: reshape's backward
+ * returns a view of its input gradient, add's returns it as is). A buffer goes back to the pool
+ * when its count drops to zero, if this backward pass allocated it: anything older, a forward
+ * activation or a user's tensor, may still be referenced elsewhere.
+ */
+class Recycler {
+  private readonly counts = new Map<ArrayBufferLike, number>();
+  constructor(private readonly made: ReadonlySet<ArrayBufferLike>) {}
+
+  hold(g: Tensor): void {
+    const b = g.data.buffer;
+    this.counts.set(b, (this.counts.get(b) ?? 0) + 1);
+  }
+
+  release(g: Tensor): void {
+    const b = g.data.buffer, n = (this.counts.get(b) ?? 0) - 1;
+    if (n > 0) {
+      this.counts.set(b, n);
+      return;
+    }
+    this.counts.delete(b);
+    if (this.made.has(b) && g.dtype !== 'int32') recycle(g.data as FloatArray);
+  }
+}
+
 /** Gradients accumulate (fan-out); every accumulation checks that the shape is the input's. */
-function addGrad(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, arg: string): void {
+function addGrad(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, arg: string, recycler: Recycler | null): void {
   if (!sameShape(g.shape, t.shape) || g.dtype !== t.dtype) {
     throw new ShapeError(`${op}: backward produced a gradient for '${arg}' of shape ${fmtShape(g.shape)} (${g.dtype}) ` +
       `but the tensor has shape ${fmtShape(t.shape)} (${t.dtype})`);
   }
   const prev = grads.get(t);
-  grads.set(t, prev === undefined ? g : prev.add(g));
+  const next = prev === undefined ? g : prev.add(g);
+  grads.set(t, next);
+  if (!recycler) return;
+  recycler.hold(next);
+  if (prev !== undefined) {
+    recycler.release(prev); // replaced by the sum
+    recycler.hold(g);
+    recycler.release(g); // g was only an addend, unless another entry holds its buffer
+  }
 }
 
 function accumulateLeaf(t: Tensor, g: Tensor): Tensor {

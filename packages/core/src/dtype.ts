@@ -1,3 +1,4 @@
+import { MIN_POOLED, noteAllocated, takeFromPool } from './buffer-pool';
 import { DTypeError, fmtShape } from './errors';
 
 export type FloatDType = 'float32' | 'float64';
@@ -10,12 +11,13 @@ export function allocate(dtype: 'float32', n: number): Float32Array;
 export function allocate(dtype: 'float64', n: number): Float64Array;
 export function allocate(dtype: FloatDType, n: number): FloatArray;
 export function allocate(dtype: DType, n: number): TypedArray;
+/** A zeroed array; float arrays of pooled sizes come from the buffer pool when it has one. */
 export function allocate(dtype: DType, n: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-  }
+  if (dtype === 'int32') return new Int32Array(n);
+  if (n < MIN_POOLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  const a = takeFromPool(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+  noteAllocated(a);
+  return a;
 }
 
 export function dtypeOfArray(data: TypedArray): DType {

@@ -9,6 +9,7 @@ export { registerOp, listOps, isRegistered, type OpInfo } from './registry';
 export { grad, vjp } from './functional';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
 export { gemm } from './kernels/gemm';
+export { setBufferPool, bufferPoolStats } from './buffer-pool';
 export { reluInto, reluBackwardInto } from './kernels/relu';
 export {
   add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, gt, lt, ge, le, eq,

@@ -2,7 +2,7 @@
 // for every test and runs every float64 call. conv2d's forward, grad-input and grad-weight go
 // through the worker pool (./parallel), which splits big jobs over threads with results
 // bit-identical to one thread and runs the rest here; the other kernels are single-threaded.
-import type { FloatArray } from '@firegrad/core';
+import { allocate, type FloatArray } from '@firegrad/core';
 import { registerKernel } from './backend';
 import { catForward, sliceCopy } from './cpu/cat';
 import { conv2dBackwardBias } from './cpu/conv2d';
@@ -12,9 +12,9 @@ import {
 import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, CatKernel, Conv2dKernel, MaxPool2dKernel } from './kernel-types';
 import { parallelConv2dBackwardInput, parallelConv2dBackwardWeight, parallelConv2dForward } from './parallel/conv2d';
 
-/** A new zeroed array of the same type as `like`. */
+/** A zeroed array of the same type as `like` (from core's buffer pool when it has one). */
 function alloc<T extends FloatArray>(like: T, n: number): T {
-  return new (like.constructor as new (n: number) => T)(n);
+  return allocate(like instanceof Float32Array ? 'float32' : 'float64', n) as T;
 }
 
 registerKernel<Conv2dKernel>('conv2d', 'cpu', {
