@@ -411,22 +411,26 @@ function naiveAvgPool(x: ArrayLike<number>, dy: ArrayLike<number>, g: Pool2dGeom
   return { out, scale, dx, dxScale };
 }
 
+/** maxPool2d forward (values, argmax) and backward on `xs` against the tap-scanning loop. */
+function checkMaxPool(g: Pool2dGeometry, dtype: Dtype, xs: Float64Array, seed: number): void {
+  const dys = randomValues(g.N * g.C * g.OH * g.OW, seed + 1);
+  const ref = naiveMaxPool(xs, dys, g);
+  const out = zeros(ref.out.length, dtype), argmax = new Int32Array(ref.out.length);
+  maxPool2dForward(asType(xs, dtype), g, out, argmax);
+  expect(Array.from(out)).toEqual(Array.from(ref.out));
+  expect(Array.from(argmax)).toEqual(Array.from(ref.argmax));
+  const dx = asType(randomValues(xs.length, seed + 2), dtype);
+  maxPool2dBackward(asType(dys, dtype), argmax, g, dx);
+  // Overlapping windows (stride < kernel) may route several dy to one input: a sum.
+  expectClose(dx, ref.dx, ref.dxScale, dtype, g.KH * g.KW, `maxPool ${JSON.stringify(g)} dx`);
+}
+
 describe('maxPool2d', () => {
   it('matches the tap-scanning loop (values, argmax, scatter) on ceil-mode geometries', () => {
     fc.assert(fc.property(poolGeometry(true), fc.constantFrom(...DTYPES), fc.nat(), fc.boolean(), (g, dtype, seed, ties) => {
-      let xs = randomValues(g.N * g.C * g.H * g.W, seed);
+      const xs = randomValues(g.N * g.C * g.H * g.W, seed);
       // Coarse values make ties common, to pin down first-max-wins.
-      if (ties) xs = xs.map((v) => Math.round(v * 2));
-      const dys = randomValues(g.N * g.C * g.OH * g.OW, seed + 1);
-      const ref = naiveMaxPool(xs, dys, g);
-      const out = zeros(ref.out.length, dtype), argmax = new Int32Array(ref.out.length);
-      maxPool2dForward(asType(xs, dtype), g, out, argmax);
-      expect(Array.from(out)).toEqual(Array.from(ref.out));
-      expect(Array.from(argmax)).toEqual(Array.from(ref.argmax));
-      const dx = asType(randomValues(xs.length, seed + 2), dtype);
-      maxPool2dBackward(asType(dys, dtype), argmax, g, dx);
-      // Overlapping windows (stride < kernel) may route several dy to one input: a sum.
-      expectClose(dx, ref.dx, ref.dxScale, dtype, g.KH * g.KW, `maxPool ${JSON.stringify(g)} dx`);
+      checkMaxPool(g, dtype, ties ? xs.map((v) => Math.round(v * 2)) : xs, seed);
     }), { numRuns: 3 * RUNS });
   });
 
@@ -437,12 +441,7 @@ describe('maxPool2d', () => {
     fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.nat(), (g, dtype, seed) => {
       // Coarse values for ties, and a NaN now and then.
       const xs = randomValues(g.N * g.C * g.H * g.W, seed).map((v, i) => (i % 11 === 3 ? NaN : Math.round(v * 2)));
-      const dys = randomValues(g.N * g.C * g.OH * g.OW, seed + 1);
-      const ref = naiveMaxPool(xs, dys, g);
-      const out = zeros(ref.out.length, dtype), argmax = new Int32Array(ref.out.length);
-      maxPool2dForward(asType(xs, dtype), g, out, argmax);
-      expect(Array.from(out)).toEqual(Array.from(ref.out));
-      expect(Array.from(argmax)).toEqual(Array.from(ref.argmax));
+      checkMaxPool(g, dtype, xs, seed);
     }), { numRuns: RUNS });
   });
 

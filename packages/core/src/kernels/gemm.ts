@@ -25,6 +25,7 @@
 // is missing the kernel fails to compile, and everything runs here. setGemmBackend, or
 // FIREGRAD_SIMD=0 in the environment, picks a path, so tests can run both and compare.
 
+import { pack4 } from './pack';
 import { gemmWasm, wasmSimdAvailable } from './wasm-gemm';
 
 export type FloatArray = Float32Array | Float64Array;
@@ -127,10 +128,10 @@ function gemmJs(
       const kc = Math.min(KC, K - pc);
       // Later depth blocks add onto the partial sums the earlier ones stored.
       const add = accumulate || pc > 0;
-      pack(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, p, bBase);
+      pack4(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, p, bBase);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
-        pack(A, aOff + ic * aRow + pc * aDep, aRow, aDep, mc, kc, p, 0);
+        pack4(A, aOff + ic * aRow + pc * aDep, aRow, aDep, mc, kc, p, 0);
         // The B strip (kc × 4) stays in L1 while every A strip of the block streams past it.
         for (let j = 0; j < nc; j += NR) {
           const nr = Math.min(NR, nc - j);
@@ -146,35 +147,6 @@ function gemmJs(
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
-}
-
-/**
- * Copies `count` lines of depth `kc` into 4-wide strips starting at dst[p]: strip s holds, for each
- * k, the 4 values of lines 4s..4s+3 at depth k, contiguously. Line l, depth k is
- * src[base + l*lineStride + k*depStride]. Lines past `count` are zero so the micro-kernel can
- * always run a full 4×4 tile.
- */
-function pack(src: FloatArray, base: number, lineStride: number, depStride: number,
-  count: number, kc: number, dst: Float64Array, p: number): void {
-  let l = 0;
-  for (; l + 4 <= count; l += 4) {
-    const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
-    for (let k = 0, o = 0; k < kc; k++, o += depStride, p += 4) {
-      dst[p] = src[s0 + o];
-      dst[p + 1] = src[s1 + o];
-      dst[p + 2] = src[s2 + o];
-      dst[p + 3] = src[s3 + o];
-    }
-  }
-  if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, kc, dst, p);
-}
-
-/** The last, partial strip of `pack`: `rest` < 4 real lines, zero-padded to 4. */
-function packEdge(src: FloatArray, base: number, lineStride: number, depStride: number,
-  rest: number, kc: number, dst: Float64Array, p: number): void {
-  for (let k = 0; k < kc; k++, p += 4) {
-    for (let r = 0; r < 4; r++) dst[p + r] = r < rest ? src[base + r * lineStride + k * depStride] : 0;
-  }
 }
 
 /** tile = the 4×4 product of the packed A strip at p[ai..] and B strip at p[bi..]. */

@@ -13,6 +13,7 @@
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
 // second block call on. KC, MC and NC moved the kernel by less than the noise.
 
+import { pack4, pack8 } from './pack';
 import { kernelModule } from './wasm-kernel';
 
 const MR = 4, NV = 2, NR = 4 * NV; // tile: MR rows × NR columns
@@ -123,56 +124,6 @@ export function gemmWasm(
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
-}
-
-/**
- * Copies `count` lines of depth `kc` into 4-wide strips from dst[p] on: strip s holds, for each k,
- * the values of lines 4s..4s+3 at depth k. Line l, depth k is src[base + l*lineStride +
- * k*depStride]. Lines past `count` are zero.
- */
-function pack4(src: Float32Array, base: number, lineStride: number, depStride: number,
-  count: number, kc: number, dst: Float32Array, p: number): void {
-  let l = 0;
-  for (; l + 4 <= count; l += 4) {
-    const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
-    for (let k = 0, o = 0; k < kc; k++, o += depStride, p += 4) {
-      dst[p] = src[s0 + o];
-      dst[p + 1] = src[s1 + o];
-      dst[p + 2] = src[s2 + o];
-      dst[p + 3] = src[s3 + o];
-    }
-  }
-  if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 4, kc, dst, p);
-}
-
-/** `pack4` with 8-wide strips. */
-function pack8(src: Float32Array, base: number, lineStride: number, depStride: number,
-  count: number, kc: number, dst: Float32Array, p: number): void {
-  let l = 0;
-  for (; l + 8 <= count; l += 8) {
-    const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
-    const s4 = s3 + lineStride, s5 = s4 + lineStride, s6 = s5 + lineStride, s7 = s6 + lineStride;
-    for (let k = 0, o = 0; k < kc; k++, o += depStride, p += 8) {
-      dst[p] = src[s0 + o];
-      dst[p + 1] = src[s1 + o];
-      dst[p + 2] = src[s2 + o];
-      dst[p + 3] = src[s3 + o];
-      dst[p + 4] = src[s4 + o];
-      dst[p + 5] = src[s5 + o];
-      dst[p + 6] = src[s6 + o];
-      dst[p + 7] = src[s7 + o];
-    }
-  }
-  if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 8, kc, dst, p);
-}
-
-/** The last, partial strip: `rest` < `width` real lines, zero-padded to `width`. */
-function packEdge(src: Float32Array, base: number, lineStride: number, depStride: number,
-  rest: number, width: number, kc: number, dst: Float32Array, p: number): void {
-  dst.fill(0, p, p + kc * width);
-  for (let r = 0; r < rest; r++) {
-    for (let k = 0, s = base + r * lineStride, d = p + r; k < kc; k++, s += depStride, d += width) dst[d] = src[s];
-  }
 }
 
 /**

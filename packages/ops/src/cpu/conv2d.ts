@@ -140,41 +140,55 @@ function im2col(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col:
 }
 
 /**
- * im2col for stride 1 with output rows as wide as input rows (a 'same' conv such as 3×3 with
- * padding 1). Then each (c, kh, kw) block of col is the input plane shifted by a constant, so the
- * rows inside the input are one contiguous copy; afterwards the columns that wrapped around from
- * the neighbouring row, and the rows in the padding, are zeroed. Same values as the general loop.
+ * The (c, kh, kw) blocks of col for stride 1 with output rows as wide as input rows (a 'same'
+ * conv such as 3×3 with padding 1). Each block is then the input plane shifted by a constant:
+ * col entry i = oh·OW + ow of the block at col[d..] pairs with plane index `at + i`, and the
+ * entries inside the input are rows [ohLo, ohHi) × columns [lo, hi) (empty when ohLo ≥ ohHi or
+ * lo ≥ hi). `at` is relative to the image's plane block at `off`.
  */
-function im2colSame(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col: FloatArray): void {
+function forEachSameBlock(g: Conv2dGeometry, cg: number, off: number,
+  visit: (d: number, at: number, ohLo: number, ohHi: number, lo: number, hi: number) => void): void {
   const { H, W, KH, KW, PH, PW, DH, DW, OH, OW } = g;
-  const ohw = OH * OW;
   let d = 0;
   for (let c = 0; c < cg; c++) {
-    const plane = xOff + c * H * W;
     for (let kh = 0; kh < KH; kh++) {
       const ih0 = kh * DH - PH; // input row read by output row 0
       const ohLo = firstInside(ih0, 1, OH), ohHi = endInside(ih0, 1, H, OH);
-      for (let kw = 0; kw < KW; kw++, d += ohw) {
+      for (let kw = 0; kw < KW; kw++, d += OH * OW) {
         const iw0 = kw * DW - PW;
-        const lo = firstInside(iw0, 1, OW), hi = endInside(iw0, 1, W, OW);
-        if (ohLo >= ohHi || lo >= hi) {
-          col.fill(0, d, d + ohw);
-          continue;
-        }
-        // Output (oh, ow) reads plane + (ih0 + oh)·W + iw0 + ow: contiguous in oh·OW + ow.
-        const first = ohLo * OW + lo, last = (ohHi - 1) * OW + hi; // [first, last) of this block
-        const src = plane + ih0 * W + iw0;
-        col.set(x.subarray(src + first, src + last), d + first);
-        col.fill(0, d, d + first);
-        col.fill(0, d + last, d + ohw);
-        for (let oh = ohLo; oh < ohHi; oh++) {
-          const row = d + oh * OW;
-          for (let ow = 0; ow < lo; ow++) col[row + ow] = 0;
-          for (let ow = hi; ow < OW; ow++) col[row + ow] = 0;
-        }
+        visit(d, off + c * H * W + ih0 * W + iw0, ohLo, ohHi, firstInside(iw0, 1, OW), endInside(iw0, 1, W, OW));
       }
     }
   }
+}
+
+/** Zeroes the columns outside [lo, hi) of rows [ohLo, ohHi) of the block at col[d..]. */
+function zeroWrapped(col: FloatArray, d: number, OW: number, ohLo: number, ohHi: number, lo: number, hi: number): void {
+  for (let oh = ohLo; oh < ohHi; oh++) {
+    const row = d + oh * OW;
+    for (let ow = 0; ow < lo; ow++) col[row + ow] = 0;
+    for (let ow = hi; ow < OW; ow++) col[row + ow] = 0;
+  }
+}
+
+/**
+ * im2col for forEachSameBlock's geometries: the rows inside the input are one contiguous copy;
+ * then the columns that wrapped around from the neighbouring row, and the rows in the padding,
+ * are zeroed. Same values as the general loop.
+ */
+function im2colSame(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col: FloatArray): void {
+  const ohw = g.OH * g.OW, OW = g.OW;
+  forEachSameBlock(g, cg, xOff, (d, at, ohLo, ohHi, lo, hi) => {
+    if (ohLo >= ohHi || lo >= hi) {
+      col.fill(0, d, d + ohw);
+      return;
+    }
+    const first = ohLo * OW + lo, last = (ohHi - 1) * OW + hi; // [first, last) of this block
+    col.set(x.subarray(at + first, at + last), d + first);
+    col.fill(0, d, d + first);
+    col.fill(0, d + last, d + ohw);
+    zeroWrapped(col, d, OW, ohLo, ohHi, lo, hi);
+  });
 }
 
 /** The adjoint of im2col: dx[c, ih, iw] += every col entry im2col would have copied from there. */
@@ -203,33 +217,18 @@ function col2im(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, 
 }
 
 /**
- * col2im for the geometries of im2colSame: each block's entries inside the input add onto one
+ * col2im for forEachSameBlock's geometries: each block's entries inside the input add onto one
  * contiguous range of dx. The entries that would wrap around to the neighbouring row are zeroed
  * in col first (col is scratch), so a single loop adds the whole range.
  */
 function col2imSame(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, dxOff: number): void {
-  const { H, W, KH, KW, PH, PW, DH, DW, OH, OW } = g;
-  const ohw = OH * OW;
-  let d = 0;
-  for (let c = 0; c < cg; c++) {
-    const plane = dxOff + c * H * W;
-    for (let kh = 0; kh < KH; kh++) {
-      const ih0 = kh * DH - PH;
-      const ohLo = firstInside(ih0, 1, OH), ohHi = endInside(ih0, 1, H, OH);
-      for (let kw = 0; kw < KW; kw++, d += ohw) {
-        const iw0 = kw * DW - PW;
-        const lo = firstInside(iw0, 1, OW), hi = endInside(iw0, 1, W, OW);
-        if (ohLo >= ohHi || lo >= hi) continue;
-        for (let oh = ohLo; oh < ohHi; oh++) {
-          const row = d + oh * OW;
-          for (let ow = 0; ow < lo; ow++) col[row + ow] = 0;
-          for (let ow = hi; ow < OW; ow++) col[row + ow] = 0;
-        }
-        const first = ohLo * OW + lo, last = (ohHi - 1) * OW + hi;
-        addInto(dx, plane + ih0 * W + iw0 + first, col, d + first, last - first);
-      }
-    }
-  }
+  const OW = g.OW;
+  forEachSameBlock(g, cg, dxOff, (d, at, ohLo, ohHi, lo, hi) => {
+    if (ohLo >= ohHi || lo >= hi) return;
+    zeroWrapped(col, d, OW, ohLo, ohHi, lo, hi);
+    const first = ohLo * OW + lo, last = (ohHi - 1) * OW + hi;
+    addInto(dx, at + first, col, d + first, last - first);
+  });
 }
 
 /**
