@@ -11,8 +11,8 @@
 //   sum of n terms, n·2⁻²⁴·scale (Higham's γₙ), covers any such scheme, and an indexing bug still
 //   shows as an error of the order of a whole term, far above it for these sizes.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { gemm, type FloatArray } from '../packages/core/src/kernels/gemm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gemm, getGemmBackend, setGemmBackend, type FloatArray } from '../packages/core/src/kernels/gemm';
 import { catForward, sliceCopy } from '../packages/ops/src/cpu/cat';
 import {
   conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
@@ -434,15 +434,40 @@ describe('maxPool2d', () => {
     }), { numRuns: 3 * RUNS });
   });
 
-  it('takes the 2×2, stride-2 fast path with the same values, argmax, NaN and ties rule', () => {
+  const pool2x2 = (N: number, C: number, H: number, W: number): Pool2dGeometry =>
+    ({ N, C, H, W, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: Math.floor(H / 2), OW: Math.floor(W / 2) });
+  const initialBackend = getGemmBackend();
+  afterEach(() => setGemmBackend(initialBackend));
+
+  it('takes the 2×2, stride-2 fast path (JS, and WebAssembly SIMD for float32) with the same values, argmax, NaN and ties rule', () => {
     const arb = fc.record({
       N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 2, max: 11 }), W: fc.integer({ min: 2, max: 11 }),
-    }).map((r): Pool2dGeometry => ({ ...r, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: Math.floor(r.H / 2), OW: Math.floor(r.W / 2) }));
-    fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.nat(), (g, dtype, seed) => {
-      // Coarse values for ties, and a NaN now and then.
-      const xs = randomValues(g.N * g.C * g.H * g.W, seed).map((v, i) => (i % 11 === 3 ? NaN : Math.round(v * 2)));
+    }).map((r) => pool2x2(r.N, r.C, r.H, r.W));
+    fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.boolean(), fc.nat(), (g, dtype, simd, seed) => {
+      setGemmBackend(simd ? 'auto' : 'js');
+      // Coarse values for ties (−0 against +0 among them), and a NaN now and then.
+      const xs = randomValues(g.N * g.C * g.H * g.W, seed).map((v, i) => (i % 11 === 3 ? NaN : i % 7 === 2 ? -0 : Math.round(v * 2)));
       checkMaxPool(g, dtype, xs, seed);
-    }), { numRuns: RUNS });
+    }), { numRuns: 2 * RUNS });
+  });
+
+  it('gives bit-identical results on SIMD and JS across chunks of planes, and for planes too big for a chunk', () => {
+    // 64×64 planes of 28×28 (the training net's first pool) span several of the SIMD kernel's
+    // chunks; a 260×258 plane does not fit one and takes the JS loop.
+    for (const g of [pool2x2(64, 64, 28, 28), pool2x2(3, 300, 13, 12), pool2x2(1, 2, 260, 258)]) {
+      const x = Float32Array.from(randomValues(g.N * g.C * g.H * g.W, g.C).map((v, i) => (i % 97 === 5 ? NaN : Math.round(v * 8))));
+      const run = (backend: 'js' | 'auto') => {
+        setGemmBackend(backend);
+        const out = new Float32Array(g.N * g.C * g.OH * g.OW).fill(7), argmax = new Int32Array(out.length).fill(-7);
+        maxPool2dForward(x, g, out, argmax);
+        return { out, argmax };
+      };
+      const js = run('js'), simd = run('auto');
+      // The first differing output, if any (a diff of 800k elements would take vitest minutes).
+      const bits = new Int32Array(simd.out.buffer), jsBits = new Int32Array(js.out.buffer);
+      const at = simd.argmax.findIndex((a, i) => a !== js.argmax[i] || bits[i] !== jsBits[i]);
+      expect(at === -1 ? null : { at, simd: [simd.out[at], simd.argmax[at]], js: [js.out[at], js.argmax[at]] }, JSON.stringify(g)).toBeNull();
+    }
   });
 
   it('propagates NaN and pads with −∞', () => {

@@ -1,6 +1,7 @@
-// A minimal WebAssembly binary writer: just the encodings the GEMM and elementwise kernel modules
-// need, so those modules can be generated at run time from TypeScript (no toolchain, no build step, no committed
-// binary). Reference: the core spec's binary format, https://webassembly.github.io/spec/core/binary/
+// A minimal WebAssembly binary writer: just the encodings that the kernel modules (GEMM, ReLU,
+// max-pool) need, so those modules can be generated at run time from TypeScript (no toolchain, no
+// build step, no committed binary).
+// Reference: the core spec's binary format, https://webassembly.github.io/spec/core/binary/
 
 export type Bytes = number[];
 
@@ -71,6 +72,15 @@ export const op = {
   f32x4Max: simd(0xe9), // NaN if either lane is NaN; max(−0, +0) = +0
   f32x4Gt: simd(0x44), // all-ones lanes where a > b (false for NaN)
   v128And: simd(0x4e),
+  v128Or: simd(0x50),
+  v128Bitselect: simd(0x52), // (a & c) | (b & ~c), c on top of the stack
+  f32x4Ne: simd(0x42), // all-ones lanes where a != b (true for NaN against anything)
+  i32x4Splat: simd(0x11),
+  i32x4Add: simd(0xae),
+  i32x4Const: (a: number, b: number, c: number, d: number): Bytes =>
+    simd(0x0c, ...[a, b, c, d].flatMap((n) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff])),
+  /** i8x16.shuffle of the 32 bytes of a then b; `floats` picks four 4-byte lanes out of the eight. */
+  shuffleF32: (floats: [number, number, number, number]): Bytes => simd(0x0d, ...floats.flatMap((f) => [4 * f, 4 * f + 1, 4 * f + 2, 4 * f + 3])),
 };
 
 export interface Func {

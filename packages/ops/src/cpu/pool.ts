@@ -1,8 +1,9 @@
 // 2-D pooling on the cpu backend over NCHW typed arrays (float32 or float64), PyTorch's semantics.
 // Each (n, c) plane is pooled independently; windows are clipped to the input, so no padding value
 // is ever read. Backward passes overwrite dx.
-import type { FloatArray } from '@firegrad/core';
+import { getGemmBackend, type FloatArray } from '@firegrad/core';
 import type { Pool2dGeometry } from '../geometry';
+import { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm-pool';
 
 /**
  * out = max over each window (padding counts as −∞), argmax = ih·W + iw of the chosen element in
@@ -51,10 +52,15 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
 
 /**
  * maxPool2dForward for 2×2 windows at stride 2 that all lie inside the input (the common
- * downsampling pool): the same comparisons in the same order, without the per-window clipping.
+ * downsampling pool): the same comparisons in the same order, without the per-window clipping;
+ * float32 runs them on WebAssembly SIMD unless SIMD is switched off (setGemmBackend('js')).
  */
 function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: number, OW: number,
   out: FloatArray, argmax: Int32Array): void {
+  if (OH * OW === 0) return;
+  if (x instanceof Float32Array && out instanceof Float32Array && getGemmBackend() !== 'js' && wasmMaxPool2x2Fits(H, W)) {
+    return maxPool2x2Wasm(x, planes, H, W, OH, OW, out, argmax); // same choices, four windows at a time
+  }
   for (let p = 0, o = 0; p < planes; p++) {
     const xBase = p * H * W;
     for (let oh = 0; oh < OH; oh++) {
