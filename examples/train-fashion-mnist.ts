@@ -85,7 +85,7 @@ async function main() {
     console.log(`resuming ${out} after epoch ${resumed.run.epoch}`);
   }
   console.log(`model: ${settings.model} (${model.numParameters().toLocaleString('en-US')} parameters), ${settings.optimizer} lr ${settings.lr}, ` +
-    `batch ${settings.batchSize}, ${settings.epochs} epochs on ${train.length} images, backend ${getBackend()}` +
+    `batch ${settings.batchSize}, ${plural(settings.epochs, 'epoch')} on ${train.length} images, backend ${getBackend()}` +
     (settings.backend === 'auto' ? ` (auto: ${autoReason()})` : ''));
 
   let last = history.at(-1);
@@ -122,7 +122,7 @@ async function main() {
     ...await writePredictionGrid(out, pick.map((i) => testSplit.images.subarray(i * 784, (i + 1) * 784)),
       pick.map((i) => final.predictions![i]), pick.map((i) => testSplit.labels[i]), CLASS_NAMES),
   ];
-  console.log(`\ntest accuracy ${(100 * final.accuracy).toFixed(2)}% after ${history.length} epochs (${metrics.wallSeconds.toFixed(0)} s)`);
+  console.log(`\ntest accuracy ${(100 * final.accuracy).toFixed(2)}% after ${plural(history.length, 'epoch')} (${metrics.wallSeconds.toFixed(0)} s)`);
   console.log(`metrics:    ${join(out, 'metrics.json')}`);
   console.log(`checkpoint: ${join(out, CHECKPOINT_FILE)}   (pnpm predict ${join(out, CHECKPOINT_FILE)} --index 0)`);
   console.log(`images:     ${files.filter((f) => f.endsWith('.png')).join(', ')}`);
@@ -206,4 +206,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`train: ${e.message}`);
     process.exit(1);
   });
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
