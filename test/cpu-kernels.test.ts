@@ -21,6 +21,7 @@ import {
   adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, avgPool2dBackward, avgPool2dForward,
   maxPool2dBackward, maxPool2dForward,
 } from '../packages/ops/src/cpu/pool';
+import { wasmMaxPool2x2Fits } from '../packages/ops/src/cpu/wasm-pool';
 import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '../packages/ops/src/geometry';
 
 const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
@@ -454,6 +455,8 @@ describe('maxPool2d', () => {
   it('gives bit-identical results on SIMD and JS across chunks of planes, and for planes too big for a chunk', () => {
     // 64×64 planes of 28×28 (the training net's first pool) span several of the SIMD kernel's
     // chunks; a 260×258 plane does not fit one and takes the JS loop.
+    expect(wasmMaxPool2x2Fits(28, 28)).toBe(true); // else both runs below would be JS
+    expect(wasmMaxPool2x2Fits(260, 258)).toBe(false);
     for (const g of [pool2x2(64, 64, 28, 28), pool2x2(3, 300, 13, 12), pool2x2(1, 2, 260, 258)]) {
       const x = Float32Array.from(randomValues(g.N * g.C * g.H * g.W, g.C).map((v, i) => (i % 97 === 5 ? NaN : Math.round(v * 8))));
       const run = (backend: 'js' | 'auto') => {

@@ -10,7 +10,7 @@ export { grad, vjp } from './functional';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
 export { gemm, setGemmBackend, getGemmBackend, type GemmBackend } from './kernels/gemm';
 // The WebAssembly writer, for kernels outside core (ops' max-pool) built the same way.
-export { encodeModule, op as wasmOp, I32, V128, type Bytes as WasmBytes } from './kernels/wasm-emit';
+export { encodeModule, instantiate as instantiateWasm, op as wasmOp, I32, V128, type Bytes as WasmBytes } from './kernels/wasm-emit';
 export { setBufferPool, bufferPoolStats } from './buffer-pool';
 export { reluInto, reluBackwardInto } from './kernels/relu';
 export {

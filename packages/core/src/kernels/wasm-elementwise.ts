@@ -8,7 +8,7 @@
 //   relu(p, end):  x[i] = max(x[i], 0) over [p, end)       (NaN stays NaN, −0 becomes +0)
 //   mask(p, end):  g[i] = y[i] > 0 ? g[i] : 0, y over [p, end), g at the same place + CHUNK floats
 
-import { I32, encodeModule, op, type Bytes } from './wasm-emit';
+import { I32, encodeModule, instantiate, op, type Bytes } from './wasm-emit';
 
 const CHUNK = 16384; // floats per region: y (or x) at 0, g after it; 2 regions = 2 pages
 const P = 0, END = 1;
@@ -33,10 +33,6 @@ function elementwiseModule(): Uint8Array {
 }
 
 type RangeFn = (p: number, end: number) => void;
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { relu: RangeFn; mask: RangeFn; memory: { buffer: ArrayBuffer } } };
-}
 
 let kernels: { relu: RangeFn; mask: RangeFn; heap: Float32Array } | null = null;
 let loaded = false;
@@ -45,13 +41,8 @@ let loaded = false;
 function load(): typeof kernels {
   if (!loaded) {
     loaded = true;
-    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      const { exports } = new wasm!.Instance(new wasm!.Module(elementwiseModule()));
-      kernels = { relu: exports.relu, mask: exports.mask, heap: new Float32Array(exports.memory.buffer) };
-    } catch {
-      kernels = null;
-    }
+    const exports = instantiate<{ relu: RangeFn; mask: RangeFn }>(elementwiseModule());
+    kernels = exports && { relu: exports.relu, mask: exports.mask, heap: new Float32Array(exports.memory.buffer) };
   }
   return kernels;
 }

@@ -109,3 +109,22 @@ export function encodeModule(funcs: Func[], pages: number): Uint8Array {
   const magicAndVersion = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   return new Uint8Array([...magicAndVersion, ...types, ...fnDecls, ...memory, ...exports, ...code]);
 }
+
+// The project's libs (ES2022 + node) declare no WebAssembly API; this is the part used here.
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+}
+
+/**
+ * Compiles and instantiates a module; null where WebAssembly or its SIMD proposal is missing (the
+ * module then fails to compile, which is the feature test). `exports.memory.buffer` is its memory.
+ */
+export function instantiate<Exports>(bytes: Uint8Array): (Exports & { memory: { buffer: ArrayBuffer } }) | null {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  try {
+    return new wasm!.Instance(new wasm!.Module(bytes)).exports as Exports & { memory: { buffer: ArrayBuffer } };
+  } catch {
+    return null;
+  }
+}

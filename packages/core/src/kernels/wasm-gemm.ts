@@ -20,6 +20,7 @@
 
 import { pack4, pack8 } from './pack';
 import { kernelModule } from './wasm-kernel';
+import { instantiate } from './wasm-emit';
 
 const MR = 4, NV = 2, NR = 4 * NV; // tile: MR rows × NR columns
 const KC = 256; // depth of one packed block
@@ -38,13 +39,6 @@ const PAGES = Math.ceil((B_BASE + KC * NC + ROWS * NC) * 4 / 65536);
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
 
-// The project's libs (ES2022 + node) declare no WebAssembly API; this is the part used here.
-interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { block: BlockFn; memory: WasmMemory } };
-}
-
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
 let heap = new Float32Array(0);
@@ -59,13 +53,10 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      const { exports } = new wasm!.Instance(new wasm!.Module(kernelModule({ MR, NV }, PAGES)));
+    const exports = instantiate<{ block: BlockFn }>(kernelModule({ MR, NV }, PAGES));
+    if (exports) {
       block = exports.block;
       heap = new Float32Array(exports.memory.buffer);
-    } catch {
-      block = null;
     }
   }
   return block !== null;

@@ -11,7 +11,7 @@
 // write up to three lanes past its OW outputs, which the next row (or the slack after the
 // region) absorbs, so planes must be done in order.
 
-import { I32, V128, encodeModule, wasmOp as op, type WasmBytes as Bytes } from '@firegrad/core';
+import { I32, V128, encodeModule, instantiateWasm as instantiate, wasmOp as op, type WasmBytes as Bytes } from '@firegrad/core';
 
 const IN_FLOATS = 65536; // a chunk of whole planes; a bigger plane takes the JS path
 const OUT_FLOATS = IN_FLOATS / 4; // 2×2 windows: at most a quarter of the inputs
@@ -78,25 +78,17 @@ function poolModule(): Uint8Array {
 }
 
 type PlaneFn = (x: number, out: number, idx: number, OH: number, G: number, W: number, OW: number) => void;
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { plane: PlaneFn; memory: { buffer: ArrayBuffer } } };
-}
 
 let kernel: { plane: PlaneFn; f32: Float32Array; i32: Int32Array } | null = null;
 let loaded = false;
 
+/** Compiles the module on first use; null where WebAssembly SIMD is missing (the JS kernel runs). */
 function load(): typeof kernel {
   if (!loaded) {
     loaded = true;
-    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      const { exports } = new wasm!.Instance(new wasm!.Module(poolModule()));
-      const buffer = exports.memory.buffer;
-      kernel = { plane: exports.plane, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
-    } catch {
-      kernel = null; // no WebAssembly SIMD here: the JS kernel runs
-    }
+    const exports = instantiate<{ plane: PlaneFn }>(poolModule());
+    const buffer = exports?.memory.buffer;
+    kernel = exports && { plane: exports.plane, f32: new Float32Array(buffer!), i32: new Int32Array(buffer!) };
   }
   return kernel;
 }
