@@ -8,7 +8,7 @@ export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptio
 export { registerOp, listOps, isRegistered, type OpInfo } from './registry';
 export { grad, vjp } from './functional';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
-export { gemm, setGemmBackend, getGemmBackend, type GemmBackend } from './kernels/gemm';
+export { gemm, setGemmBackend, getGemmBackend, simdEnabled, type GemmBackend } from './kernels/gemm';
 // The WebAssembly writer, for kernels outside core (ops' max-pool) built the same way.
 export { encodeModule, instantiate as instantiateWasm, op as wasmOp, I32, V128, type Bytes as WasmBytes } from './kernels/wasm-emit';
 export { setBufferPool, bufferPoolStats } from './buffer-pool';

@@ -55,6 +55,14 @@ export function getGemmBackend(): GemmBackend {
   return backend;
 }
 
+/**
+ * The one SIMD switch: false once the backend is set to 'js' (or FIREGRAD_SIMD=0), which sends
+ * every float32 kernel with a WebAssembly SIMD path (GEMM, ReLU, max-pool) to its JS reference.
+ */
+export function simdEnabled(): boolean {
+  return backend !== 'js';
+}
+
 /** The path the latest gemm() call in this thread took (null before any call with M, N, K > 0). */
 export function lastGemmPath(): GemmPath | null {
   return lastPath;

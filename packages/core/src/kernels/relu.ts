@@ -3,11 +3,11 @@
 // the gemm backend is set to 'js' (setGemmBackend, FIREGRAD_SIMD=0); float64 and that setting use
 // the JS loops, which are the reference.
 import type { FloatArray } from './gemm';
-import { getGemmBackend } from './gemm';
+import { simdEnabled } from './gemm';
 import { reluBackwardWasm, reluWasm, wasmElementwiseAvailable } from './wasm-elementwise';
 
 const useWasm = (a: FloatArray): a is Float32Array =>
-  a instanceof Float32Array && getGemmBackend() !== 'js' && wasmElementwiseAvailable();
+  a instanceof Float32Array && simdEnabled() && wasmElementwiseAvailable();
 
 /** out[i] = x[i] > 0 ? x[i] : 0, NaN kept (as PyTorch); out may be x. */
 export function reluInto(x: FloatArray, out: FloatArray): void {

@@ -1,7 +1,7 @@
 // 2-D pooling on the cpu backend over NCHW typed arrays (float32 or float64), PyTorch's semantics.
 // Each (n, c) plane is pooled independently; windows are clipped to the input, so no padding value
 // is ever read. Backward passes overwrite dx.
-import { getGemmBackend, type FloatArray } from '@firegrad/core';
+import { simdEnabled, type FloatArray } from '@firegrad/core';
 import type { Pool2dGeometry } from '../geometry';
 import { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm-pool';
 
@@ -57,8 +57,7 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
  */
 function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: number, OW: number,
   out: FloatArray, argmax: Int32Array): void {
-  if (OH * OW === 0) return;
-  if (x instanceof Float32Array && out instanceof Float32Array && getGemmBackend() !== 'js' && wasmMaxPool2x2Fits(H, W)) {
+  if (x instanceof Float32Array && out instanceof Float32Array && simdEnabled() && wasmMaxPool2x2Fits(H, W)) {
     return maxPool2x2Wasm(x, planes, H, W, OH, OW, out, argmax); // same choices, four windows at a time
   }
   for (let p = 0, o = 0; p < planes; p++) {

@@ -29,21 +29,19 @@ function poolModule(): Uint8Array {
   const get = op.localGet, set = op.localSet;
   const body: Bytes = [];
   const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
-  const i32x4 = (n: Bytes, to: number) => emit(n, op.i32x4Splat, set(to));
   // best, at = cand, its index where cand > best or cand is NaN (the JS kernel's `v > best || v !== v`)
-  const challenge = (indexOffset: number | null) => {
+  const challenge = (indexOffset: number) => {
     emit(get(CAND), get(BEST), op.f32x4Gt, get(CAND), get(CAND), op.f32x4Ne, op.v128Or, set(COND));
     emit(get(CAND), get(BEST), get(COND), op.v128Bitselect, set(BEST));
-    emit(get(COLS));
-    if (indexOffset !== null) emit(get(indexOffset), op.i32x4Add);
-    emit(get(AT), get(COND), op.v128Bitselect, set(AT));
+    emit(get(COLS), get(indexOffset), op.i32x4Add, get(AT), get(COND), op.v128Bitselect, set(AT));
   };
   const even = op.shuffleF32([0, 2, 4, 6]), odd = op.shuffleF32([1, 3, 5, 7]);
 
-  i32x4(op.i32Const(1), ONE);
-  i32x4(get(W), DOWN);
-  emit(get(W), op.i32Const(1), op.i32Add); i32x4([], DOWN1);
-  i32x4(op.i32Const(8), EIGHT);
+  // In-plane index offsets of a window's other three elements, and the step of four windows.
+  emit(op.i32Const(1), op.i32x4Splat, set(ONE));
+  emit(get(W), op.i32x4Splat, set(DOWN));
+  emit(get(W), op.i32Const(1), op.i32Add, op.i32x4Splat, set(DOWN1));
+  emit(op.i32Const(8), op.i32x4Splat, set(EIGHT));
   emit(op.i32Const(0), set(ROW), get(OH), set(ROW_LEFT));
   emit(op.loop); // rows of windows
   {
@@ -87,8 +85,10 @@ function load(): typeof kernel {
   if (!loaded) {
     loaded = true;
     const exports = instantiate<{ plane: PlaneFn }>(poolModule());
-    const buffer = exports?.memory.buffer;
-    kernel = exports && { plane: exports.plane, f32: new Float32Array(buffer!), i32: new Int32Array(buffer!) };
+    if (exports) {
+      const { buffer } = exports.memory;
+      kernel = { plane: exports.plane, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+    }
   }
   return kernel;
 }
@@ -101,6 +101,7 @@ export function wasmMaxPool2x2Fits(H: number, W: number): boolean {
 /** The 2×2 stride-2 max-pool of `planes` planes of H×W into OH×OW (2·OH ≤ H, 2·OW ≤ W). */
 export function maxPool2x2Wasm(x: Float32Array, planes: number, H: number, W: number, OH: number, OW: number,
   out: Float32Array, argmax: Int32Array): void {
+  if (OH * OW === 0) return; // the kernel's loops run at least once
   const { plane, f32, i32 } = load()!;
   const hw = H * W, ohw = OH * OW, G = Math.ceil(OW / 4);
   const perChunk = Math.floor(IN_FLOATS / hw);
