@@ -351,8 +351,11 @@ describe('validation on write', () => {
   });
   it('values must be Tensors of a supported dtype', () => {
     expect(() => serializeSafetensors({ w: [1, 2] as unknown as Tensor })).toThrow("safetensors: tensor 'w' must be a firegrad Tensor, got object");
-    // A Tensor over a Uint8Array claims int32 but holds bytes: writing it as I32 would corrupt the file.
-    const bytes = new Tensor(new Uint8Array(4) as unknown as Int32Array, [4]);
+    // The constructor refuses a Uint8Array; one swapped in afterwards claims int32 but holds bytes,
+    // and writing it as I32 would corrupt the file.
+    expect(() => new Tensor(new Uint8Array(4) as unknown as Int32Array, [4])).toThrow(DTypeError);
+    const bytes = new Tensor(new Int32Array(4), [4]);
+    (bytes as { data: unknown }).data = new Uint8Array(4);
     expect(() => serializeSafetensors({ w: bytes })).toThrow(DTypeError);
     expect(() => serializeSafetensors({ w: bytes })).toThrow("safetensors: tensor 'w' has unsupported dtype int32 (Uint8Array)");
   });
@@ -378,7 +381,8 @@ describe('atomic save', () => {
 
   it('a bad tensor after a good one leaves the old file alone', () => {
     const f = withOldFile('m.safetensors');
-    const bad = new Tensor(new Uint8Array(1) as unknown as Int32Array, [1]);
+    const bad = new Tensor(new Int32Array(1), [1]);
+    (bad as { data: unknown }).data = new Uint8Array(1); // the constructor would refuse it
     expect(() => saveSafetensors(f.path, { ok: fresh.w, bad })).toThrow(DTypeError);
     expectUntouched(f);
   });

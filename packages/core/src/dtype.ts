@@ -1,5 +1,5 @@
 import { MIN_POOLED, noteAllocated, takeFromPool } from './buffer-pool';
-import { DTypeError, fmtShape } from './errors';
+import { DTypeError, ValueError, fmtShape } from './errors';
 
 export type FloatDType = 'float32' | 'float64';
 /** int32 holds indices and labels; arithmetic and autograd take float dtypes only. */
@@ -7,32 +7,71 @@ export type DType = FloatDType | 'int32';
 export type FloatArray = Float32Array | Float64Array;
 export type TypedArray = FloatArray | Int32Array;
 
-export function allocate(dtype: 'float32', n: number): Float32Array;
-export function allocate(dtype: 'float64', n: number): Float64Array;
-export function allocate(dtype: FloatDType, n: number): FloatArray;
-export function allocate(dtype: DType, n: number): TypedArray;
-/** A zeroed array; float arrays of pooled sizes come from the buffer pool when it has one. */
-export function allocate(dtype: DType, n: number): TypedArray {
-  if (dtype === 'int32') return new Int32Array(n);
-  if (n < MIN_POOLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-  const a = takeFromPool(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
-  noteAllocated(a);
-  return a;
+/**
+ * Most elements one tensor may hold: 2^31 - 1. V8 (Node 20) allows typed arrays of up to 2^32
+ * elements, but flat offsets are kept in Int32Arrays (gather, pooling argmax), so the cap is the
+ * int32 range; ops check their output against it before allocating (checkNumel in shape.ts).
+ */
+export const MAX_NUMEL = 2 ** 31 - 1;
+
+export function allocate(dtype: 'float32', n: number, op?: string): Float32Array;
+export function allocate(dtype: 'float64', n: number, op?: string): Float64Array;
+export function allocate(dtype: FloatDType, n: number, op?: string): FloatArray;
+export function allocate(dtype: DType, n: number, op?: string): TypedArray;
+/**
+ * A zeroed array; float arrays of pooled sizes come from the buffer pool when it has one. A length
+ * over MAX_NUMEL, or memory running out, is a ValueError naming `op` rather than V8's RangeError.
+ */
+export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_NUMEL) {
+    throw new ValueError(`${op}: cannot allocate ${n} elements of ${dtype} (at most ${MAX_NUMEL} per tensor)`);
+  }
+  try {
+    if (dtype === 'int32') return new Int32Array(n);
+    if (n < MIN_POOLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    const a = takeFromPool(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    noteAllocated(a);
+    return a;
+  } catch (e) {
+    if (e instanceof RangeError) throw new ValueError(`${op}: out of memory allocating ${n} elements of ${dtype} (${e.message})`);
+    throw e;
+  }
 }
 
-export function dtypeOfArray(data: TypedArray): DType {
+/** The dtype of a supported typed array; any other array (Uint8Array, BigInt64Array, …) is a DTypeError. */
+export function dtypeOfArray(data: unknown, op = 'Tensor'): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
-  return 'int32';
+  if (data instanceof Int32Array) return 'int32';
+  throw new DTypeError(`${op}: unsupported data ${describe(data)} (expected a Float32Array, Float64Array or Int32Array)`);
+}
+
+/** What a value is, for messages: the constructor name of an object, else typeof and the value. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/** Throws unless every value fits int32 exactly: int32 storage would silently wrap or truncate. */
+export function checkInt32Values(op: string, arg: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) {
+      throw new ValueError(`${op}: argument '${arg}' holds ${v} at position ${i}, which is not an int32 (an integer in ${INT32_MIN}..${INT32_MAX})`);
+    }
+  }
 }
 
 export function isFloat(dtype: DType): dtype is FloatDType {
   return dtype !== 'int32';
 }
 
-export function checkDType(dtype: string, op: string): DType {
+export function checkDType(dtype: unknown, op: string): DType {
   if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') {
-    throw new DTypeError(`${op}: unknown dtype '${dtype}' (expected 'float32', 'float64' or 'int32')`);
+    throw new DTypeError(`${op}: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : describe(dtype)} (expected 'float32', 'float64' or 'int32')`);
   }
   return dtype;
 }

@@ -1,9 +1,9 @@
-export { Tensor, type TensorLike, type Dims, type IndexLike } from './tensor';
-export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat } from './dtype';
+export { Tensor, requireTensor, type TensorLike, type Dims, type IndexLike } from './tensor';
+export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat, describe, MAX_NUMEL } from './dtype';
 export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors';
 export { Generator, defaultGenerator, manualSeed } from './generator';
-export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, type Shape } from './shape';
-export { tensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, randint, type CreateOptions, type RandomOptions, type NestedArray } from './creation';
+export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, checkNumel, type Shape } from './shape';
+export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, randint, type CreateOptions, type RandomOptions, type NestedArray } from './creation';
 export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptions } from './autograd';
 export { registerOp, listOps, isRegistered, type OpInfo } from './registry';
 export { grad, vjp } from './functional';

@@ -1,3 +1,4 @@
+import { MAX_NUMEL } from './dtype';
 import { ShapeError, ValueError, fmtShape } from './errors';
 
 export type Shape = readonly number[];
@@ -70,8 +71,23 @@ export function normalizeDims(op: string, dim: number | readonly number[] | unde
   return out;
 }
 
+/** A valid shape: an array of non-negative integers whose product fits a tensor (MAX_NUMEL). */
 export function checkShape(op: string, shape: Shape, arg = 'shape'): void {
+  if (!Array.isArray(shape)) throw new ValueError(`${op}: argument '${arg}' must be an array of non-negative integers, got ${String(shape)}`);
   for (const s of shape) {
     if (!Number.isInteger(s) || s < 0) throw new ValueError(`${op}: argument '${arg}' ${fmtShape(shape)} must hold non-negative integers`);
   }
+  checkNumel(op, shape, arg);
+}
+
+/**
+ * The element count of an op's output, checked against MAX_NUMEL before anything is allocated,
+ * so an oversized result is a ValueError naming the op and argument, not V8's RangeError.
+ */
+export function checkNumel(op: string, shape: Shape, arg = 'output'): number {
+  const n = numel(shape);
+  if (n > MAX_NUMEL) {
+    throw new ValueError(`${op}: ${arg} shape ${fmtShape(shape)} would hold ${n} elements, more than the ${MAX_NUMEL} a tensor may hold`);
+  }
+  return n;
 }

@@ -1,6 +1,6 @@
 import { runBackward, type BackwardOptions, type Node } from './autograd';
-import { AutogradError, ShapeError, ValueError, fmtShape } from './errors';
-import { allocate, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype';
+import { AutogradError, DTypeError, ShapeError, ValueError, fmtShape } from './errors';
+import { allocate, describe, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype';
 import { checkShape, numel, type Shape } from './shape';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
@@ -29,14 +29,15 @@ export class Tensor {
   /** Keep .grad on a non-leaf too (PyTorch's retain_grad). */
   retainsGrad = false;
 
+  /** Wraps `data` without copying; only Float32Array, Float64Array and Int32Array are accepted. */
   constructor(data: TypedArray, shape: Shape, opts: { requiresGrad?: boolean } = {}) {
+    this.dtype = dtypeOfArray(data, 'Tensor');
     checkShape('Tensor', shape);
     if (data.length !== numel(shape)) {
       throw new ShapeError(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`);
     }
     this.data = data;
     this.shape = Object.freeze([...shape]);
-    this.dtype = dtypeOfArray(data);
     this.requiresGrad = false;
     if (opts.requiresGrad) this.requiresGrad_(true);
   }
@@ -151,6 +152,11 @@ export class Tensor {
   slice(dim: number, start: number, end?: number): Tensor { return sh.slice(this, dim, start, end); }
   gather(dim: number, index: IndexLike): Tensor { return sh.gather(this, dim, index); }
   indexSelect(dim: number, index: IndexLike): Tensor { return sh.indexSelect(this, dim, index); }
+}
+
+/** Throws unless `value` is a Tensor, saying what was passed instead. */
+export function requireTensor(op: string, arg: string, value: unknown): asserts value is Tensor {
+  if (!(value instanceof Tensor)) throw new DTypeError(`${op}: argument '${arg}' must be a Tensor, got ${describe(value)}`);
 }
 
 function flatArgs(args: number[] | [readonly number[]]): number[] {

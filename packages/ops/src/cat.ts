@@ -1,12 +1,20 @@
 // cat and split along any dim. split is narrow() on the core tape, so it needs no backward here.
-import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, normalizeDim, numel, registerOp, track, type FloatArray } from '@firegrad/core';
+import {
+  DTypeError, ShapeError, Tensor, ValueError, checkNumel, describe, fmtShape, normalizeDim, numel, registerOp, requireTensor, track, type FloatArray,
+} from '@firegrad/core';
 import { kernelFor } from './backend';
 import type { CatKernel } from './kernel-types';
 
 const CAT = registerOp('cat', true, 'ops');
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors as unknown)) throw new ValueError(`cat: argument 'tensors' must be an array of tensors, got ${describe(tensors)}`);
   if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
+  tensors.forEach((t, i) => {
+    requireTensor(CAT, `tensors[${i}]`, t);
+    // as in PyTorch: a 0-d tensor has no dim to join along
+    if (t.ndim === 0) throw new ShapeError(`cat: zero-dimensional tensor (tensors[${i}], shape []) cannot be concatenated; unsqueeze it first`);
+  });
   const first = tensors[0];
   const d = normalizeDim(CAT, dim, first.ndim);
   tensors.forEach((t, i) => {
@@ -19,6 +27,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const outer = numel(first.shape.slice(0, d)), inner = numel(first.shape.slice(d + 1));
   const sizes = tensors.map((t) => t.shape[d] * inner);
   const outShape = first.shape.map((s, k) => (k === d ? tensors.reduce((n, t) => n + t.shape[d], 0) : s));
+  checkNumel(CAT, outShape);
   const dtype = first.dtype;
   const out = kernelFor<CatKernel>(CAT, dtype).forward(tensors.map((t) => t.data as FloatArray), outer, sizes);
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -35,6 +44,11 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** PyTorch's split: a number is a chunk size (the last chunk may be smaller), a list gives each size. */
 export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  requireTensor('split', 'input', x);
+  if (x.ndim === 0) throw new ShapeError('split: expects at least a 1-dimensional tensor, got a 0-d tensor (shape [])');
+  if (typeof sizes !== 'number' && !Array.isArray(sizes as unknown)) {
+    throw new ValueError(`split: argument 'sizes' must be a chunk size or an array of sizes, got ${describe(sizes)}`);
+  }
   const d = normalizeDim('split', dim, x.ndim);
   const len = x.shape[d];
   let list: number[];

@@ -1,6 +1,9 @@
 // conv2d: NCHW input, weight OC × C/groups × KH × KW, optional bias; stride, padding, dilation and
 // groups as in PyTorch. Forward and backward side by side; only the gradients needed are computed.
-import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat, track, type FloatArray } from '@firegrad/core';
+import {
+  DTypeError, ShapeError, Tensor, ValueError, allocate, checkNumel, describe, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat,
+  requireTensor, track, zeros, type FloatArray,
+} from '@firegrad/core';
 import { kernelFor } from './backend';
 import { workspaceLike } from './cpu/workspace';
 import { convOutSize, pair, type Conv2dGeometry, type Pair } from './geometry';
@@ -20,6 +23,7 @@ const CONV2D_RELU = registerOp('conv2dRelu', true, 'ops');
 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const g = conv2dGeometry(x, weight, bias, opts);
+  if (x.size === 0 || weight.size === 0) return emptyConv2d(x, weight, bias, g, opts.relu ?? false);
   const kernel = kernelFor<Conv2dKernel>(CONV2D, x.dtype as 'float32' | 'float64');
   const y = kernel.forward(x.data as FloatArray, weight.data as FloatArray, bias ? (bias.data as FloatArray) : null, g);
   const relu = opts.relu ?? false;
@@ -43,8 +47,37 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   });
 }
 
+/**
+ * conv2d when the input or the weight is empty (N, C or OC is 0, or an empty spatial dim that
+ * padding makes up for): every sum is empty, so the output is the bias broadcast (zeros without one).
+ * Decided here, before any kernel, so every backend gives the same result.
+ */
+function emptyConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: Conv2dGeometry, relu: boolean): Tensor {
+  const plane = g.OH * g.OW;
+  const y = allocate(x.dtype, g.N * g.OC * plane, CONV2D) as FloatArray;
+  if (bias) for (let i = 0; i < g.N * g.OC; i++) y.fill(bias.data[i % g.OC], i * plane, (i + 1) * plane);
+  if (relu) reluInto(y, y);
+  const out = new Tensor(y, [g.N, g.OC, g.OH, g.OW]);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return track(relu ? CONV2D_RELU : CONV2D, inputs, out, (grad, needs) => {
+    const dBias = allocate(grad.dtype, g.OC, CONV2D);
+    for (let i = 0; i < g.N * g.OC; i++) {
+      for (let j = i * plane; j < (i + 1) * plane; j++) if (!relu || y[j] > 0) dBias[i % g.OC] += grad.data[j];
+    }
+    return [
+      needs[0] ? zeros(x.shape, { dtype: grad.dtype }) : null,
+      needs[1] ? zeros(weight.shape, { dtype: grad.dtype }) : null,
+      needs[2] ? new Tensor(dBias, [g.OC]) : null,
+    ];
+  });
+}
+
 /** Validates every argument and resolves the geometry; errors name the argument and the shapes. */
 export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): Conv2dGeometry {
+  requireTensor('conv2d', 'input', x);
+  requireTensor('conv2d', 'weight', weight);
+  if (bias !== null && bias !== undefined) requireTensor('conv2d', 'bias', bias);
+  if (typeof opts !== 'object' || opts === null) throw new ValueError(`conv2d: argument 'opts' must be an options object, got ${describe(opts)}`);
   requireFloat('conv2d', 'input', x);
   requireFloat('conv2d', 'weight', weight);
   const shapes = `input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;
@@ -54,7 +87,8 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
     if (t && t.dtype !== x.dtype) throw new DTypeError(`conv2d: '${name}' is ${t.dtype} but 'input' is ${x.dtype} (${shapes})`);
   }
   const groups = opts.groups ?? 1;
-  const [SH, SW] = pair(opts.stride ?? 1), [PH, PW] = pair(opts.padding ?? 0), [DH, DW] = pair(opts.dilation ?? 1);
+  const [SH, SW] = pair(opts.stride ?? 1, 'conv2d', 'stride'), [PH, PW] = pair(opts.padding ?? 0, 'conv2d', 'padding');
+  const [DH, DW] = pair(opts.dilation ?? 1, 'conv2d', 'dilation');
   const ints: [string, number, number][] = [['stride', SH, 1], ['stride', SW, 1], ['padding', PH, 0], ['padding', PW, 0],
     ['dilation', DH, 1], ['dilation', DW, 1], ['groups', groups, 1]];
   for (const [name, v, min] of ints) {
@@ -76,5 +110,6 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
     throw new ShapeError(`conv2d: input ${H}×${W} padded by ${PH}×${PW} is smaller than the dilated kernel ` +
       `${DH * (KH - 1) + 1}×${DW * (KW - 1) + 1} (${shapes})`);
   }
+  checkNumel('conv2d', [N, OC, OH, OW]);
   return { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, OH, OW };
 }

@@ -1,7 +1,9 @@
 // Pooling over NCHW: max (with dilation and −∞ padding), average (countIncludePad), adaptive and
 // global average. Shapes and the ceil-mode rule are PyTorch's; a window holding no real element is
 // an error, never a −∞ or a division by zero.
-import { ShapeError, Tensor, ValueError, fmtShape, registerOp, requireFloat, track, type FloatArray } from '@firegrad/core';
+import {
+  ShapeError, Tensor, ValueError, checkNumel, describe, fmtShape, registerOp, requireFloat, requireTensor, track, type FloatArray,
+} from '@firegrad/core';
 import { kernelFor } from './backend';
 import { pair, poolOutSize, type Pair, type Pool2dGeometry } from './geometry';
 import type { AdaptiveAvgPool2dKernel, AdaptiveShape, AvgPool2dKernel, MaxPool2dKernel } from './kernel-types';
@@ -25,7 +27,9 @@ export interface AvgPool2dOptions {
 type Float = 'float32' | 'float64';
 
 const MAX_POOL = registerOp('maxPool2d', true, 'ops');
-export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
+/** `opts` may be just the kernel size, as in PyTorch's max_pool2d(x, 2). */
+export function maxPool2d(x: Tensor, kernelSizeOrOpts: Pair | MaxPool2dOptions): Tensor {
+  const opts = poolOptions<MaxPool2dOptions>(MAX_POOL, kernelSizeOrOpts);
   const g = poolGeometry(MAX_POOL, x, opts.kernelSize, opts.stride, opts.padding, opts.dilation ?? 1, opts.ceilMode ?? false);
   const { out, argmax } = kernelFor<MaxPool2dKernel>(MAX_POOL, x.dtype as Float).forward(x.data as FloatArray, g);
   return track(MAX_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
@@ -33,7 +37,9 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
 }
 
 const AVG_POOL = registerOp('avgPool2d', true, 'ops');
-export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
+/** `opts` may be just the kernel size, as in PyTorch's avg_pool2d(x, 2). */
+export function avgPool2d(x: Tensor, kernelSizeOrOpts: Pair | AvgPool2dOptions): Tensor {
+  const opts = poolOptions<AvgPool2dOptions>(AVG_POOL, kernelSizeOrOpts);
   const g = poolGeometry(AVG_POOL, x, opts.kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
   const include = opts.countIncludePad ?? true;
   const out = kernelFor<AvgPool2dKernel>(AVG_POOL, x.dtype as Float).forward(x.data as FloatArray, g, include);
@@ -44,15 +50,17 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
 const ADAPTIVE = registerOp('adaptiveAvgPool2d', true, 'ops');
 /** Average over PyTorch's adaptive windows [floor(i·H/OH), ceil((i+1)·H/OH)); a null size keeps the input's. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
+  requireTensor(ADAPTIVE, 'input', x);
   requireFloat(ADAPTIVE, 'input', x);
   if (x.ndim !== 4) throw new ShapeError(`adaptiveAvgPool2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
   const [N, C, H, W] = x.shape;
-  const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  const [oh, ow] = pair(outputSize, ADAPTIVE, 'outputSize', true);
   const s: AdaptiveShape = { N, C, H, W, OH: oh ?? H, OW: ow ?? W };
   if (![s.OH, s.OW].every((v) => Number.isInteger(v) && v >= 1)) {
     throw new ValueError(`adaptiveAvgPool2d: 'outputSize' must be positive integers, got ${JSON.stringify(outputSize)} for input ${fmtShape(x.shape)}`);
   }
   if (H === 0 || W === 0) throw new ShapeError(`adaptiveAvgPool2d: input ${fmtShape(x.shape)} has an empty spatial dim`);
+  checkNumel(ADAPTIVE, [N, C, s.OH, s.OW]);
   const out = kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE, x.dtype as Float).forward(x.data as FloatArray, s);
   return track(ADAPTIVE, [x], new Tensor(out, [N, C, s.OH, s.OW]), (dy) =>
     [new Tensor(kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE, dy.dtype as Float).backward(dy.data as FloatArray, s), x.shape)]);
@@ -60,17 +68,27 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
 
 /** Mean over H and W: N×C×H×W → N×C (TF.js's globalAveragePooling2d; use adaptiveAvgPool2d(x, 1) to keep 1×1). */
 export function globalAvgPool2d(x: Tensor): Tensor {
+  requireTensor('globalAvgPool2d', 'input', x);
   if (x.ndim !== 4) throw new ShapeError(`globalAvgPool2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
   return adaptiveAvgPool2d(x, 1).reshape(x.shape[0], x.shape[1]);
+}
+
+/** The options object, or one made from a bare kernel size; anything else is a ValueError. */
+function poolOptions<T extends { kernelSize: Pair }>(op: string, arg: Pair | T): T {
+  if (typeof arg === 'number' || Array.isArray(arg)) return { kernelSize: arg } as T;
+  if (typeof arg === 'object' && arg !== null && 'kernelSize' in arg) return arg as T;
+  throw new ValueError(`${op}: second argument must be a kernel size (a number or [h, w]) or an options object with 'kernelSize', got ${describe(arg)}`);
 }
 
 export function poolGeometry(
   op: string, x: Tensor, kernelSize: Pair, stride: Pair | undefined, padding: Pair | undefined, dilation: Pair, ceilMode: boolean,
 ): Pool2dGeometry {
+  requireTensor(op, 'input', x);
   requireFloat(op, 'input', x);
   if (x.ndim !== 4) throw new ShapeError(`${op}: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
   const [N, C, H, W] = x.shape;
-  const [KH, KW] = pair(kernelSize), [SH, SW] = pair(stride ?? kernelSize), [PH, PW] = pair(padding ?? 0), [DH, DW] = pair(dilation);
+  const [KH, KW] = pair(kernelSize, op, 'kernelSize'), [SH, SW] = pair(stride ?? kernelSize, op, stride === undefined ? 'kernelSize' : 'stride');
+  const [PH, PW] = pair(padding ?? 0, op, 'padding'), [DH, DW] = pair(dilation, op, 'dilation');
   const where = `input ${fmtShape(x.shape)}, kernelSize ${KH}×${KW}, stride ${SH}×${SW}, padding ${PH}×${PW}, dilation ${DH}×${DW}`;
   for (const [name, v, min] of [['kernelSize', KH, 1], ['kernelSize', KW, 1], ['stride', SH, 1], ['stride', SW, 1],
     ['padding', PH, 0], ['padding', PW, 0], ['dilation', DH, 1], ['dilation', DW, 1]] as const) {
@@ -79,6 +97,7 @@ export function poolGeometry(
   if (PH > KH / 2 || PW > KW / 2) throw new ValueError(`${op}: 'padding' must be at most half the kernel size (${where})`);
   const OH = poolOutSize(H, KH, SH, PH, DH, ceilMode), OW = poolOutSize(W, KW, SW, PW, DW, ceilMode);
   if (OH < 1 || OW < 1) throw new ShapeError(`${op}: output size would be ${OH}×${OW}: the input is too small (${where})`);
+  checkNumel(op, [N, C, OH, OW]);
   const emptyRow = firstEmptyWindow(H, OH, KH, SH, PH, DH), emptyCol = firstEmptyWindow(W, OW, KW, SW, PW, DW);
   if (emptyRow >= 0 || emptyCol >= 0) {
     const which = emptyRow >= 0 ? `output row ${emptyRow}` : `output column ${emptyCol}`;

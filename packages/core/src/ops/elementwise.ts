@@ -1,13 +1,13 @@
 // Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
 // the backward closure that maps the output gradient to input gradients.
 import { track } from '../autograd';
-import { allocate, requireFloat, type FloatArray } from '../dtype';
-import { DTypeError, fmtShape } from '../errors';
+import { allocate, describe, requireFloat, type FloatArray } from '../dtype';
+import { DTypeError, ValueError, fmtShape } from '../errors';
 import { mapBinary } from '../kernels/broadcast';
 import { reluBackwardInto, reluInto } from '../kernels/relu';
 import { registerOp } from '../registry';
 import { broadcastShapes, numel } from '../shape';
-import { Tensor, type TensorLike } from '../tensor';
+import { requireTensor, Tensor, type TensorLike } from '../tensor';
 import { sumTo } from './reduce';
 
 /** A number operand becomes a 0-d tensor of the other operand's dtype. */
@@ -20,6 +20,7 @@ export function asTensor(op: string, x: TensorLike, like: Tensor): Tensor {
 }
 
 function binaryOperands(op: string, a: Tensor, bLike: TensorLike): [Tensor, Tensor, number[]] {
+  requireTensor(op, 'input', a);
   const b = asTensor(op, bLike, a);
   requireFloat(op, 'input', a);
   requireFloat(op, 'other', b);
@@ -51,6 +52,7 @@ const mulLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++)
 const divLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] / b[i]; };
 
 function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
+  requireTensor(op, 'input', x);
   requireFloat(op, 'input', x);
   const src = x.data as FloatArray;
   const out = allocate(x.dtype, src.length);
@@ -153,10 +155,19 @@ export function tanh(x: Tensor): Tensor {
 }
 
 const CLAMP = registerOp('clamp', true);
-/** Clamps into [min, max] (either may be null); the gradient passes where min <= x <= max. */
+/**
+ * min(max(x, min), max) as in PyTorch and NumPy (either bound may be null): when min > max every
+ * element becomes max. The gradient passes where min <= x <= max (so nowhere when min > max).
+ */
 export function clamp(x: Tensor, min: number | null, max: number | null = null): Tensor {
+  for (const [name, v] of [['min', min], ['max', max]] as const) {
+    if (v !== null && v !== undefined && typeof v !== 'number') throw new ValueError(`clamp: argument '${name}' must be a number or null, got ${describe(v)}`);
+  }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
-  const out = unary(x, CLAMP, (v) => (v < lo ? lo : v > hi ? hi : v));
+  const out = unary(x, CLAMP, (v) => {
+    const atLeastLo = v < lo ? lo : v;
+    return atLeastLo > hi ? hi : atLeastLo;
+  });
   return track(CLAMP, [x], out, (g) => [mul(g, unary(x, CLAMP, (v) => (v >= lo && v <= hi ? 1 : 0)))]);
 }
 
@@ -174,6 +185,7 @@ export const eq = compare('eq', (p, q) => p === q);
 const WHERE = registerOp('where', true);
 /** cond ? a : b elementwise, all three broadcast; cond is any tensor (nonzero = true). */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  requireTensor(WHERE, 'condition', cond);
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
   const [x, y, shape] = binaryOperands(WHERE, asTensor(WHERE, a, like), b);
   const full = broadcastShapes(WHERE, cond.shape, shape, ['condition', 'input']);

@@ -4,14 +4,16 @@ import { allocate, requireFloat, type FloatArray } from '../dtype';
 import { DTypeError, ShapeError, fmtShape } from '../errors';
 import { gemm } from '../kernels/gemm';
 import { registerOp } from '../registry';
-import { broadcastShapes, numel, stridesOf, broadcastStrides } from '../shape';
-import { Tensor } from '../tensor';
+import { broadcastShapes, checkNumel, numel, stridesOf, broadcastStrides } from '../shape';
+import { requireTensor, Tensor } from '../tensor';
 import { sumTo } from './reduce';
 import { reshape, squeeze, unsqueeze } from './shape';
 
 const MATMUL = registerOp('matmul', true);
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  requireTensor(MATMUL, 'input', a);
+  requireTensor(MATMUL, 'other', b);
   requireFloat(MATMUL, 'input', a);
   requireFloat(MATMUL, 'other', b);
   if (a.dtype !== b.dtype) throw new DTypeError(`matmul: dtypes differ: 'input' is ${a.dtype} ${fmtShape(a.shape)}, 'other' is ${b.dtype} ${fmtShape(b.shape)}`);
@@ -31,7 +33,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** out[batch] = op(a[batch']) · op(b[batch'']) with broadcast batch indices; op = transpose of the last two dims. */
 function batchedGemm(a: Tensor, ta: boolean, b: Tensor, tb: boolean, batch: number[], M: number, N: number, K: number): Tensor {
-  const out = allocate(a.dtype, numel(batch) * M * N) as FloatArray;
+  const out = allocate(a.dtype, checkNumel(MATMUL, [...batch, M, N]), MATMUL) as FloatArray;
   const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
   const outStrides = stridesOf(batch);
   const aMat = a.shape.at(-2)! * a.shape.at(-1)!, bMat = b.shape.at(-2)! * b.shape.at(-1)!;

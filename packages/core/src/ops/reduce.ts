@@ -5,7 +5,7 @@ import { ValueError, fmtShape } from '../errors';
 import { broadcastCopy, sumInto } from '../kernels/broadcast';
 import { registerOp } from '../registry';
 import { normalizeDim, normalizeDims, numel, sameShape, type Shape } from '../shape';
-import { Tensor, type Dims } from '../tensor';
+import { requireTensor, Tensor, type Dims } from '../tensor';
 import { add, exp, log, sub, where } from './elementwise';
 import { squeeze } from './shape';
 
@@ -32,6 +32,7 @@ export function expandTo(g: Tensor, shape: Shape): Tensor {
 
 const SUM = registerOp('sum', true);
 export function sum(x: Tensor, dim?: Dims, keepDim = false): Tensor {
+  requireTensor('sum', 'input', x);
   requireFloat(SUM, 'input', x);
   const dims = normalizeDims(SUM, dim, x.ndim);
   const keep = keepShapeOf(x.shape, dims);
@@ -42,6 +43,7 @@ export function sum(x: Tensor, dim?: Dims, keepDim = false): Tensor {
 }
 
 export function mean(x: Tensor, dim?: Dims, keepDim = false): Tensor {
+  requireTensor('mean', 'input', x);
   const dims = normalizeDims('mean', dim, x.ndim);
   const count = dims.reduce((n, d) => n * x.shape[d], 1);
   return sum(x, dims, keepDim).div(count);
@@ -50,6 +52,7 @@ export function mean(x: Tensor, dim?: Dims, keepDim = false): Tensor {
 /** Max along one dim (or over everything); the gradient goes to the first maximal element. */
 const MAX = registerOp('max', true);
 export function max(x: Tensor, dim?: number, keepDim = false): Tensor {
+  requireTensor('max', 'input', x);
   requireFloat(MAX, 'input', x);
   const { values, indices, outShape } = maxAlong(MAX, x, dim, keepDim);
   return track(MAX, [x], new Tensor(values, outShape), (g) => {
@@ -62,6 +65,7 @@ export function max(x: Tensor, dim?: number, keepDim = false): Tensor {
 registerOp('argmax', false);
 /** Index of the first maximum along `dim` (of the flattened tensor when dim is undefined), int32. */
 export function argmax(x: Tensor, dim?: number, keepDim = false): Tensor {
+  requireTensor('argmax', 'input', x);
   requireFloat('argmax', 'input', x);
   const { positions, outShape } = maxAlong('argmax', x, dim, keepDim);
   return new Tensor(positions, outShape);
@@ -101,6 +105,7 @@ function maxAlong(op: string, x: Tensor, dim: number | undefined, keepDim: boole
 
 /** log Σ exp(x) over dims, stabilised by the (detached) max; an all −∞ slice gives −∞. */
 export function logsumexp(x: Tensor, dim: Dims, keepDim = false): Tensor {
+  requireTensor('logsumexp', 'input', x);
   const dims = normalizeDims('logsumexp', dim, x.ndim);
   let m = x.detach();
   if (x.size === 0) m = new Tensor(allocate(x.dtype, numel(keepShapeOf(x.shape, dims))), keepShapeOf(x.shape, dims));

@@ -1,11 +1,11 @@
 // Shape primitives. Storage is always contiguous: reshape shares it, the others copy.
 import { track } from '../autograd';
-import { allocate, type FloatDType, type TypedArray } from '../dtype';
+import { allocate, describe, type FloatDType, type TypedArray } from '../dtype';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { broadcastCopy } from '../kernels/broadcast';
 import { registerOp } from '../registry';
-import { normalizeDim, normalizeDims, numel, stridesOf, type Shape } from '../shape';
-import { Tensor, type Dims, type IndexLike } from '../tensor';
+import { checkNumel, normalizeDim, normalizeDims, numel, stridesOf, type Shape } from '../shape';
+import { requireTensor, Tensor, type Dims, type IndexLike } from '../tensor';
 import { sumTo } from './reduce';
 
 function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[] {
@@ -24,11 +24,13 @@ function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[]
 const RESHAPE = registerOp('reshape', true);
 /** Same storage, new shape (so `view` is the same op); one dim may be -1. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  requireTensor('reshape', 'input', x);
   const out = new Tensor(x.data, resolveShape(RESHAPE, x, shape));
   return track(RESHAPE, [x], out, (g) => [g.reshape(x.shape)]);
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  requireTensor('flatten', 'input', x);
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normalizeDim('flatten', startDim, x.ndim, 'startDim');
   const e = normalizeDim('flatten', endDim, x.ndim, 'endDim');
@@ -37,17 +39,20 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 }
 
 export function squeeze(x: Tensor, dim?: Dims): Tensor {
+  requireTensor('squeeze', 'input', x);
   const dims = dim === undefined ? x.shape.flatMap((s, i) => (s === 1 ? [i] : [])) : normalizeDims('squeeze', dim, x.ndim);
   return reshape(x, x.shape.filter((s, i) => !(dims.includes(i) && s === 1)));
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  requireTensor('unsqueeze', 'input', x);
   const d = normalizeDim('unsqueeze', dim, x.ndim + 1);
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
 const PERMUTE = registerOp('permute', true);
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  requireTensor('permute', 'input', x);
   if (dims.length !== x.ndim) throw new ShapeError(`permute: got ${dims.length} dims [${dims.join(', ')}] for a tensor of shape ${fmtShape(x.shape)}`);
   const perm = dims.map((d) => normalizeDim(PERMUTE, d, x.ndim));
   if (new Set(perm).size !== perm.length) throw new ValueError(`permute: dims [${dims.join(', ')}] repeat a dim`);
@@ -72,6 +77,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 }
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  requireTensor('transpose', 'input', x);
   const a = normalizeDim('transpose', dim0, x.ndim, 'dim0');
   const b = normalizeDim('transpose', dim1, x.ndim, 'dim1');
   const perm = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
@@ -81,11 +87,12 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 const EXPAND = registerOp('expand', true);
 /** Broadcasts to a bigger shape (a copy); -1 keeps a dim. The gradient sums back. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  requireTensor('expand', 'input', x);
   const lead = shape.length - x.ndim;
   const target = shape.map((s, i) => (s === -1 && i >= lead ? x.shape[i - lead] : s));
   const ok = lead >= 0 && target.every((s, i) => Number.isInteger(s) && s >= 0 && (i < lead || x.shape[i - lead] === s || x.shape[i - lead] === 1));
   if (!ok) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
-  const out = allocate(x.dtype, numel(target));
+  const out = allocate(x.dtype, checkNumel(EXPAND, target));
   broadcastCopy(x.data, x.shape, target, out);
   return track(EXPAND, [x], new Tensor(out, target), (g) => [sumTo(g, x.shape)]);
 }
@@ -104,6 +111,7 @@ function copyBlock(src: TypedArray, dst: TypedArray, shape: Shape, dim: number, 
 
 const NARROW = registerOp('narrow', true);
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  requireTensor('narrow', 'input', x);
   const d = normalizeDim(NARROW, dim, x.ndim);
   const size = x.shape[d];
   if (start < 0) start += size;
@@ -122,31 +130,50 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 
 /** Python-style slice [start, end) along dim; negative indices count from the end, bounds clip. */
 export function slice(x: Tensor, dim: number, start: number, end?: number): Tensor {
+  requireTensor('slice', 'input', x);
   const d = normalizeDim('slice', dim, x.ndim);
+  for (const [name, v] of [['start', start], ['end', end ?? 0]] as const) {
+    if (!Number.isInteger(v)) throw new ValueError(`slice: argument '${name}' must be an integer, got ${v} (input ${fmtShape(x.shape)})`);
+  }
   const size = x.shape[d];
   const clip = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const s = clip(start), e = clip(end ?? size);
   return narrow(x, d, s, Math.max(e - s, 0));
 }
 
-function toIndex(op: string, index: IndexLike): { data: Int32Array; shape: readonly number[] } {
+/**
+ * The index as int32 data with every entry checked: an integer in [0, size). Lists are checked
+ * before conversion, as Int32Array.from would turn 1.9 into 1 and NaN into 0.
+ */
+function toIndex(op: string, index: IndexLike, size: number, dim: number, xShape: Shape): { data: Int32Array; shape: readonly number[] } {
+  let values: ArrayLike<number>, shape: readonly number[];
   if (index instanceof Tensor) {
     if (index.dtype !== 'int32') throw new DTypeError(`${op}: argument 'index' must be an int32 tensor, got ${index.dtype} ${fmtShape(index.shape)}`);
-    return { data: index.data as Int32Array, shape: index.shape };
+    [values, shape] = [index.data, index.shape];
+  } else if (index instanceof Int32Array || Array.isArray(index)) {
+    [values, shape] = [index, [index.length]];
+  } else {
+    throw new DTypeError(`${op}: argument 'index' must be an int32 tensor, an Int32Array or an array of integers, got ${describe(index)}`);
   }
-  const data = index instanceof Int32Array ? index : Int32Array.from(index);
-  return { data, shape: [data.length] };
-}
-
-function checkIndex(op: string, v: number, size: number, dim: number, shape: Shape): void {
-  if (v < 0 || v >= size) throw new ValueError(`${op}: index ${v} is out of range for dim ${dim} of size ${size} in ${fmtShape(shape)}`);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v)) {
+      throw new ValueError(`${op}: argument 'index' holds ${typeof v === 'number' ? v : describe(v)} at position ${i}; indices must be integers (input ${fmtShape(xShape)})`);
+    }
+    if (v < 0 || v >= size) {
+      const why = v < 0 ? '; negative indices are not supported (as in PyTorch)' : '';
+      throw new ValueError(`${op}: index ${v} is out of range for dim ${dim} of size ${size} in ${fmtShape(xShape)}${why}`);
+    }
+  }
+  return { data: values instanceof Int32Array ? values : Int32Array.from(values), shape };
 }
 
 const GATHER = registerOp('gather', true);
 /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (PyTorch's gather); index has x's rank. */
 export function gather(x: Tensor, dim: number, indexLike: IndexLike): Tensor {
+  requireTensor('gather', 'input', x);
   const d = normalizeDim(GATHER, dim, x.ndim);
-  const index = toIndex(GATHER, indexLike);
+  const index = toIndex(GATHER, indexLike, x.shape[d], d, x.shape);
   if (index.shape.length !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i])) {
     throw new ShapeError(`gather: index ${fmtShape(index.shape)} must have the rank of input ${fmtShape(x.shape)} and no larger size outside dim ${dim}`);
   }
@@ -154,9 +181,7 @@ export function gather(x: Tensor, dim: number, indexLike: IndexLike): Tensor {
   const src = positionsOf(index.shape, xStrides, d);
   const out = allocate(x.dtype, index.data.length);
   for (let i = 0; i < out.length; i++) {
-    const v = index.data[i];
-    checkIndex(GATHER, v, x.shape[d], d, x.shape);
-    src[i] += v * xStrides[d];
+    src[i] += index.data[i] * xStrides[d];
     out[i] = x.data[src[i]];
   }
   return track(GATHER, [x], new Tensor(out, index.shape), (g) => {
@@ -188,12 +213,12 @@ function positionsOf(shape: Shape, xStrides: readonly number[], d: number): Int3
 const INDEX_SELECT = registerOp('indexSelect', true);
 /** Picks the entries `index` (1-D) along dim; repeats allowed, gradients add up. */
 export function indexSelect(x: Tensor, dim: number, indexLike: IndexLike): Tensor {
+  requireTensor('indexSelect', 'input', x);
   const d = normalizeDim(INDEX_SELECT, dim, x.ndim);
-  const index = toIndex(INDEX_SELECT, indexLike);
+  const index = toIndex(INDEX_SELECT, indexLike, x.shape[d], d, x.shape);
   if (index.shape.length !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got ${fmtShape(index.shape)}`);
   const inner = numel(x.shape.slice(d + 1)), outer = numel(x.shape.slice(0, d)), size = x.shape[d];
   const k = index.data.length;
-  for (const v of index.data) checkIndex(INDEX_SELECT, v, size, d, x.shape);
   const outShape = x.shape.map((s, i) => (i === d ? k : s));
   const out = allocate(x.dtype, numel(outShape));
   for (let o = 0; o < outer; o++) {
@@ -217,6 +242,7 @@ export function indexSelect(x: Tensor, dim: number, indexLike: IndexLike): Tenso
 const CAST = registerOp('cast', true);
 /** Converts between float dtypes (int32 → float too); the gradient converts back. */
 export function cast(x: Tensor, dtype: FloatDType): Tensor {
+  requireTensor('cast', 'input', x);
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`to: target dtype must be float32 or float64, got '${dtype}'`);
   if (x.dtype === dtype) return x;
   const out = allocate(dtype, x.size);
@@ -227,6 +253,7 @@ export function cast(x: Tensor, dtype: FloatDType): Tensor {
 
 const CLONE = registerOp('clone', true);
 export function clone(x: Tensor): Tensor {
+  requireTensor('clone', 'input', x);
   return track(CLONE, [x], new Tensor(x.data.slice(), x.shape), (g) => [g]);
 }
 

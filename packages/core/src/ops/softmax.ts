@@ -4,7 +4,7 @@ import { track } from '../autograd';
 import { allocate, requireFloat, type FloatArray } from '../dtype';
 import { registerOp } from '../registry';
 import { normalizeDim, numel } from '../shape';
-import { Tensor } from '../tensor';
+import { requireTensor, Tensor } from '../tensor';
 import { exp, mul, sub } from './elementwise';
 import { sum } from './reduce';
 
@@ -37,6 +37,7 @@ function softmaxData(x: Tensor, d: number, op: string, log: boolean): FloatArray
 
 const LOG_SOFTMAX = registerOp('logSoftmax', true);
 export function logSoftmax(x: Tensor, dim: number): Tensor {
+  requireTensor('logSoftmax', 'input', x);
   const d = normalizeDim(LOG_SOFTMAX, dim, x.ndim);
   const out = new Tensor(softmaxData(x, d, LOG_SOFTMAX, true), x.shape);
   // d/dx: g - softmax · Σ g
@@ -45,6 +46,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 
 const SOFTMAX = registerOp('softmax', true);
 export function softmax(x: Tensor, dim: number): Tensor {
+  requireTensor('softmax', 'input', x);
   const d = normalizeDim(SOFTMAX, dim, x.ndim);
   const out = new Tensor(softmaxData(x, d, SOFTMAX, false), x.shape);
   // d/dx: s · (g - Σ g·s)
