@@ -150,12 +150,14 @@ describe('tensor() and the Tensor constructor check their typed array and dtype'
 });
 
 describe('oversized outputs are a ValueError naming the op before any allocation', () => {
-  it('allocate, creation, expand and matmul check the element count', () => {
+  it('allocate, creation, expand, matmul, broadcasting and indexSelect check the element count', () => {
     expectError(() => allocate('float32', MAX_NUMEL + 1, 'someOp'), ValueError, 'someOp', /2147483648 elements/);
     expectError(() => allocate('float32', -1), ValueError, 'allocate');
     expectError(() => zeros([100000, 100000]), ValueError, 'zeros', /\[100000, 100000\]/);
     expectError(() => tensor([1]).expand(100000, 100000), ValueError, 'expand', /output shape \[100000, 100000\]/);
     expectError(() => matmul(zeros([100000, 1]), zeros([1, 100000])), ValueError, 'matmul', /output shape \[100000, 100000\]/);
+    expectError(() => add(zeros([100000, 1]), zeros([1, 100000])), ValueError, 'add', /output shape \[100000, 100000\]/);
+    expectError(() => indexSelect(zeros([2, 50000]), 0, new Int32Array(50000)), ValueError, 'indexSelect', /output shape \[50000, 50000\]/);
     expect(checkNumel('op', [2, 3])).toBe(6);
   });
 });

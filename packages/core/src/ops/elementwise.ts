@@ -6,7 +6,7 @@ import { DTypeError, ValueError, fmtShape } from '../errors';
 import { mapBinary } from '../kernels/broadcast';
 import { reluBackwardInto, reluInto } from '../kernels/relu';
 import { registerOp } from '../registry';
-import { broadcastShapes, numel } from '../shape';
+import { broadcastShapes, checkNumel } from '../shape';
 import { requireTensor, Tensor, type TensorLike } from '../tensor';
 import { sumTo } from './reduce';
 
@@ -40,7 +40,7 @@ type SameShapeLoop = (a: FloatArray, b: FloatArray, out: FloatArray) => void;
 function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: number) => number,
   loop?: SameShapeLoop): [Tensor, Tensor, Tensor] {
   const [x, y, shape] = binaryOperands(op, a, bLike);
-  const out = allocate(x.dtype, numel(shape)) as FloatArray;
+  const out = allocate(x.dtype, checkNumel(op, shape), op) as FloatArray;
   if (loop && x.size === y.size && x.size === out.length) loop(x.data as FloatArray, y.data as FloatArray, out);
   else mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
   return [x, y, new Tensor(out, shape)];
@@ -189,6 +189,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
   const [x, y, shape] = binaryOperands(WHERE, asTensor(WHERE, a, like), b);
   const full = broadcastShapes(WHERE, cond.shape, shape, ['condition', 'input']);
+  checkNumel(WHERE, full);
   const c = cond.expand(full).data, xs = x.expand(full).data, ys = y.expand(full).data;
   const out = allocate(x.dtype, c.length);
   for (let i = 0; i < c.length; i++) out[i] = c[i] !== 0 ? xs[i] : ys[i];

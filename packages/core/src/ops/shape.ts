@@ -220,7 +220,7 @@ export function indexSelect(x: Tensor, dim: number, indexLike: IndexLike): Tenso
   const inner = numel(x.shape.slice(d + 1)), outer = numel(x.shape.slice(0, d)), size = x.shape[d];
   const k = index.data.length;
   const outShape = x.shape.map((s, i) => (i === d ? k : s));
-  const out = allocate(x.dtype, numel(outShape));
+  const out = allocate(x.dtype, checkNumel(INDEX_SELECT, outShape));
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < k; j++) {
       const from = (o * size + index.data[j]) * inner;
