@@ -335,7 +335,11 @@ describe('fuzzed corruptions', () => {
       }
       const mutated = fileOf(JSON.stringify(header), data);
       const out = parseOrReject(mutated);
-      if (out && JSON.stringify(header) === new TextDecoder().decode(bytes.subarray(8, 8 + n)).trimEnd() && data.length === bytes.length - 8 - n) {
+      // Unchanged means the same header text and the same data bytes: truncating then padding back
+      // to the original length keeps the length but zeroes the tail, so the length alone is not enough.
+      const original = bytes.subarray(8 + n);
+      const sameData = data.length === original.length && data.every((b, i) => b === original[i]);
+      if (out && JSON.stringify(header) === new TextDecoder().decode(bytes.subarray(8, 8 + n)).trimEnd() && sameData) {
         expectSameTensors(out.tensors, tensors);
       }
     }), fcOpts(RUNS * 3));
