@@ -1,6 +1,7 @@
 // safetensors IO: round trips keep every bit, the byte layout matches the format by hand, malformed
 // files are rejected with a ValueError naming the file and the field, and saves are atomic.
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import fs, { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -414,6 +415,23 @@ describe('atomic save', () => {
     saveSafetensors(f.path, fresh);
     vi.restoreAllMocks();
     expect(new Uint8Array(readFileSync(f.path))).toEqual(serializeSafetensors(fresh));
+  });
+
+  it('removes temp files left by writers that died (kill -9), keeps live writers\' and other targets\'', () => {
+    const sub = mkdtempSync(join(dir, 'stale-'));
+    const { pid: deadPid } = spawnSync(process.execPath, ['-e', '']); // has exited by now
+    expect(deadPid).toBeGreaterThan(0);
+    const stale = [`m.safetensors.tmp-${deadPid}-k3j9x0qa`, `m.safetensors.tmp-${deadPid}-z`];
+    const kept = [
+      `m.safetensors.tmp-${process.ppid}-abcdefgh`, // another process that is still running
+      `m.safetensors.tmp-${process.pid}-abcdefgh`, // this process (a worker thread may be mid-save)
+      `other.safetensors.tmp-${deadPid}-abcdefgh`, // a different target
+      `m.safetensors.tmp-${deadPid}-notours.bak`, // not our naming pattern
+      'm.safetensors.bak',
+    ];
+    for (const name of [...stale, ...kept]) writeFileSync(join(sub, name), 'partial');
+    saveSafetensors(join(sub, 'm.safetensors'), fresh);
+    expect(readdirSync(sub).sort()).toEqual([...kept, 'm.safetensors'].sort());
   });
 
   it('does not create directories', () => {

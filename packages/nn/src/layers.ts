@@ -33,7 +33,7 @@ export class Conv2d extends Module {
     intArg('Conv2d', 'outChannels', outChannels, 0);
     pairArg('Conv2d', 'kernelSize', kernelSize, 1);
     checkWindow('Conv2d', options);
-    const groups = intArg('Conv2d', 'groups', options.groups ?? 1, 1);
+    const groups = options.groups === undefined ? 1 : intArg('Conv2d', 'groups', options.groups, 1);
     const dtype = floatDTypeArg('Conv2d', options.dtype);
     this.kernelSize = pair(kernelSize);
     if (inChannels % groups || outChannels % groups) {
