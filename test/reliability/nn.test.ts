@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, Tensor, ValueError, full, tensor } from '@firegrad/core';
 import {
-  AvgPool2d, Conv2d, Dropout, Linear, MaxPool2d, Module, crossEntropy, init, loadSafetensors, nllLoss,
+  AvgPool2d, Conv2d, Dropout, Linear, MaxPool2d, Module, SGD, crossEntropy, init, loadSafetensors, nllLoss,
   parseSafetensors, readSafetensors,
 } from '@firegrad/nn';
 import { fcOpts } from '../helpers';
@@ -205,6 +205,27 @@ describe('Module.loadStateDict: validates everything, then copies; keys are own 
     const sd = { ...m.stateDict(), constructor: full([1], 0) };
     expectTyped(() => m.loadStateDict(sd), ShapeError, 'unexpected keys: constructor');
     expect(m.loadStateDict(sd, { strict: false }).unexpectedKeys).toEqual(['constructor']);
+  });
+});
+
+describe('Optimizer.loadStateDict: a malformed state is a ValueError, and nothing changes', () => {
+  it('non-objects and bad fields are named', () => {
+    const opt = new SGD([full([2], 1, { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+    const cases: [unknown, string][] = [
+      [null, "SGD.loadStateDict: 'state' must be { step, lr, slots: [...] }"],
+      [42, "SGD.loadStateDict: 'state' must be"],
+      [{ step: 1, lr: 0.1 }, "SGD.loadStateDict: 'state' must be"],
+      [{ step: -1, lr: 0.1, slots: [{}] }, "SGD.loadStateDict: 'state.step' must be an integer >= 0, got -1"],
+      [{ step: 1.5, lr: 0.1, slots: [{}] }, "'state.step' must be an integer >= 0, got 1.5"],
+      [{ step: 1, lr: NaN, slots: [{}] }, "SGD.loadStateDict: 'state.lr' must be a number >= 0, got NaN"],
+      [{ step: 1, lr: '0.1', slots: [{}] }, "'state.lr' must be a number >= 0"],
+      [{ step: 1, lr: 0.1, slots: [null] }, "SGD.loadStateDict: 'state.slots[0]' must be an object"],
+      [{ step: 1, lr: 0.1, slots: [{ momentumBuffer: 'ab' }] }, "SGD.loadStateDict: slot 'momentumBuffer' of parameter 0 must be an array of numbers"],
+      [{ step: 1, lr: 0.1, slots: [{ momentumBuffer: [1, null] }] }, "slot 'momentumBuffer' of parameter 0 must be an array of numbers"],
+    ];
+    for (const [state, msg] of cases) expectTyped(() => opt.loadStateDict(state as never), ValueError, msg);
+    expect(opt.lr).toBe(0.1);
+    expect(opt.steps).toBe(0);
   });
 });
 
