@@ -5,7 +5,7 @@ import {
 } from '@firegrad/ops';
 import * as init from './init';
 import { Module } from './module';
-import { floatDTypeArg, intArg, pairArg } from './validate';
+import { floatDTypeArg, intArg, pairArg, show } from './validate';
 
 export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
 
@@ -116,7 +116,7 @@ export class Dropout extends Module {
   readonly generator: Generator;
   constructor(readonly p = 0.5, options: { generator?: Generator } = {}) {
     super();
-    if (!(typeof p === 'number' && p >= 0 && p <= 1)) throw new ValueError(`Dropout: 'p' must be a number in [0, 1], got ${p}`);
+    if (!(typeof p === 'number' && p >= 0 && p <= 1)) throw new ValueError(`Dropout: 'p' must be a number in [0, 1], got ${show(p)}`);
     this.generator = options.generator ?? defaultGenerator;
   }
   forward(x: Tensor): Tensor {

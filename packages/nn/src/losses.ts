@@ -1,15 +1,9 @@
 // Losses over logits and integer labels (PyTorch's semantics and names).
 import { DTypeError, ShapeError, Tensor, ValueError, fmtShape } from '@firegrad/core';
+import { kindOf } from './validate';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 export type Labels = Int32Array | readonly number[] | Tensor;
-
-/** What a bad `labels` argument is, for error messages. */
-function kindOf(v: unknown): string {
-  if (v instanceof Tensor) return `a ${v.dtype} Tensor ${fmtShape(v.shape)}`;
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
-  return v === null ? 'null' : typeof v;
-}
 
 /**
  * Checks the labels as given (before any conversion, which would truncate 0.9 to 0 or wrap 2³²+1

@@ -2,6 +2,7 @@
 // (TypeScript has no __setattr__), in order, which fixes the state-dict key order and names.
 import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, noGrad, numel, sameShape } from '@firegrad/core';
 import { summarize, type Summary } from './summary';
+import { kindOf } from './validate';
 
 export interface LoadResult {
   missingKeys: string[];
@@ -10,12 +11,6 @@ export interface LoadResult {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v !== 'object') return typeof v;
-  return Array.isArray(v) ? 'an array' : `a ${v.constructor?.name ?? 'object'}`;
-}
 
 const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
 /** Data that TypedArray.set converts element by element and whose length matches the shape. */
