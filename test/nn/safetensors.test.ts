@@ -1,6 +1,7 @@
 // safetensors IO: round trips keep every bit, the byte layout matches the format by hand, malformed
 // files are rejected with a ValueError naming the file and the field, and saves are atomic.
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import fs, { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -335,7 +336,11 @@ describe('fuzzed corruptions', () => {
       }
       const mutated = fileOf(JSON.stringify(header), data);
       const out = parseOrReject(mutated);
-      if (out && JSON.stringify(header) === new TextDecoder().decode(bytes.subarray(8, 8 + n)).trimEnd() && data.length === bytes.length - 8 - n) {
+      // Unchanged means the same header text and the same data bytes: truncating then padding back
+      // to the original length keeps the length but zeroes the tail, so the length alone is not enough.
+      const original = bytes.subarray(8 + n);
+      const sameData = data.length === original.length && data.every((b, i) => b === original[i]);
+      if (out && JSON.stringify(header) === new TextDecoder().decode(bytes.subarray(8, 8 + n)).trimEnd() && sameData) {
         expectSameTensors(out.tensors, tensors);
       }
     }), fcOpts(RUNS * 3));
@@ -414,6 +419,23 @@ describe('atomic save', () => {
     saveSafetensors(f.path, fresh);
     vi.restoreAllMocks();
     expect(new Uint8Array(readFileSync(f.path))).toEqual(serializeSafetensors(fresh));
+  });
+
+  it('removes temp files left by writers that died (kill -9), keeps live writers\' and other targets\'', () => {
+    const sub = mkdtempSync(join(dir, 'stale-'));
+    const { pid: deadPid } = spawnSync(process.execPath, ['-e', '']); // has exited by now
+    expect(deadPid).toBeGreaterThan(0);
+    const stale = [`m.safetensors.tmp-${deadPid}-k3j9x0qa`, `m.safetensors.tmp-${deadPid}-z`];
+    const kept = [
+      `m.safetensors.tmp-${process.ppid}-abcdefgh`, // another process that is still running
+      `m.safetensors.tmp-${process.pid}-abcdefgh`, // this process (a worker thread may be mid-save)
+      `other.safetensors.tmp-${deadPid}-abcdefgh`, // a different target
+      `m.safetensors.tmp-${deadPid}-notours.bak`, // not our naming pattern
+      'm.safetensors.bak',
+    ];
+    for (const name of [...stale, ...kept]) writeFileSync(join(sub, name), 'partial');
+    saveSafetensors(join(sub, 'm.safetensors'), fresh);
+    expect(readdirSync(sub).sort()).toEqual([...kept, 'm.safetensors'].sort());
   });
 
   it('does not create directories', () => {

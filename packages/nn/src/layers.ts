@@ -5,6 +5,7 @@ import {
 } from '@firegrad/ops';
 import * as init from './init';
 import { Module } from './module';
+import { floatDTypeArg, intArg, pairArg, show } from './validate';
 
 export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
 
@@ -16,7 +17,8 @@ export interface Conv2dOptions extends LayerOptions {
 function defaultInit(weight: Tensor, bias: Tensor | null, generator?: Generator) {
   init.kaimingUniform(weight, { a: Math.sqrt(5), generator });
   if (bias) {
-    const bound = 1 / Math.sqrt(init.fans(weight).fanIn);
+    const { fanIn } = init.fans(weight);
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0; // PyTorch's rule: no inputs -> zero bias, not NaN
     init.uniform(bias, -bound, bound, { generator });
   }
 }
@@ -27,12 +29,16 @@ export class Conv2d extends Module {
   get bias(): Tensor | null { return this.parameter('bias'); }
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: Conv2dOptions = {}) {
     super();
-    const groups = options.groups ?? 1;
+    intArg('Conv2d', 'inChannels', inChannels, 0);
+    intArg('Conv2d', 'outChannels', outChannels, 0);
+    pairArg('Conv2d', 'kernelSize', kernelSize, 1);
+    checkWindow('Conv2d', options);
+    const groups = options.groups === undefined ? 1 : intArg('Conv2d', 'groups', options.groups, 1);
+    const dtype = floatDTypeArg('Conv2d', options.dtype);
     this.kernelSize = pair(kernelSize);
     if (inChannels % groups || outChannels % groups) {
       throw new ValueError(`Conv2d: groups = ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
     }
-    const dtype = options.dtype ?? 'float32';
     this.registerParameter('weight', full([outChannels, inChannels / groups, ...this.kernelSize], 0, { dtype }));
     this.registerParameter('bias', options.bias === false ? null : full([outChannels], 0, { dtype }));
     defaultInit(this.weight, this.bias, options.generator);
@@ -57,7 +63,9 @@ export class Linear extends Module {
   get bias(): Tensor | null { return this.parameter('bias'); }
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions & { bias?: boolean } = {}) {
     super();
-    const dtype = options.dtype ?? 'float32';
+    intArg('Linear', 'inFeatures', inFeatures, 0);
+    intArg('Linear', 'outFeatures', outFeatures, 0);
+    const dtype = floatDTypeArg('Linear', options.dtype);
     this.registerParameter('weight', full([outFeatures, inFeatures], 0, { dtype }));
     this.registerParameter('bias', options.bias === false ? null : full([outFeatures], 0, { dtype }));
     defaultInit(this.weight, this.bias, options.generator);
@@ -71,14 +79,29 @@ export class Linear extends Module {
   override describe(): string { return `Linear(${this.inFeatures}, ${this.outFeatures})`; }
 }
 
+/** Checks the window options shared by convolution and pooling layers (each only if given). */
+function checkWindow(layer: string, o: { stride?: Pair; padding?: Pair; dilation?: Pair }): void {
+  if (o.stride !== undefined) pairArg(layer, 'stride', o.stride, 1);
+  if (o.padding !== undefined) pairArg(layer, 'padding', o.padding, 0);
+  if (o.dilation !== undefined) pairArg(layer, 'dilation', o.dilation, 1);
+}
+
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: Omit<MaxPool2dOptions, 'kernelSize'> = {}) { super(); }
+  constructor(readonly kernelSize: Pair, readonly options: Omit<MaxPool2dOptions, 'kernelSize'> = {}) {
+    super();
+    pairArg('MaxPool2d', 'kernelSize', kernelSize, 1);
+    checkWindow('MaxPool2d', options);
+  }
   forward(x: Tensor): Tensor { return maxPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
   override describe(): string { return `MaxPool2d(kernelSize=${pair(this.kernelSize).join('×')}, stride=${pair(this.options.stride ?? this.kernelSize).join('×')}${this.options.ceilMode ? ', ceilMode' : ''})`; }
 }
 
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: Omit<AvgPool2dOptions, 'kernelSize'> = {}) { super(); }
+  constructor(readonly kernelSize: Pair, readonly options: Omit<AvgPool2dOptions, 'kernelSize'> = {}) {
+    super();
+    pairArg('AvgPool2d', 'kernelSize', kernelSize, 1);
+    checkWindow('AvgPool2d', options);
+  }
   forward(x: Tensor): Tensor { return avgPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
 }
 
@@ -93,7 +116,7 @@ export class Dropout extends Module {
   readonly generator: Generator;
   constructor(readonly p = 0.5, options: { generator?: Generator } = {}) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new ValueError(`Dropout: p must be in [0, 1], got ${p}`);
+    if (!(typeof p === 'number' && p >= 0 && p <= 1)) throw new ValueError(`Dropout: 'p' must be a number in [0, 1], got ${show(p)}`);
     this.generator = options.generator ?? defaultGenerator;
   }
   forward(x: Tensor): Tensor {

@@ -1,19 +1,34 @@
 // Losses over logits and integer labels (PyTorch's semantics and names).
-import { ShapeError, Tensor, ValueError, fmtShape } from '@firegrad/core';
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape } from '@firegrad/core';
+import { kindOf } from './validate';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 export type Labels = Int32Array | readonly number[] | Tensor;
 
-function labelTensor(op: string, labels: Labels, n: number, numClasses: number): Tensor {
-  const data = labels instanceof Tensor ? labels.data : labels instanceof Int32Array ? labels : Int32Array.from(labels);
-  if (labels instanceof Tensor && labels.dtype !== 'int32') throw new ValueError(`${op}: 'labels' must be int32 class indices, got ${labels.dtype}`);
-  if (data.length !== n) throw new ShapeError(`${op}: got ${data.length} labels for ${n} rows of logits`);
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isInteger(data[i]) || data[i] < 0 || data[i] >= numClasses) {
-      throw new ValueError(`${op}: label ${data[i]} at position ${i} is not a class index in [0, ${numClasses})`);
+/**
+ * Checks the labels as given (before any conversion, which would truncate 0.9 to 0 or wrap 2³²+1
+ * to 1) and returns them as an int32 [N, 1] index. Accepts number[], Int32Array or an int32 Tensor [N].
+ */
+function labelTensor(op: string, labels: Labels, logits: Tensor): Tensor {
+  const [n, numClasses] = logits.shape;
+  let values: ArrayLike<unknown>;
+  if (labels instanceof Tensor) {
+    if (labels.dtype !== 'int32') throw new DTypeError(`${op}: 'labels' must be integer class indices (int32), got ${kindOf(labels)}`);
+    if (labels.ndim !== 1) throw new ShapeError(`${op}: 'labels' must have shape [N] = [${n}] for logits ${fmtShape(logits.shape)}, got ${fmtShape(labels.shape)}`);
+    values = labels.data;
+  } else if (labels instanceof Int32Array || Array.isArray(labels)) {
+    values = labels;
+  } else {
+    throw new DTypeError(`${op}: 'labels' must be integer class indices (number[], Int32Array or int32 Tensor), got ${kindOf(labels)}`);
+  }
+  if (values.length !== n) throw new ShapeError(`${op}: got ${values.length} labels for ${n} rows of logits ${fmtShape(logits.shape)}`);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(Number.isInteger(v) && (v as number) >= 0 && (v as number) < numClasses)) {
+      throw new ValueError(`${op}: label ${typeof v === 'string' ? JSON.stringify(v) : String(v)} at position ${i} is not a class index in [0, ${numClasses})`);
     }
   }
-  return new Tensor(Int32Array.from(data), [n, 1]);
+  return new Tensor(Int32Array.from(values as ArrayLike<number>), [n, 1]);
 }
 
 function reduce(loss: Tensor, reduction: Reduction, op: string): Tensor {
@@ -31,7 +46,7 @@ export function nllLoss(logProbs: Tensor, labels: Labels, opts: { reduction?: Re
 
 /** −logProbs[i, labels[i]] per row; errors name `op`. */
 function pickNegated(op: string, logProbs: Tensor, labels: Labels): Tensor {
-  const idx = labelTensor(op, labels, logProbs.shape[0], logProbs.shape[1]);
+  const idx = labelTensor(op, labels, logProbs);
   return logProbs.gather(1, idx).reshape(-1).neg();
 }
 

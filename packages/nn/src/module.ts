@@ -1,11 +1,21 @@
 // Module: PyTorch's nn.Module surface. Parameters, buffers and children are registered explicitly
 // (TypeScript has no __setattr__), in order, which fixes the state-dict key order and names.
-import { ShapeError, Tensor, ValueError, fmtShape, noGrad, sameShape } from '@firegrad/core';
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, noGrad, numel, sameShape } from '@firegrad/core';
 import { summarize, type Summary } from './summary';
+import { kindOf } from './validate';
 
 export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+/** Data that TypedArray.set converts element by element and whose length matches the shape. */
+function hasCopyableData(t: Tensor): boolean {
+  return Object.hasOwn(ARRAYS, t.dtype) && t.data instanceof ARRAYS[t.dtype] && t.data.length === numel(t.shape);
 }
 
 export abstract class Module {
@@ -144,34 +154,43 @@ export abstract class Module {
 
   /** Parameters and persistent buffers by dotted name; the tensors themselves (not copies). */
   stateDict(): Record<string, Tensor> {
-    const sd: Record<string, Tensor> = {};
+    const entries: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
       const key = (name: string) => (prefix ? `${prefix}.${name}` : name);
-      for (const [name, t] of m.params) if (t) sd[key(name)] = t;
-      for (const [name, b] of m.buffers) if (b.tensor && b.persistent) sd[key(name)] = b.tensor;
+      for (const [name, t] of m.params) if (t) entries.push([key(name), t]);
+      for (const [name, b] of m.buffers) if (b.tensor && b.persistent) entries.push([key(name), b.tensor]);
     }
-    return sd;
+    return Object.fromEntries(entries); // own data properties even for a name like '__proto__'
   }
 
   /**
    * Copies values into the existing tensors (so optimizers keep their references), converting
    * dtype when needed. Shape mismatches always throw, naming every key; with strict, missing or
-   * unexpected keys throw too. Nothing is written unless every check passes.
+   * unexpected keys throw too. Nothing is written unless every check passes: every value to copy
+   * must be a Tensor whose data converts (float32, float64, int32; e.g. int32 into a float32
+   * parameter, as PyTorch's copy_). Keys are own properties only ('constructor' is just a name).
    */
   loadStateDict(sd: Record<string, Tensor>, opts: { strict?: boolean } = {}): LoadResult {
+    const where = `loadStateDict: ${this.constructor.name}`;
+    if (!isPlainObject(sd)) throw new ValueError(`${where}: 'stateDict' must be a plain object of name -> Tensor, got ${kindOf(sd)}`);
     const strict = opts.strict ?? true;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
-    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
-    const mismatched = Object.keys(own).filter((k) => k in sd && !sameShape(own[k].shape, sd[k].shape))
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(sd, k));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !Object.hasOwn(own, k));
+    const toCopy = Object.keys(own).filter((k) => Object.hasOwn(sd, k));
+    const notTensors = toCopy.filter((k) => !(sd[k] instanceof Tensor)).map((k) => `'${k}' is ${kindOf(sd[k])}`);
+    if (notTensors.length) throw new ValueError(`${where}: values must be Tensors: ${notTensors.join('; ')}`);
+    const badData = toCopy.filter((k) => !hasCopyableData(sd[k])).map((k) => `'${k}' is ${sd[k].dtype} over ${sd[k].data?.constructor?.name}`);
+    if (badData.length) throw new DTypeError(`${where}: values must be float32, float64 or int32 Tensors: ${badData.join('; ')}`);
+    const mismatched = toCopy.filter((k) => !sameShape(own[k].shape, sd[k].shape))
       .map((k) => `'${k}': checkpoint ${fmtShape(sd[k].shape)}, model ${fmtShape(own[k].shape)}`);
     const problems: string[] = [];
     if (mismatched.length) problems.push(`shape mismatch for ${mismatched.join('; ')}`);
     if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
     if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
-    if (problems.length) throw new ShapeError(`loadStateDict: ${this.constructor.name}: ${problems.join('; ')}`);
+    if (problems.length) throw new ShapeError(`${where}: ${problems.join('; ')}`);
     noGrad(() => {
-      for (const [k, t] of Object.entries(own)) if (k in sd) t.data.set(sd[k].data);
+      for (const k of toCopy) own[k].data.set(sd[k].data);
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -61,14 +61,25 @@ export abstract class Optimizer {
     return { step: this.stepCount, lr: this.lr, slots: this.slots.map((m) => Object.fromEntries([...m].map(([k, v]) => [k, Array.from(v)]))) };
   }
 
+  /** Restores a stateDict(); every field is checked before anything is changed. */
   loadStateDict(state: OptimizerState): void {
+    const where = `${this.constructor.name}.loadStateDict`;
+    if (typeof state !== 'object' || state === null || !Array.isArray(state.slots)) {
+      throw new ValueError(`${where}: 'state' must be { step, lr, slots: [...] } as from stateDict(), got ${state === null ? 'null' : typeof state}`);
+    }
+    if (!(Number.isSafeInteger(state.step) && state.step >= 0)) throw new ValueError(`${where}: 'state.step' must be an integer >= 0, got ${state.step}`);
+    if (!(typeof state.lr === 'number' && state.lr >= 0)) throw new ValueError(`${where}: 'state.lr' must be a number >= 0, got ${state.lr}`);
     if (state.slots.length !== this.params.length) {
-      throw new ValueError(`${this.constructor.name}.loadStateDict: state has ${state.slots.length} parameters, optimizer has ${this.params.length}`);
+      throw new ValueError(`${where}: state has ${state.slots.length} parameters, optimizer has ${this.params.length}`);
     }
     state.slots.forEach((slots, i) => {
+      if (typeof slots !== 'object' || slots === null) throw new ValueError(`${where}: 'state.slots[${i}]' must be an object of name -> number[], got ${slots}`);
       for (const [name, values] of Object.entries(slots)) {
+        if (!Array.isArray(values) || !values.every((v) => typeof v === 'number')) {
+          throw new ValueError(`${where}: slot '${name}' of parameter ${i} must be an array of numbers`);
+        }
         if (values.length !== this.params[i].size) {
-          throw new ValueError(`${this.constructor.name}.loadStateDict: slot '${name}' of parameter ${i} has ${values.length} values, parameter ${fmtShape(this.params[i].shape)}`);
+          throw new ValueError(`${where}: slot '${name}' of parameter ${i} has ${values.length} values, parameter ${fmtShape(this.params[i].shape)}`);
         }
       }
     });

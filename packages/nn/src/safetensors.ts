@@ -13,6 +13,8 @@ const SUPPORTED = Object.keys(FILE_DTYPES).join(', ');
 const METADATA_KEY = '__metadata__';
 /** Same cap as the reference Rust reader: anything larger is a corrupt length, not a real header. */
 const MAX_HEADER_BYTES = 100_000_000;
+/** A real header nests 3 deep; JSON.parse recurses per level and overflows the stack near 10⁴. */
+const MAX_HEADER_DEPTH = 64;
 
 // Tensor bytes are copied straight from the typed arrays, which use the host's byte order.
 const HOST_IS_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -27,6 +29,21 @@ function show(v: unknown): string {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The deepest [ / { nesting of JSON text outside strings (scanned without recursion). */
+function nestingDepth(json: Uint8Array): number {
+  let depth = 0, deepest = 0, inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
 
 /** The bytes of a safetensors file holding `tensors` (in key order) and optional string `metadata`. */
 export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
@@ -93,6 +110,8 @@ export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): Safeten
   if (n > BigInt(bytes.length - 8)) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes, so at most ${bytes.length - 8} for the header)`);
   const headerLen = Number(n);
 
+  const depth = nestingDepth(bytes.subarray(8, 8 + headerLen));
+  if (depth > MAX_HEADER_DEPTH) fail(`header nests ${depth} levels deep (limit ${MAX_HEADER_DEPTH}; a valid header needs 3)`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
@@ -172,18 +191,59 @@ function node(): { fs: typeof import('node:fs'); path: typeof import('node:path'
   return { fs: proc.getBuiltinModule('node:fs'), path: proc.getBuiltinModule('node:path') };
 }
 
+/** True unless process `pid` is known not to exist (EPERM: it exists but belongs to someone else). */
+function isLive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes temp files of `path` left by saves that died before their rename (kill -9, power loss):
+ * `<name>.tmp-<pid>-<rand>` in the same directory whose writer process no longer exists. A live
+ * writer's file is never touched, nor this process's own (worker threads share the pid). Best
+ * effort: a file that cannot be removed is left alone.
+ */
+function removeStaleTempFiles({ fs, path: paths }: ReturnType<typeof node>, dir: string, name: string): void {
+  const prefix = `${name}.tmp-`;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return; // e.g. a write-only directory: saving can still work
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const m = /^(\d{1,9})-[0-9a-z]+$/.exec(entry.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === 0 || pid === process.pid || isLive(pid)) continue;
+    try {
+      fs.rmSync(paths.join(dir, entry), { force: true });
+    } catch {
+      // Not ours to insist on (e.g. no permission); the save itself does not depend on it.
+    }
+  }
+}
+
 /**
  * Writes a safetensors file atomically: the bytes go to a temp file in the same directory, are
  * fsynced, then renamed over `path`. On any failure the temp file is removed and an existing
- * file at `path` is left untouched. Directories are not created.
+ * file at `path` is left untouched. Stale temp files of `path` from writers that died are removed
+ * first. Directories are not created.
  */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
+  checkPath('saveSafetensors', path);
   const { fs, path: paths } = node();
   const bytes = serializeSafetensors(tensors, metadata);
   const dir = paths.dirname(path);
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new ValueError(`safetensors: cannot save '${path}': directory '${dir}' does not exist`);
   }
+  removeStaleTempFiles({ fs, path: paths }, dir, paths.basename(path));
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   let fd: number | undefined;
   try {
@@ -200,9 +260,23 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
   }
 }
 
+function checkPath(op: string, path: unknown): void {
+  if (typeof path !== 'string' || path === '') throw new ValueError(`safetensors: ${op}: 'path' must be a non-empty string, got ${show(path)}`);
+}
+
 /** Tensors and `__metadata__` of a safetensors file. */
 export function readSafetensors(path: string): SafetensorsContents {
-  return parseSafetensors(node().fs.readFileSync(path), path);
+  checkPath('readSafetensors', path);
+  let bytes: Uint8Array;
+  try {
+    bytes = node().fs.readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ValueError(`safetensors: ${path}: no such file`);
+    if (code === 'EISDIR') throw new ValueError(`safetensors: ${path}: is a directory`);
+    throw e;
+  }
+  return parseSafetensors(bytes, path);
 }
 
 /** The tensors of a safetensors file, ready for `module.loadStateDict(loadSafetensors(path))`. */
