@@ -17,15 +17,15 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { FiregradError, type FloatArray } from '@firegrad/core';
 import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace';
 import {
-  controlSize, runTask, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, OP, PENDING, QUIT, REPORTED,
+  controlSize, runTask, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, OP, PENDING, QUIT, REPORTED,
   type ConvOp, type Task,
 } from './jobs';
 import { numThreads, warnOnce, type ThreadConfig } from './threads';
 import type { ArenaMessage, WorkerData } from './worker';
 
-// Generous: a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here (more when
-// many start on few cores). A worker that dies while starting is noticed at the next probe.
-const START_TIMEOUT_MS = 30_000;
+// Generous: a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
+// that hangs while starting is noticed this way; one that dies is noticed at the next probe.
+const START_TIMEOUT_MS = 15_000;
 // How long the main thread waits for the workers before probing them again.
 const PROBE_EVERY_MS = 50;
 /** The shared arena kept between jobs, per worker; a bigger one is released after its job. */
@@ -131,19 +131,20 @@ export class Pool {
     } finally {
       // Even when `main` threw: the workers are still using the arena.
       dead = this.awaitWorkers();
+      if (dead.length) {
+        this.lost = `${dead.map((i) => `worker ${i + 1}`).join(', ')} died during a conv2d job (its part was run on the calling thread)`;
+      }
       if (Atomics.load(c, FAILED)) {
         Atomics.store(c, FAILED, 0);
         failure = drain(this.ports);
       }
     }
     if (failure) throw new FiregradError(`conv2d: a pool worker failed: ${failure}`);
-    if (!dead.length) return;
     const arena = this.views[c[DTYPE]];
     for (const i of dead) {
       const task = tasks[i];
       if (task) runTask(op, task.g, task.regions.map((r) => r && arena.subarray(r.offset, r.offset + r.length)));
     }
-    this.lost = `${dead.map((i) => `worker ${i + 1}`).join(', ')} died during a conv2d job (its part was run on the calling thread)`;
   }
 
   /** Waits until every worker has finished or died; the dead ones' indices. */
@@ -218,10 +219,10 @@ function withoutEntryFlags(args: string[]): string[] {
   return flags;
 }
 
-/** Every message the workers left on their ports, one line each (liveness probes aside). */
+/** Every message the workers left on their ports, one line each. */
 function drain(ports: MessagePort[]): string {
   const lines: string[] = [];
-  for (const p of ports) for (let m; (m = receiveMessageOnPort(p)) !== undefined;) if (m.message !== null) lines.push(String(m.message));
+  for (const p of ports) for (let m; (m = receiveMessageOnPort(p)) !== undefined;) lines.push(String(m.message));
   return lines.join('\n') || 'no message';
 }
 

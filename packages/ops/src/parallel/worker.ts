@@ -6,7 +6,7 @@ import { DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, OP, QUIT, REPORTED, readTask
 
 export interface WorkerData {
   control: SharedArrayBuffer; index: number; port: MessagePort;
-  /** The pool's arena cap: a bigger arena is released after its job (see Pool.arenaView). */
+  /** The pool's arena cap: a bigger arena is released after its job (see Pool.endJob). */
   arenaCapBytes: number;
   /** Control-block slots for bootstrap.mjs, which cannot import ./jobs. */
   slots: { failed: number; reported: number };
