@@ -55,6 +55,13 @@ function child(script: string, flags: string[] = [], env: Record<string, string>
 const BIG: Conv = { x: [4, 16, 32, 32], w: [32, 16, 3, 3], padding: 1, dtype: 'float32' };
 
 describe('a pool worker that dies mid-job', () => {
+  const stderr: unknown[] = [];
+  beforeAll(() => {
+    vi.spyOn(process.stderr, 'write').mockImplementation((line) => stderr.push(line) > 0);
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
   afterEach(() => {
     testHooks.afterPublish = undefined;
   });
@@ -88,6 +95,11 @@ describe('a pool worker that dies mid-job', () => {
       expect(parallelInfo().jobs).toBeGreaterThan(info.jobs);
     }, 30_000);
   }
+
+  it('the shutdown is said once on stderr', () => {
+    expect(stderr).toEqual(['firegrad: conv2d runs on 1 thread from now on: the worker pool was shut down: ' +
+      'worker 1 died during a conv2d job (its part was run on the calling thread)\n']);
+  });
 });
 
 describe('host node flags', () => {
