@@ -8,6 +8,8 @@
 // Every function takes an image range [n0, n1) so a worker pool can split a batch; by default
 // they do the whole batch. With one group every image's GEMM has the same A (the weights), so
 // gemm is told to reuse the copy it packed for the previous image.
+// An empty operand (no image, channel or output pixel) returns before any scratch is allocated:
+// its columns matrix could be huge (a big padding) yet unused.
 import { gemm, type FloatArray } from '@firegrad/core';
 import type { Conv2dGeometry } from '../geometry';
 import { workspaceLike } from './workspace';
@@ -18,6 +20,11 @@ export function conv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | n
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const hw = g.H * g.W, ohw = g.OH * g.OW;
+  if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
+  if (C === 0) { // out = bias: an empty sum
+    for (let n = n0; n < n1; n++) for (let o = 0; o < OC; o++) out.fill(bias ? bias[o] : 0, (n * OC + o) * ohw, (n * OC + o + 1) * ohw);
+    return;
+  }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : workspaceLike(x, ckk * ohw);
   for (let n = n0; n < n1; n++) {
@@ -38,6 +45,11 @@ export function conv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeom
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const hw = g.H * g.W, ohw = g.OH * g.OW;
+  if (n1 <= n0 || C === 0) return; // no dx element
+  if (OC === 0 || ohw === 0) { // no output depends on x
+    dx.fill(0, n0 * C * hw, n1 * C * hw);
+    return;
+  }
   const pointwise = isPointwise(g);
   const col = pointwise ? dx : workspaceLike(dx, ckk * ohw);
   for (let n = n0; n < n1; n++) {
@@ -63,7 +75,7 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const hw = g.H * g.W, ohw = g.OH * g.OW;
-  if (n1 <= n0) {
+  if (n1 <= n0 || OC === 0 || ckk === 0 || ohw === 0) { // an empty sum, or no dw element
     dw.fill(0, 0, OC * ckk);
     return;
   }

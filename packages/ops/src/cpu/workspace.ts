@@ -3,24 +3,39 @@
 // its own module instance, so a slot is never used by two running computations; slots exist so
 // that one computation can hold two scratch arrays at once (conv's ReLU-masked gradient while the
 // kernels it calls use their im2col columns).
+//
+// Bounded: a thread retains at most SCRATCH_CAP_BYTES of scratch between calls. A buffer that
+// would take it past the cap serves its call only and is left to the garbage collector with the
+// caller's view, so one huge conv does not pin its im2col matrix for the life of the process.
 import type { FloatArray } from '@firegrad/core';
 
 export type Slot = 'im2col' | 'reluGrad';
 
-const f32 = new Map<Slot, Float32Array>();
-const f64 = new Map<Slot, Float64Array>();
+/** Scratch bytes a thread keeps between calls (64 MiB: far above any im2col of the training net). */
+export const SCRATCH_CAP_BYTES = 64 * 2 ** 20;
+
+const kept = new Map<string, FloatArray>(); // by slot and element type
+let keptBytes = 0;
 
 /**
  * A scratch array of the same element type as `like`, exactly `length` long (a view of the slot's
  * buffer). Its contents are garbage, and it stays valid only until the next call for the same slot.
  */
 export function workspaceLike<T extends FloatArray>(like: T, length: number, slot: Slot = 'im2col'): T {
-  if (like instanceof Float32Array) {
-    let b = f32.get(slot);
-    if (!b || b.length < length) f32.set(slot, (b = new Float32Array(length)));
-    return b.subarray(0, length) as T;
+  const key = `${slot}:${like.BYTES_PER_ELEMENT}`;
+  const old = kept.get(key);
+  if (old && old.length >= length) return old.subarray(0, length) as T;
+  if (old) {
+    kept.delete(key);
+    keptBytes -= old.byteLength;
   }
-  let b = f64.get(slot);
-  if (!b || b.length < length) f64.set(slot, (b = new Float64Array(length)));
-  return b.subarray(0, length) as T;
+  const fresh = (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as T;
+  if (keptBytes + fresh.byteLength <= SCRATCH_CAP_BYTES) {
+    kept.set(key, fresh);
+    keptBytes += fresh.byteLength;
+  }
+  return fresh;
 }
+
+/** Scratch bytes this thread retains between calls; never above SCRATCH_CAP_BYTES. */
+export const retainedScratchBytes = () => keptBytes;

@@ -170,6 +170,7 @@ function runSplit(op: ConvOp, g: Conv2dGeometry, operands: (FloatArray | null)[]
   const outRole = roles[OUT]!, out = operands[OUT]!;
   tasks.forEach((t, i) => scatter(arena, t.regions[OUT]!.offset, out, L[outRole], theirs[i].boxes[outRole]));
   if (mainRegions[OUT]) scatter(arena, mainRegions[OUT].offset, out, L[outRole], mine.boxes[outRole]);
+  pool.endJob();
   countJob();
   return true;
 }

@@ -16,7 +16,7 @@ export const FAILED = 3; // set by a worker that failed; its error message waits
 export const EPOCH = 4; // arena generation: a worker that sees a new one takes the new arena from its port
 export const OP = 5;
 export const DTYPE = 6; // 0: float32, 1: float64
-const TASKS = 8; // then one task per worker
+const TASKS = 8; // then one block per worker: its state, its retained scratch, its task
 
 export const QUIT = 1, CONV_FORWARD = 2, CONV_BACKWARD_INPUT = 3, CONV_BACKWARD_WEIGHT = 4;
 export type ConvOp = typeof CONV_FORWARD | typeof CONV_BACKWARD_INPUT | typeof CONV_BACKWARD_WEIGHT;
@@ -24,17 +24,24 @@ export type ConvOp = typeof CONV_FORWARD | typeof CONV_BACKWARD_INPUT | typeof C
 const GEOMETRY = ['N', 'C', 'H', 'W', 'OC', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW', 'groups', 'OH', 'OW'] as const;
 /** Operands of every op: three inputs (unused ones null) then the output. */
 export const OPERANDS = 4;
-// Per task: a has-task flag, the geometry, then (offset, length) in arena elements per operand.
-const TASK_SIZE = 1 + GEOMETRY.length + 2 * OPERANDS;
+// Per worker: its state and scratch (below), a has-task flag, the geometry, then (offset, length)
+// in arena elements per operand.
+const TASK_SIZE = 3 + GEOMETRY.length + 2 * OPERANDS;
 
 export const controlSize = (workers: number) => TASKS + workers * TASK_SIZE;
+
+/** A worker's state slot: PENDING while the main thread waits for its part of the job, then FINISHED. */
+export const stateSlot = (worker: number) => TASKS + worker * TASK_SIZE;
+export const PENDING = 1, FINISHED = 2;
+/** The bytes of scratch a worker retains between jobs (see ../cpu/workspace), written after each job. */
+export const scratchSlot = (worker: number) => TASKS + worker * TASK_SIZE + 1;
 
 /** A range of the arena, in elements of the job's dtype. */
 export interface Region { offset: number; length: number }
 export interface Task { g: Conv2dGeometry; regions: (Region | null)[] }
 
 export function writeTask(ctrl: Int32Array, worker: number, task: Task | null): void {
-  let i = TASKS + worker * TASK_SIZE;
+  let i = TASKS + worker * TASK_SIZE + 2;
   ctrl[i++] = task ? 1 : 0;
   if (!task) return;
   for (const k of GEOMETRY) ctrl[i++] = task.g[k];
@@ -45,7 +52,7 @@ export function writeTask(ctrl: Int32Array, worker: number, task: Task | null): 
 }
 
 export function readTask(ctrl: Int32Array, worker: number): Task | null {
-  let i = TASKS + worker * TASK_SIZE;
+  let i = TASKS + worker * TASK_SIZE + 2;
   if (ctrl[i++] === 0) return null;
   const g = {} as Conv2dGeometry;
   for (const k of GEOMETRY) g[k] = ctrl[i++];

@@ -2,26 +2,52 @@
 // split) and unref()ed so they never keep the process alive, plus the calling thread, which runs
 // a share of every job. Ops are synchronous, so the pool is driven synchronously: the main thread
 // writes the job into the control block, bumps the generation and Atomics.notify()s, runs its own
-// part, then Atomics.wait()s until every worker has counted itself done. No promise, no message
-// per job; messages only carry a new arena or an error.
+// part, then Atomics.wait()s until every worker has marked itself finished. No promise, no message
+// per job; messages only carry a new arena, an error, or a liveness probe.
+//
+// A worker can die mid-job (killed, process.exit(), out of memory) without a word: its 'exit'
+// event needs the event loop, which the waiting main thread blocks. So the main thread waits in
+// slices and, after each, probes the workers still busy: MessagePort.postMessage returns false
+// once the other end of the channel is gone, and a worker's end closes when its thread is torn
+// down. (The return value is Node's (node_messaging.cc), not in its docs; the kill test in
+// test/reliability/parallel.test.ts checks it.) A dead worker's part is then run on the calling
+// thread, the same kernel call on the same data, so the result is unchanged, and the pool is shut
+// down: later jobs run on one thread, and parallelInfo().reason says why.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { FloatArray } from '@firegrad/core';
-import { controlSize, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, OP, QUIT, REPORTED, type ConvOp, type Task } from './jobs';
-import { numThreads } from './threads';
+import { FiregradError, type FloatArray } from '@firegrad/core';
+import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace';
+import {
+  controlSize, runTask, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, OP, PENDING, QUIT, REPORTED,
+  type ConvOp, type Task,
+} from './jobs';
+import { numThreads, warnOnce, type ThreadConfig } from './threads';
 import type { ArenaMessage, WorkerData } from './worker';
 
 // Generous: a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
-// that dies before bootstrap.mjs runs is noticed this way; every later failure is reported at once.
+// that hangs while starting is noticed this way; one that dies is noticed at the next probe.
 const START_TIMEOUT_MS = 15_000;
+// How long the main thread waits for the workers before probing them again.
+const PROBE_EVERY_MS = 50;
+/** The shared arena kept between jobs, per worker; a bigger one is released after its job. */
+export const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
 
 export type Dtype = 'float32' | 'float64';
+
+/** For tests: called right after a job is published, with the workers it went to. */
+export const testHooks: { afterPublish?: (workers: readonly Worker[]) => void } = {};
 
 export class Pool {
   private arena = new SharedArrayBuffer(0);
   private views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
+  /** Set when a worker died: why this pool must not run another job. */
+  lost = '';
 
   private constructor(readonly threads: number, private readonly ctrl: Int32Array,
     private readonly workers: Worker[], private readonly ports: MessagePort[]) {}
+
+  private get arenaCapBytes(): number {
+    return ARENA_CAP_BYTES_PER_WORKER * this.workers.length;
+  }
 
   /** Starts threads − 1 workers and waits until they run; on failure, why. */
   static start(threads: number): Pool | string {
@@ -36,9 +62,11 @@ export class Pool {
     try {
       for (let index = 0; index < n; index++) {
         const { port1, port2 } = new MessageChannel();
-        const data: WorkerData = { control: ctrl.buffer as SharedArrayBuffer, index, port: port2, slots: { failed: FAILED, reported: REPORTED } };
-        const w = new Worker(new URL('./bootstrap.mjs', import.meta.url),
-          { workerData: data, transferList: [port2], execArgv: workerExecArgv() });
+        const data: WorkerData = {
+          control: ctrl.buffer as SharedArrayBuffer, index, port: port2, arenaCapBytes: ARENA_CAP_BYTES_PER_WORKER * n,
+          slots: { failed: FAILED, reported: REPORTED },
+        };
+        const w = newWorker(data);
         // Failures arrive through the control block; unhandled, an 'error' event would throw in the host.
         w.on('error', () => {});
         w.unref();
@@ -51,10 +79,10 @@ export class Pool {
     }
     const deadline = performance.now() + START_TIMEOUT_MS;
     for (let r; (r = Atomics.load(ctrl, REPORTED)) < n;) {
-      const left = deadline - performance.now();
-      if (left <= 0 || Atomics.wait(ctrl, REPORTED, r, left) === 'timed-out') {
-        return stop(`the workers did not start within ${START_TIMEOUT_MS / 1000} s`);
-      }
+      if (performance.now() > deadline) return stop(`the workers did not start within ${START_TIMEOUT_MS / 1000} s`);
+      if (Atomics.wait(ctrl, REPORTED, r, PROBE_EVERY_MS) !== 'timed-out') continue;
+      const dead = ports.findIndex((p) => !isAlive(p));
+      if (dead >= 0) return stop(`worker ${dead + 1} exited while starting: ${drain(ports)}`);
     }
     if (ctrl[FAILED]) return stop(drain(ports));
     return new Pool(threads, ctrl, workers, ports);
@@ -63,40 +91,81 @@ export class Pool {
   /** The arena seen as `dtype`, at least `length` elements long; grown on demand, contents garbage. */
   arenaView(dtype: Dtype, length: number): FloatArray {
     const bytes = length * (dtype === 'float64' ? 8 : 4);
-    if (this.arena.byteLength < bytes) {
-      // Grow by at least half, so a slowly growing job size does not reallocate every call.
-      this.arena = new SharedArrayBuffer(Math.ceil(Math.max(bytes, 1.5 * this.arena.byteLength) / 8) * 8);
-      this.views = [new Float32Array(this.arena), new Float64Array(this.arena)];
-      const epoch = ++this.ctrl[EPOCH];
-      for (const p of this.ports) p.postMessage({ epoch, arena: this.arena } satisfies ArenaMessage);
-    }
+    // Grow by at least half, so a slowly growing job size does not reallocate every call.
+    if (this.arena.byteLength < bytes) this.replaceArena(Math.ceil(Math.max(bytes, 1.5 * this.arena.byteLength) / 8) * 8);
     return this.views[dtype === 'float64' ? 1 : 0];
+  }
+
+  /** After a job's results are copied out: an arena above the cap is released (the workers drop theirs). */
+  endJob(): void {
+    if (this.arena.byteLength > this.arenaCapBytes) this.replaceArena(0);
+  }
+
+  private replaceArena(bytes: number): void {
+    this.arena = new SharedArrayBuffer(bytes);
+    this.views = [new Float32Array(this.arena), new Float64Array(this.arena)];
+    const epoch = ++this.ctrl[EPOCH];
+    for (const p of this.ports) p.postMessage({ epoch, arena: this.arena } satisfies ArenaMessage);
   }
 
   /**
    * Runs a job: worker i gets tasks[i] (null: none) on the arena, and the calling thread runs
-   * `main` meanwhile. Returns once every worker is done; rethrows a worker's failure.
+   * `main` meanwhile. Returns once every worker is done, having run the part of any worker that
+   * died on the calling thread; rethrows a worker's error.
    */
   run(op: ConvOp, dtype: Dtype, tasks: (Task | null)[], main: () => void): void {
     const c = this.ctrl;
     c[OP] = op;
     c[DTYPE] = dtype === 'float64' ? 1 : 0;
-    for (let i = 0; i < this.workers.length; i++) writeTask(c, i, tasks[i] ?? null);
+    for (let i = 0; i < this.workers.length; i++) {
+      writeTask(c, i, tasks[i] ?? null);
+      c[stateSlot(i)] = PENDING;
+    }
     Atomics.store(c, DONE, 0);
     Atomics.add(c, GEN, 1); // publishes everything written above
     Atomics.notify(c, GEN);
-    let failure = '';
+    testHooks.afterPublish?.(this.workers);
+    let failure = '', dead: number[] = [];
     try {
       main();
     } finally {
       // Even when `main` threw: the workers are still using the arena.
-      for (let d; (d = Atomics.load(c, DONE)) < this.workers.length;) Atomics.wait(c, DONE, d);
+      dead = this.awaitWorkers();
+      if (dead.length) {
+        this.lost = `${dead.map((i) => `worker ${i + 1}`).join(', ')} died during a conv2d job (its part was run on the calling thread)`;
+      }
       if (Atomics.load(c, FAILED)) {
         Atomics.store(c, FAILED, 0);
         failure = drain(this.ports);
       }
     }
-    if (failure) throw new Error(`conv2d: a pool worker failed: ${failure}`);
+    if (failure) throw new FiregradError(`conv2d: a pool worker failed: ${failure}`);
+    const arena = this.views[c[DTYPE]];
+    for (const i of dead) {
+      const task = tasks[i];
+      if (task) runTask(op, task.g, task.regions.map((r) => r && arena.subarray(r.offset, r.offset + r.length)));
+    }
+  }
+
+  /** Waits until every worker has finished or died; the dead ones' indices. */
+  private awaitWorkers(): number[] {
+    const c = this.ctrl, dead: number[] = [];
+    const busy = () => this.workers.map((_, i) => i).filter((i) => Atomics.load(c, stateSlot(i)) === PENDING && !dead.includes(i));
+    for (;;) {
+      const done = Atomics.load(c, DONE); // read first: a worker finishing after it wakes the wait
+      const waiting = busy();
+      if (!waiting.length) return dead;
+      if (Atomics.wait(c, DONE, done, PROBE_EVERY_MS) === 'timed-out') dead.push(...waiting.filter((i) => !isAlive(this.ports[i])));
+    }
+  }
+
+  /** Scratch each worker kept after its last job, in bytes. */
+  workerScratchBytes(): number[] {
+    return this.workers.map((_, i) => Atomics.load(this.ctrl, scratchSlot(i)));
+  }
+
+  get arenaBytes(): number {
+    return this.arena.byteLength;
   }
 
   /** Workers leave their loop and exit; nothing waits for them. */
@@ -104,16 +173,45 @@ export class Pool {
     this.ctrl[OP] = QUIT;
     Atomics.add(this.ctrl, GEN, 1);
     Atomics.notify(this.ctrl, GEN);
+    if (this.lost) for (const w of this.workers) void w.terminate();
   }
 }
 
+/** Whether the worker holding the other end of `port` is still running (see the file comment). */
+function isAlive(port: MessagePort): boolean {
+  return (port as unknown as { postMessage(probe: null): boolean }).postMessage(null);
+}
+
+let workerExecArgv: string[] | null = null;
+
 /**
- * The host's Node flags, which a worker inherits, minus those describing a string entry point
- * (`node --input-type=module -e code`): with them a Worker refuses to start.
+ * A worker inherits the host's Node flags, but a Worker refuses to start with some of them:
+ * those describing a string entry point (`node --input-type=module -e code`), and, per Node's
+ * docs on `new Worker`'s execArgv, V8 options (--max-old-space-size, --stack-size) and options
+ * that affect the whole process (--title, --zero-fill-buffers). No API lists the latter two
+ * kinds, so the Worker constructor, which names the flags it rejects, decides: they are dropped
+ * once and the worker created again. Module-loading flags (--import tsx, --conditions) are kept.
  */
-function workerExecArgv(): string[] {
+function newWorker(data: WorkerData): Worker {
+  const entry = new URL('./bootstrap.mjs', import.meta.url);
+  const options = (execArgv: string[]) => ({ workerData: data, transferList: [data.port], execArgv });
+  workerExecArgv ??= withoutEntryFlags(process.execArgv);
+  try {
+    return new Worker(entry, options(workerExecArgv));
+  } catch (e) {
+    const code = (e as { code?: string }).code, message = e instanceof Error ? e.message : '';
+    if (code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    // "Initiated Worker with invalid execArgv flags: --max-old-space-size=4096, --stack-size=2000"
+    const rejected = new Set(message.slice(message.indexOf(': ') + 2).split(', '));
+    const kept = workerExecArgv.filter((f) => !rejected.has(f));
+    if (kept.length === workerExecArgv.length) throw e;
+    workerExecArgv = kept;
+    return new Worker(entry, options(kept));
+  }
+}
+
+function withoutEntryFlags(args: string[]): string[] {
   const flags: string[] = [];
-  const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
     if (['-e', '--eval', '-p', '--print', '--input-type'].includes(args[i])) i++; // and its value
     else if (!/^--(eval|print|input-type)=/.test(args[i])) flags.push(args[i]);
@@ -129,26 +227,35 @@ function drain(ports: MessagePort[]): string {
 }
 
 let pool: Pool | null = null;
-let state: { requested: number; threads: number; reason: string } | null = null;
+let state: { config: ThreadConfig; threads: number; reason: string } | null = null;
 let jobs = 0;
 
 /**
  * The pool for the configured thread count, started on first call (and again after the count
- * changes); null when running on the calling thread alone, by choice or because the pool could
- * not start.
+ * is set again); null when running on the calling thread alone: by choice, because the pool could
+ * not start, or because a worker died (until setNumThreads is called again).
  */
 export function activePool(): Pool | null {
-  const { threads, source } = numThreads();
-  if (state?.requested === threads) return pool;
+  const config = numThreads();
+  if (pool?.lost) {
+    const why = `the worker pool was shut down: ${pool.lost}`;
+    pool.close();
+    pool = null;
+    warnOnce('worker died', `conv2d runs on 1 thread from now on: ${why}`);
+    state = { config, threads: 1, reason: `1 thread (${config.source}; ${why})` };
+  }
+  if (state?.config === config) return pool;
   pool?.close();
   pool = null;
+  const { threads, source } = config;
   const started = threads > 1 ? Pool.start(threads) : null;
   if (started instanceof Pool) {
     pool = started;
-    state = { requested: threads, threads, reason: `${threads} threads (${source})` };
+    state = { config, threads, reason: `${threads} threads (${source})` };
   } else {
     const why = started === null ? '' : `; the worker pool failed to start: ${started}`;
-    state = { requested: threads, threads: 1, reason: `1 thread (${source}${why})` };
+    if (started !== null) warnOnce('pool failed', `conv2d runs on 1 thread: the worker pool failed to start: ${started}`);
+    state = { config, threads: 1, reason: `1 thread (${source}${why})` };
   }
   return pool;
 }
@@ -171,4 +278,25 @@ export interface ParallelInfo {
 export function parallelInfo(): ParallelInfo {
   activePool();
   return { threads: state!.threads, reason: state!.reason, jobs };
+}
+
+export interface ScratchStats {
+  /** The most scratch (im2col columns, conv's masked gradient) a thread keeps between calls. */
+  capBytes: number;
+  /** Scratch kept now by each thread: the calling one, then each worker as of its last job. */
+  retainedBytes: number[];
+  /** The pool's shared arena kept between jobs, and its cap (0 without a pool). */
+  arenaBytes: number;
+  arenaCapBytes: number;
+}
+
+/** Memory the cpu conv2d kernels keep between calls; starts nothing. */
+export function scratchStats(): ScratchStats {
+  const workers = pool?.workerScratchBytes() ?? [];
+  return {
+    capBytes: SCRATCH_CAP_BYTES,
+    retainedBytes: [retainedScratchBytes(), ...workers],
+    arenaBytes: pool?.arenaBytes ?? 0,
+    arenaCapBytes: ARENA_CAP_BYTES_PER_WORKER * workers.length,
+  };
 }

@@ -1,17 +1,20 @@
 // A pool worker (started through bootstrap.mjs): sleeps in Atomics.wait until the main thread
-// publishes a job, runs its task on views of the arena, counts itself done, and sleeps again.
+// publishes a job, runs its task on views of the arena, marks itself finished, and sleeps again.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { DONE, DTYPE, EPOCH, FAILED, GEN, OP, QUIT, REPORTED, readTask, runTask, type ConvOp } from './jobs';
+import { retainedScratchBytes } from '../cpu/workspace';
+import { DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, OP, QUIT, REPORTED, readTask, runTask, scratchSlot, stateSlot, type ConvOp } from './jobs';
 
 export interface WorkerData {
   control: SharedArrayBuffer; index: number; port: MessagePort;
+  /** The pool's arena cap: a bigger arena is released after its job (see Pool.endJob). */
+  arenaCapBytes: number;
   /** Control-block slots for bootstrap.mjs, which cannot import ./jobs. */
   slots: { failed: number; reported: number };
 }
-/** Posted on the port when the arena is replaced by a bigger one. */
+/** Posted on the port when the arena is replaced. (The main thread also posts null probes; see Pool.) */
 export interface ArenaMessage { epoch: number; arena: SharedArrayBuffer }
 
-export function serve({ control, index, port }: WorkerData): void {
+export function serve({ control, index, port, arenaCapBytes }: WorkerData): void {
   const ctrl = new Int32Array(control);
   let epoch = 0;
   let views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
@@ -25,20 +28,28 @@ export function serve({ control, index, port }: WorkerData): void {
     seen = gen;
     if (ctrl[OP] === QUIT) break;
     try {
-      if (ctrl[EPOCH] !== epoch) {
-        const arena = takeArena(port, ctrl[EPOCH]);
+      const arena = takeMessages(port, ctrl[EPOCH]);
+      if (arena) {
         epoch = ctrl[EPOCH];
         views = [new Float32Array(arena), new Float64Array(arena)];
+      } else if (ctrl[EPOCH] !== epoch) {
+        throw new Error(`arena ${ctrl[EPOCH]} was not on the port`);
       }
       const task = readTask(ctrl, index);
       if (task) {
-        const arena = views[ctrl[DTYPE]];
-        runTask(ctrl[OP] as ConvOp, task.g, task.regions.map((r) => r && arena.subarray(r.offset, r.offset + r.length)));
+        const a = views[ctrl[DTYPE]];
+        runTask(ctrl[OP] as ConvOp, task.g, task.regions.map((r) => r && a.subarray(r.offset, r.offset + r.length)));
       }
     } catch (e) {
       port.postMessage(`worker ${index + 1}: ${e instanceof Error ? e.stack : String(e)}`);
       Atomics.store(ctrl, FAILED, 1);
     }
+    if (views[0].byteLength > arenaCapBytes) { // the main thread drops it too, and posts a new one
+      views = [new Float32Array(0), new Float64Array(0)];
+      epoch = -1;
+    }
+    ctrl[scratchSlot(index)] = retainedScratchBytes();
+    Atomics.store(ctrl, stateSlot(index), FINISHED);
     signal(ctrl, DONE);
   }
   port.close(); // nothing else keeps the thread alive: it exits
@@ -49,11 +60,15 @@ function signal(ctrl: Int32Array, slot: number): void {
   Atomics.notify(ctrl, slot);
 }
 
-/** The arena of `epoch`: posted before the job was published, so it is already queued. */
-function takeArena(port: MessagePort, epoch: number): SharedArrayBuffer {
+/**
+ * Empties the port: the main thread's liveness probes (null) are dropped, and the arena of `epoch`
+ * is returned if it was there (it is posted before the job that uses it is published).
+ */
+function takeMessages(port: MessagePort, epoch: number): SharedArrayBuffer | null {
+  let arena: SharedArrayBuffer | null = null;
   for (let m; (m = receiveMessageOnPort(port)) !== undefined;) {
-    const msg = m.message as ArenaMessage;
-    if (msg.epoch === epoch) return msg.arena;
+    const msg = m.message as ArenaMessage | null;
+    if (msg?.epoch === epoch) arena = msg.arena;
   }
-  throw new Error(`arena ${epoch} was not on the port`);
+  return arena;
 }
