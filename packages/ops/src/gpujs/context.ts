@@ -86,8 +86,6 @@ export class KernelRunner {
   lastFallbackReason: string | null = null;
   /** Built kernels in least- to most-recently-used order (a Map iterates in insertion order). */
   private readonly cache = new Map<string, IKernelRunShortcut>();
-  /** Runs still pending per kernel (WebGPU only); eviction spares these, so the cache may briefly exceed its cap. */
-  private readonly pending = new Map<IKernelRunShortcut, number>();
 
   constructor(readonly mode: GpuMode, readonly isAsync: boolean, private readonly strict: boolean, readonly maxKernels = DEFAULT_MAX_KERNELS) {
     if (!Number.isInteger(maxKernels) || maxKernels < 1) {
@@ -121,14 +119,6 @@ export class KernelRunner {
     const k = kernel;
     // gpu.js cannot bind an empty array; kernels never read an argument whose sizes make it empty.
     const result = k(...args.map((a) => (a.length === 0 ? new Float32Array(1) : a))) as MaybePromise<unknown>;
-    if (result instanceof Promise) {
-      this.pending.set(k, (this.pending.get(k) ?? 0) + 1);
-      const done = () => {
-        const left = this.pending.get(k)! - 1;
-        if (left === 0) this.pending.delete(k); else this.pending.set(k, left);
-      };
-      result.then(done, done);
-    }
     // The kernel class is read after the run: gpu.js swaps in a CPUKernel at build or first run.
     return andThen(result, (r) => {
       this.lastClass = k.kernel.constructor.name;
@@ -148,7 +138,6 @@ export class KernelRunner {
   private evictDownTo(size: number): void {
     for (const [key, k] of this.cache) {
       if (this.cache.size <= size) break;
-      if (this.pending.has(k)) continue;
       this.cache.delete(key);
       k.kernel.destroy(true); // k.kernel, not the first build: gpu.js may have swapped in a fallback
     }
