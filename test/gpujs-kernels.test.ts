@@ -377,6 +377,26 @@ describe.skipIf(!webgpuProbe.adapter)('gpu.js kernels on WebGPU (Dawn)', () => {
     expect(y).toBeInstanceOf(Promise);
     expect(await y).toBeInstanceOf(Float32Array);
   });
+
+  it('max pooling lets a NaN win anywhere in the window (`v !== v` survives WGSL and the driver)', async () => {
+    const g: Pool2dGeometry = { N: 1, C: 1, H: 2, W: 2, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: 1, OW: 1 };
+    const { out, argmax } = await k.maxPool2dForward(Float32Array.from([1, NaN, 3, 4]), g);
+    expect(Number.isNaN(out[0])).toBe(true);
+    expect(Array.from(argmax)).toEqual([1]);
+  });
+
+  it('a one-kernel cache may destroy kernels whose runs are still pending: their results stay right', async () => {
+    const small = await createGpuKernels('webgpu', { maxKernels: 1 });
+    try {
+      const x = Float32Array.from({ length: 2 * 9 }, (_, i) => i);
+      const parts = await small.split(x, 2, [2, 3, 4]); // three slice kernels in flight at once
+      expect(parts.map((p) => Array.from(p))).toEqual([[0, 1, 9, 10], [2, 3, 4, 11, 12, 13], [5, 6, 7, 8, 14, 15, 16, 17]]);
+      expect(Array.from(await small.slice(x, 2, 9, 0, 1))).toEqual([0, 9]);
+      expect(small.kernelKeys()).toHaveLength(1);
+    } finally {
+      await small.destroy();
+    }
+  });
 });
 
 describe('hardware GPU detection', () => {

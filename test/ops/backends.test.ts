@@ -101,3 +101,22 @@ describe('gpujs (gpu.js WebAssembly kernels) against cpu, float32, forward + bac
     gpu.grads.forEach((gr, i) => expect(Array.from(gr.data)).toEqual(Array.from(cpu.grads[i].data)));
   });
 });
+
+describe('gpujs agrees with cpu on the reported cases', () => {
+  it('max pooling [[1, NaN], [3, 4]] gives NaN, and its gradient goes to the NaN', () => {
+    const x = new Tensor(Float32Array.from([1, NaN, 3, 4]), [1, 1, 2, 2], { requiresGrad: true });
+    for (const backend of ['cpu', 'gpujs'] as const) {
+      const r = run(backend, 'maxPool2d', (t) => maxPool2d(t, { kernelSize: 2 }), [x], (shape) => new Tensor(new Float32Array([1]), shape));
+      expect(r.ran).toBe(backend);
+      expect(Number.isNaN(r.out.data[0]), `${backend} max`).toBe(true);
+      expect(Array.from(r.grads[0].data), `${backend} grad`).toEqual([0, 1, 0, 0]);
+    }
+  });
+  it('a conv with no output channels gives an empty N×0×OH×OW result', () => {
+    const x = new Tensor(new Float32Array(75), [1, 3, 5, 5]), w = new Tensor(new Float32Array(0), [0, 3, 3, 3]);
+    for (const backend of ['cpu', 'gpujs'] as const) {
+      expect(withBackend(backend, () => conv2d(x, w)).shape, backend).toEqual([1, 0, 3, 3]);
+      expect(lastBackend('conv2d')).toBe(backend);
+    }
+  });
+});

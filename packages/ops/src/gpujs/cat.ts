@@ -50,7 +50,8 @@ export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes
   if (parts.length !== sizes.length || parts.length === 0) {
     throw new ValueError(`${op}: got ${parts.length} parts and ${sizes.length} sizes; need the same number, at least one`);
   }
-  checkSizes(op, { outer, ...Object.fromEntries(sizes.map((s, k) => [`sizes[${k}]`, s])) }, [outer * sizes.reduce((a, b) => a + b, 0)]);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  checkSizes(op, { outer, ...Object.fromEntries(sizes.map((s, k) => [`sizes[${k}]`, s])) }, [['output', outer * total, `outer×Σsizes = ${outer}×${total}`]]);
   parts.forEach((p, k) => checkArray(op, `parts[${k}]`, p, outer * sizes[k], `outer×size = ${outer}×${sizes[k]}`));
   // Empty parts contribute nothing; drop them so they take no binding.
   const keep = sizes.map((_, k) => k).filter((k) => sizes[k] > 0);
@@ -69,7 +70,7 @@ export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes
 
 export function slice(r: KernelRunner, x: Float32Array, outer: number, total: number, offset: number, size: number): MaybePromise<Float32Array> {
   const op = 'slice';
-  checkSizes(op, { outer, total, offset, size }, [outer * total]);
+  checkSizes(op, { outer, total, offset, size }, [['input', outer * total, `outer×total = ${outer}×${total}`]]);
   if (offset + size > total) throw new ShapeError(`${op}: columns [${offset}, ${offset + size}) run past the row size ${total}`);
   checkArray(op, 'input', x, outer * total, `outer×total = ${outer}×${total}`);
   return r.run(op, sliceKernel, { T: total, OFF: offset, S: size }, outer * size, [x]);

@@ -1,6 +1,6 @@
 // One gpu.js GPU instance plus a cache of built kernels, one per (op, sizes). Every kernel follows
 // research/gpujs.md §4: sizes baked into `constants` (loops bounded by them are never capped), flat
-// 1-D outputs, i32 index arithmetic, f32 math, and no setConstants/setOutput after build.
+// 1-D outputs, buffers of at most MAX_ELEMENTS, f32 math, and no setConstants/setOutput after build.
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
 import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
 
@@ -23,8 +23,15 @@ export type KernelFn = (this: KernelThis, ...args: Float32Array[]) => number;
  */
 export const LOOP_BUDGET = 32768;
 
-/** Flat indices are i32 inside the kernels (strictIntegers). */
-const MAX_INDEX = 2 ** 31 - 1;
+/** Kernels kept built per KernelRunner before the least recently used is destroyed. */
+export const DEFAULT_MAX_KERNELS = 64;
+
+/**
+ * Longest buffer a kernel may index. gpu.js keeps integer locals as float32 (its WebAssembly backend
+ * declares them f32, like WebGL) and computes `/` and `%` in f32, so only indices up to 2^24 are
+ * exact; past that, reads and index decoding silently land on neighbouring cells.
+ */
+export const MAX_ELEMENTS = 2 ** 24;
 
 // Not named `then`: a module exporting `then` is a thenable, and `await import()` of it would call it.
 export function andThen<T, U>(v: MaybePromise<T>, f: (value: T) => MaybePromise<U>): MaybePromise<U> {
@@ -45,13 +52,18 @@ export function checkArray(op: string, name: string, a: unknown, expected: numbe
   }
 }
 
-/** Throws unless every size is a non-negative integer and every flat length fits an i32 index. */
-export function checkSizes(op: string, sizes: Record<string, number>, lengths: number[]): void {
+/** A buffer a kernel reads or writes: its argument name, element count and shape (for messages). */
+export type BufferSize = [name: string, length: number, shape: string];
+
+/** Throws unless every size is a non-negative integer and every buffer is short enough to index exactly. */
+export function checkSizes(op: string, sizes: Record<string, number>, buffers: BufferSize[]): void {
   for (const [k, v] of Object.entries(sizes)) {
     if (!Number.isInteger(v) || v < 0) throw new ValueError(`${op}: '${k}' must be a non-negative integer, got ${v}`);
   }
-  for (const n of lengths) {
-    if (n > MAX_INDEX) throw new ValueError(`${op}: a buffer of ${n} elements exceeds the i32 index range of the gpu.js kernels`);
+  for (const [name, n, shape] of buffers) {
+    if (n > MAX_ELEMENTS) {
+      throw new ValueError(`${op}: '${name}' (${shape}) has ${n} elements, more than the 2^24 the gpu.js kernels index exactly; run it on cpu`);
+    }
   }
 }
 
@@ -72,9 +84,13 @@ export class KernelRunner {
   readonly expectedClass: string;
   lastClass = '';
   lastFallbackReason: string | null = null;
+  /** Built kernels in least- to most-recently-used order (a Map iterates in insertion order). */
   private readonly cache = new Map<string, IKernelRunShortcut>();
 
-  constructor(readonly mode: GpuMode, readonly isAsync: boolean, private readonly strict: boolean) {
+  constructor(readonly mode: GpuMode, readonly isAsync: boolean, private readonly strict: boolean, readonly maxKernels = DEFAULT_MAX_KERNELS) {
+    if (!Number.isInteger(maxKernels) || maxKernels < 1) {
+      throw new ValueError(`createGpuKernels: 'maxKernels' must be a positive integer, got ${maxKernels}`);
+    }
     this.gpu = new GPU({ mode });
     this.expectedClass = (this.gpu.Kernel as unknown as { name: string }).name;
   }
@@ -87,7 +103,10 @@ export class KernelRunner {
     if (length === 0) return this.isAsync ? Promise.resolve(new Float32Array(0)) : new Float32Array(0);
     const key = `${op}:${length}:${JSON.stringify(constants)}`;
     let kernel = this.cache.get(key);
-    if (!kernel) {
+    if (kernel) {
+      this.cache.delete(key); // re-inserted below as the most recently used
+    } else {
+      this.evictDownTo(this.maxKernels - 1);
       kernel = this.gpu.createKernel(fn.toString(), {
         output: [length],
         constants,
@@ -95,8 +114,8 @@ export class KernelRunner {
         precision: 'single',
         tactic: 'precision',
       });
-      this.cache.set(key, kernel);
     }
+    this.cache.set(key, kernel);
     const k = kernel;
     // gpu.js cannot bind an empty array; kernels never read an argument whose sizes make it empty.
     const result = k(...args.map((a) => (a.length === 0 ? new Float32Array(1) : a))) as MaybePromise<unknown>;
@@ -110,6 +129,18 @@ export class KernelRunner {
       }
       return owned(r, length);
     });
+  }
+
+  /**
+   * Destroys least-recently-used kernels until at most `size` remain: every kernel holds its own
+   * WebAssembly memories (or GL programs), and Chromium allows only ~124 live WebAssembly.Memory objects.
+   */
+  private evictDownTo(size: number): void {
+    for (const [key, k] of this.cache) {
+      if (this.cache.size <= size) break;
+      this.cache.delete(key);
+      k.kernel.destroy(true); // k.kernel, not the first build: gpu.js may have swapped in a fallback
+    }
   }
 
   kernelKeys(): string[] {

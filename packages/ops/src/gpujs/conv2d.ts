@@ -34,16 +34,17 @@ function conv2dForwardKernel(this: KernelThis, x: Float32Array, w: Float32Array,
   }
   for (let kh = 0; kh < this.constants.KH; kh++) {
     const ih = oh * this.constants.SH - this.constants.PH + kh * this.constants.DH;
-    if (ih >= 0 && ih < this.constants.H) {
-      for (let kw = 0; kw < this.constants.KW; kw++) {
-        const iw = ow * this.constants.SW - this.constants.PW + kw * this.constants.DW;
-        if (iw >= 0 && iw < this.constants.W) {
-          const xb = ((n * this.constants.C + g * this.constants.CG + c0) * this.constants.H + ih) * this.constants.W + iw;
-          const wb = ((oc * this.constants.CG + c0) * this.constants.KH + kh) * this.constants.KW + kw;
-          for (let ci = 0; ci < this.constants.CC; ci++) {
-            if (c0 + ci < this.constants.CG) {
-              sum += x[xb + ci * this.constants.HW] * w[wb + ci * this.constants.KHW];
-            }
+    for (let kw = 0; kw < this.constants.KW; kw++) {
+      const iw = ow * this.constants.SW - this.constants.PW + kw * this.constants.DW;
+      const xb = ((n * this.constants.C + g * this.constants.CG + c0) * this.constants.H + ih) * this.constants.W + iw;
+      const wb = ((oc * this.constants.CG + c0) * this.constants.KH + kh) * this.constants.KW + kw;
+      for (let ci = 0; ci < this.constants.CC; ci++) {
+        if (c0 + ci < this.constants.CG) {
+          if (ih >= 0 && ih < this.constants.H && iw >= 0 && iw < this.constants.W) {
+            sum += x[xb + ci * this.constants.HW] * w[wb + ci * this.constants.KHW];
+          } else {
+            // A padding cell is a zero that cpu (im2col) multiplies too: an infinite or NaN weight gives NaN.
+            sum += 0 * w[wb + ci * this.constants.KHW];
           }
         }
       }
@@ -119,14 +120,15 @@ function conv2dBackwardWeightKernel(this: KernelThis, x: Float32Array, dy: Float
       const n = Math.floor(row / this.constants.OH);
       const oh = row % this.constants.OH;
       const ih = oh * this.constants.SH - this.constants.PH + kh * this.constants.DH;
-      if (ih >= 0 && ih < this.constants.H) {
-        const xb = ((n * this.constants.C + c) * this.constants.H + ih) * this.constants.W;
-        const dyb = ((n * this.constants.OC + oc) * this.constants.OH + oh) * this.constants.OW;
-        for (let ow = 0; ow < this.constants.OW; ow++) {
-          const iw = ow * this.constants.SW - this.constants.PW + kw * this.constants.DW;
-          if (iw >= 0 && iw < this.constants.W) {
-            sum += x[xb + iw] * dy[dyb + ow];
-          }
+      const xb = ((n * this.constants.C + c) * this.constants.H + ih) * this.constants.W;
+      const dyb = ((n * this.constants.OC + oc) * this.constants.OH + oh) * this.constants.OW;
+      for (let ow = 0; ow < this.constants.OW; ow++) {
+        const iw = ow * this.constants.SW - this.constants.PW + kw * this.constants.DW;
+        if (ih >= 0 && ih < this.constants.H && iw >= 0 && iw < this.constants.W) {
+          sum += x[xb + iw] * dy[dyb + ow];
+        } else {
+          // A padding cell is a zero that cpu (im2col) multiplies too: an infinite or NaN gradient gives NaN.
+          sum += 0 * dy[dyb + ow];
         }
       }
     }
@@ -137,7 +139,7 @@ function conv2dBackwardWeightKernel(this: KernelThis, x: Float32Array, dy: Float
 /** Runs a partial-sum kernel with NP parts of L cells each, then adds the parts up if NP > 1. */
 function runParts(r: KernelRunner, op: string, fn: KernelFn, consts: Record<string, number>, args: Float32Array[]): MaybePromise<Float32Array> {
   const { L, NP } = consts;
-  checkSizes(op, {}, [NP * L]);
+  checkSizes(op, {}, [['partial sums', NP * L, `parts×cells = ${NP}×${L}`]]);
   if (NP > LOOP_BUDGET) throw new ValueError(`${op}: ${NP} partial sums exceed the per-thread loop budget of ${LOOP_BUDGET}`);
   const parts = r.run(op, fn, consts, NP * L, args);
   return NP === 1 ? parts : andThen(parts, (p) => r.run('sumParts', sumParts, { L, NP }, L, [p]));
@@ -147,15 +149,21 @@ function runParts(r: KernelRunner, op: string, fn: KernelFn, consts: Record<stri
 function chunkChannels(op: string, channels: number, KH: number, KW: number): { CC: number; NP: number } {
   const cc = Math.floor((LOOP_BUDGET - KH - KH * KW) / (KH * KW));
   if (cc < 1) throw new ValueError(`${op}: a ${KH}×${KW} kernel window exceeds the per-thread loop budget of ${LOOP_BUDGET}`);
-  const CC = Math.min(channels, cc);
-  return { CC, NP: Math.ceil(channels / CC) };
+  // At least one part, so an empty reduction (zero channels) still yields its zeros, or the bias.
+  const CC = Math.max(1, Math.min(channels, cc));
+  return { CC, NP: Math.max(1, Math.ceil(channels / CC)) };
 }
 
 function validate(op: string, g: Conv2dGeometry): { CG: number; OCG: number } {
   const { N, C, H, W, OC, KH, KW, OH, OW, groups } = g;
-  checkSizes(op, { ...g }, [N * C * H * W, N * OC * OH * OW, OC * C * KH * KW]);
-  if (C < 1 || OC < 1 || groups < 1 || C % groups !== 0 || OC % groups !== 0) {
-    throw new ValueError(`${op}: in_channels=${C} and out_channels=${OC} must be positive and divisible by groups=${groups}`);
+  const s = shapes(g, C / groups);
+  checkSizes(op, { ...g }, [
+    ['input', N * C * H * W, s.x], ['weight', OC * (C / groups) * KH * KW, s.w],
+    [op === 'conv2dForward' ? 'output' : 'grad_output', N * OC * OH * OW, s.dy],
+  ]);
+  // Zero channels (or images) are valid, as on cpu: the empty sums give zeros.
+  if (groups < 1 || C % groups !== 0 || OC % groups !== 0) {
+    throw new ValueError(`${op}: in_channels=${C} and out_channels=${OC} must be divisible by groups=${groups}, a positive integer`);
   }
   if (g.SH < 1 || g.SW < 1 || g.DH < 1 || g.DW < 1 || KH < 1 || KW < 1) {
     throw new ValueError(`${op}: kernel ${KH}×${KW}, stride ${g.SH}×${g.SW} and dilation ${g.DH}×${g.DW} must be positive`);

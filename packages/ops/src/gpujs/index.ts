@@ -9,7 +9,7 @@ import { cat, slice, split } from './cat';
 import { installWebGpuShim, probeWebGpu } from './webgpu';
 
 export type { GpuMode } from './context';
-export { LOOP_BUDGET } from './context';
+export { DEFAULT_MAX_KERNELS, LOOP_BUDGET } from './context';
 export {
   hardwareGpuAvailable, headlessGlRenderer, installWebGpuShim, isSoftwareRenderer, probeWebGpu, uninstallWebGpuShim, type WebGpuAdapter,
 } from './webgpu';
@@ -26,7 +26,7 @@ export interface GpuKernels<Async extends boolean = boolean> {
   kernelClass(): string;
   /** Why gpu.js fell back to its CPU kernel on the last call, if it did. */
   fallbackReason(): string | null;
-  /** Cache keys of the kernels built so far: op, output length and every baked-in size. */
+  /** Cache keys of the kernels kept built (at most maxKernels), least recently used first: op, output length and every baked-in size. */
   kernelKeys(): string[];
   destroy(): Promise<void>;
 
@@ -50,10 +50,12 @@ export interface GpuKernels<Async extends boolean = boolean> {
 export interface GpuKernelsOptions {
   /** Throw when a kernel ran on another class than the mode's (gpu.js falls back to CPUKernel with only a console warning). Default true. */
   strict?: boolean;
+  /** Kernels kept built (one per op and shape); beyond it the least recently used is destroyed. Default DEFAULT_MAX_KERNELS (64). */
+  maxKernels?: number;
 }
 
-function build(mode: GpuMode, isAsync: boolean, strict: boolean): GpuKernels {
-  const r = new KernelRunner(mode, isAsync, strict);
+function build(mode: GpuMode, isAsync: boolean, strict: boolean, maxKernels?: number): GpuKernels {
+  const r = new KernelRunner(mode, isAsync, strict, maxKernels);
   return {
     mode,
     async: isAsync,
@@ -83,10 +85,10 @@ function build(mode: GpuMode, isAsync: boolean, strict: boolean): GpuKernels {
 export function createGpuKernels(mode: 'webgpu', options?: GpuKernelsOptions): Promise<GpuKernels<true>>;
 export function createGpuKernels(mode: Exclude<GpuMode, 'webgpu'>, options?: GpuKernelsOptions): GpuKernels<false>;
 export function createGpuKernels(mode: GpuMode, options?: GpuKernelsOptions): GpuKernels | Promise<GpuKernels>;
-export function createGpuKernels(mode: GpuMode, { strict = true }: GpuKernelsOptions = {}): GpuKernels | Promise<GpuKernels> {
-  if (mode !== 'webgpu') return build(mode, false, strict);
+export function createGpuKernels(mode: GpuMode, { strict = true, maxKernels }: GpuKernelsOptions = {}): GpuKernels | Promise<GpuKernels> {
+  if (mode !== 'webgpu') return build(mode, false, strict, maxKernels);
   return installWebGpuShim().then(async (ok) => {
     if (!ok) throw new Error(`createGpuKernels: no WebGPU adapter: ${(await probeWebGpu()).reason}`);
-    return build(mode, true, strict);
+    return build(mode, true, strict, maxKernels);
   });
 }

@@ -3,7 +3,7 @@
 // order, and the argmax is the flat index ih·W + iw within the (n, c) plane. Windows may run past the
 // input (ceil mode is already resolved into OH/OW by geometry.ts); only real cells are read.
 import type { Pool2dGeometry } from '../geometry';
-import { DTypeError, ValueError } from '@firegrad/core';
+import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
 import { LOOP_BUDGET, andThen, checkArray, checkSizes, type KernelRunner, type KernelThis, type MaybePromise } from './context';
 
 /** argmax of the window of output cell i, or −1 when the window holds no real cell. */
@@ -23,8 +23,10 @@ function maxPoolArgmaxKernel(this: KernelThis, x: Float32Array): number {
         const iw = ow * this.constants.SW - this.constants.PW + kw * this.constants.DW;
         if (iw >= 0 && iw < this.constants.W) {
           const v = x[base + ih * this.constants.W + iw];
-          // The first real cell is taken whatever its value (−∞ included), as PyTorch does.
-          if (arg < 0 || v > best) {
+          // The first real cell is taken whatever its value (−∞ included), as PyTorch does; then a
+          // strictly greater value, or any NaN (so the last NaN wins, like cpu and PyTorch's
+          // `val > max || isnan(val)`). gpu.js has no isNaN; `v !== v` compiles to f32.ne on WebAssembly.
+          if (arg < 0 || v > best || v !== v) {
             best = v;
             arg = ih * this.constants.W + iw;
           }
@@ -184,7 +186,8 @@ function avgPoolBackwardKernel(this: KernelThis, dy: Float32Array): number {
 
 function validate(op: string, g: Pool2dGeometry) {
   const { N, C, H, W, KH, KW, SH, SW, DH, DW, OH, OW } = g;
-  checkSizes(op, { ...g }, [N * C * H * W, N * C * OH * OW]);
+  const x = `N×C×H×W = ${N}×${C}×${H}×${W}`, y = `N×C×OH×OW = ${N}×${C}×${OH}×${OW}`;
+  checkSizes(op, { ...g }, [['input', N * C * H * W, x], [op.endsWith('Forward') ? 'output' : 'grad_output', N * C * OH * OW, y]]);
   if (KH < 1 || KW < 1 || SH < 1 || SW < 1 || DH < 1 || DW < 1) {
     throw new ValueError(`${op}: kernel ${KH}×${KW}, stride ${SH}×${SW} and dilation ${DH}×${DW} must be positive`);
   }
@@ -192,8 +195,8 @@ function validate(op: string, g: Pool2dGeometry) {
   const { PH, PW } = g;
   return {
     consts: { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, HW: H * W, OHW: OH * OW },
-    x: `N×C×H×W = ${N}×${C}×${H}×${W}`,
-    y: `N×C×OH×OW = ${N}×${C}×${OH}×${OW}`,
+    x,
+    y,
   };
 }
 
@@ -201,7 +204,6 @@ export function maxPool2dForward(r: KernelRunner, x: Float32Array, g: Pool2dGeom
   const op = 'maxPool2dForward';
   const v = validate(op, g);
   checkArray(op, 'input', x, g.N * g.C * g.H * g.W, v.x);
-  if (g.H * g.W > 2 ** 24) throw new ValueError(`${op}: an H×W plane of ${g.H}×${g.W} is too large for a float32 argmax index`);
   const len = g.N * g.C * g.OH * g.OW;
   return andThen(r.run('maxPoolArgmax', maxPoolArgmaxKernel, v.consts, len, [x]), (argmax) =>
     andThen(r.run('maxPoolGather', maxPoolGatherKernel, v.consts, len, [x, argmax, new Float32Array([-Infinity])]), (out) => ({ out, argmax })));
@@ -214,9 +216,9 @@ export function maxPool2dBackward(r: KernelRunner, dy: Float32Array, argmax: Flo
   if (!(argmax instanceof Float32Array || argmax instanceof Int32Array)) {
     throw new DTypeError(`${op}: 'argmax' must be a Float32Array or an Int32Array`);
   }
-  // gpu.js reads every array as f32; indices below 2^24 (checked in forward) convert exactly.
+  if (argmax.length !== dy.length) throw new ShapeError(`${op}: 'argmax' has ${argmax.length} elements, expected ${dy.length} (${v.y})`);
+  // gpu.js reads every array as f32; the indices are below H·W ≤ 2^24 (validate), so they convert exactly.
   const arg = argmax instanceof Int32Array ? Float32Array.from(argmax) : argmax;
-  checkArray(op, 'argmax', arg, g.N * g.C * g.OH * g.OW, v.y);
   return r.run(op, maxPoolBackwardKernel, v.consts, g.N * g.C * g.H * g.W, [dy, arg]);
 }
 
