@@ -7,6 +7,7 @@ Usage (from the repo root):
     /usr/bin/python3 scripts/make-fixtures.py core     # only test/fixtures/core.json
     /usr/bin/python3 scripts/make-fixtures.py ops      # only test/fixtures/ops.json
     /usr/bin/python3 scripts/make-fixtures.py nn       # only test/fixtures/nn/*
+    /usr/bin/python3 scripts/make-fixtures.py gemm-accuracy  # only its nn/ file
     /usr/bin/python3 scripts/make-fixtures.py roundtrip  # check firegrad's file
 
 (`pnpm fixtures` runs the same thing.) Needs only PyTorch (Debian's
@@ -51,6 +52,15 @@ st_encode; tensors in header order, "__metadata__" first):
   fire.json        Fire(6, 3, 4, 5), float64: {"module", "params", "stateDict",
                     "inputs": {"x"}, "gradOutput", "output", "grads"}
                    with grads for "x" and every state-dict name.
+  squeezenet1_0_10_227_grads.safetensors (`gemm-accuracy` group)
+      long-reduction float32 accuracy: squeezenet1_0_10.safetensors' weights
+      on one seeded [1,3,227,227] input (F32), labels I32 [1],
+      grad64.features.0.weight F64; metadata: max|g32 - g64| / max|g64| of
+      PyTorch float32's whole-network gradient (torchRelErr32) and of its dW
+      from the float64 dY rounded to float32 (torchConvDwRelErr32), the
+      kink report (reluFlips32, poolFlips32: float32 decisions that differ),
+      and on how many of 20 more seeded inputs PyTorch float32's
+      whole-network error exceeds 1e-5 (torchRelErr32Over1e-5).
 The `roundtrip` group writes nothing: it checks nn/firegrad-saved.safetensors
 (written by firegrad's safetensors test) if it exists.
 """
@@ -785,6 +795,67 @@ def nn_fixtures():
     fire_fixture()
 
 
+def gemm_accuracy_fixture():
+    """features.0's float64 gradient of SqueezeNet 1.0 at 227 (a 12,321-term reduction per
+    element of dW), and how far PyTorch's float32 is from it."""
+    name = f"squeezenet1_0_{SQUEEZENET_CLASSES}"
+    state, _ = st_load(os.path.join(FIXTURE_DIR, NN_DIR, name + ".safetensors"))
+    model = squeezenet("1_0", SQUEEZENET_CLASSES)
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    seed(name + "_227/input")
+    x = torch.randn((1, 3, 227, 227), dtype=torch.float32)
+    labels = torch.randint(0, SQUEEZENET_CLASSES, (1,))
+
+    grads, dys, seen = {}, {}, {}
+    for bits, dtype in ((32, torch.float32), (64, torch.float64)):
+        m = copy.deepcopy(model).to(dtype)
+        m.features[1].inplace = False  # so that features.0's output keeps its own gradient
+
+        def keep_dy(_module, _inputs, out, bits=bits):
+            out.register_hook(lambda g: dys.__setitem__(bits, g.detach()))
+
+        m.features[0].register_forward_hook(keep_dy)
+        seen[bits], handles = record_inputs(m)
+        F.cross_entropy(m(x.to(dtype)), labels).backward()
+        for h in handles:
+            h.remove()
+        grads[bits] = m.features[0].weight.grad.detach().clone()
+    kinks = kink_report(seen[32], seen[64])
+
+    def rel_err(g32, g64):
+        return ((g32.double() - g64).abs().max() / g64.abs().max()).item()
+
+    # The whole network's float32 error includes ReLU / max-pool decisions that float32 rounding
+    # flips (kinks, not summation). features.0's dW alone, from the float64 dY rounded to float32,
+    # is the long reduction with no kink in it.
+    shape, dy32 = model.features[0].weight.shape, dys[64].float()
+    conv_dw32 = torch.nn.grad.conv2d_weight(x, shape, dy32, stride=2)
+    conv_dw64 = torch.nn.grad.conv2d_weight(x.double(), shape, dy32.double(), stride=2)
+    assert rel_err(conv_dw64, grads[64]) < 1e-6
+    errs = {"torchRelErr32": rel_err(grads[32], grads[64]),
+            "torchConvDwRelErr32": rel_err(conv_dw32, grads[64])}
+    # How often that happens to PyTorch: whole-network float32 error on 20 more seeded inputs.
+    others = []
+    for i in range(20):
+        seed(f"{name}_227/input{i}")
+        xi = torch.randn((1, 3, 227, 227), dtype=torch.float32)
+        g = {}
+        for bits, dtype in ((32, torch.float32), (64, torch.float64)):
+            m = copy.deepcopy(model).to(dtype)
+            F.cross_entropy(m(xi.to(dtype)), labels).backward()
+            g[bits] = m.features[0].weight.grad
+        others.append(rel_err(g[32], g[64]))
+    errs["torchRelErr32Over1e-5"] = f"{sum(e > 1e-5 for e in others)} of {len(others)} inputs"
+    io = {"input": x, "labels": labels.to(torch.int32), "grad64.features.0.weight": grads[64]}
+    write_safetensors(os.path.join(NN_DIR, name + "_227_grads.safetensors"), io, {
+        "format": "pt", "model": "torchvision squeezenet1_0",
+        "weights": name + ".safetensors", "mode": "eval (dropout off)",
+        "loss": "F.cross_entropy(logits, labels)",
+        **{k: v if isinstance(v, str) else repr(v) for k, v in errs.items()},
+        **{k + "64" if k in ("reluMargin", "poolGap") else k: repr(v) for k, v in kinks.items()}})
+    print(f"  PyTorch float32 max|g32 - g64| / max|g64| of features.0.weight: {errs}, kinks {kinks}")
+
 # ---------------------------------------------------------------- roundtrip
 
 ROUNDTRIP_FILE = os.path.join(NN_DIR, "firegrad-saved.safetensors")
@@ -837,6 +908,7 @@ def roundtrip_check():
 
 GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
 OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
+                "gemm-accuracy": gemm_accuracy_fixture,
                 "roundtrip": roundtrip_check}    # writes nothing
 
 
