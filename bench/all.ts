@@ -12,36 +12,41 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Generator, noGrad, randint, randn, type Tensor } from '@firegrad/core';
 import { SGD, SqueezeNetMini, crossEntropy, squeezenet1_0, squeezenet1_1, type Module } from '@firegrad/nn';
 import { conv2d, parallelInfo } from '@firegrad/ops';
 import { tf, useBackend } from './tfjs';
 import { tfSqueezeNet, tfSqueezeNetMini, type TfNet } from './tfjs-squeezenet';
-import { time, type Timing } from './util';
+import { Command, InvalidArgumentError } from 'commander';
+import { intArg, time, type Timing } from './util';
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    runs: { type: 'string' },
-    'skip-slow': { type: 'boolean', default: true }, // accepted for clarity; it is the default
-    'no-skip-slow': { type: 'boolean', default: false },
-  },
-});
-const quick = args.quick!;
-const skipSlow = !args['no-skip-slow'];
-const maxRuns = Number(args.runs ?? (quick ? 3 : 9));
-if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new Error(`--runs: expected an integer >= 1, got '${args.runs}'`);
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
+type Workload = (typeof WORKLOADS)[number];
+const args = new Command('pnpm bench')
+  .description('workloads W1–W6 for firegrad, PyTorch, ONNX Runtime and TF.js (wasm, cpu) in one run; writes bench/results/latest.json')
+  .option('--quick', 'shorter cells (3 runs, 5 s budget)', false)
+  .option('--only <list>', `comma-separated workloads (${WORKLOADS.join(', ')})`, workloadList)
+  .option('--runs <n>', 'most timed runs per cell (default 9, 3 with --quick)', intArg('--runs'))
+  .option('--skip-slow', "skip TF.js cpu's gradient cells (the default)", true)
+  .option('--no-skip-slow', 'run each of those cells once (minutes)')
+  .addHelpText('after', "\nFIREGRAD_THREADS=n sets firegrad's threads, and PyTorch's and ONNX Runtime's with it.")
+  .parse().opts<{ quick: boolean; only?: Workload[]; runs?: number; skipSlow: boolean }>();
+const quick = args.quick;
+const skipSlow = args.skipSlow;
+const maxRuns = args.runs ?? (quick ? 3 : 9);
 const minRuns = Math.min(maxRuns, quick ? 2 : 3);
 const budgetMs = quick ? 5_000 : 30_000; // per cell: slow peers get fewer runs (never fewer than minRuns)
 const PYTHON = '/usr/bin/python3'; // the python3 first on PATH may lack torch (peers.md)
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
-type Workload = (typeof WORKLOADS)[number];
-const only = args.only?.split(',').map((s) => s.trim().toUpperCase());
-for (const w of only ?? []) if (!WORKLOADS.includes(w as Workload)) throw new Error(`--only: unknown workload '${w}' (expected ${WORKLOADS.join(', ')})`);
-const picked = WORKLOADS.filter((w) => !only || only.includes(w));
+const picked = WORKLOADS.filter((w) => !args.only || args.only.includes(w));
+
+function workloadList(v: string): Workload[] {
+  return v.split(',').map((s) => {
+    const w = s.trim().toUpperCase() as Workload;
+    if (!WORKLOADS.includes(w)) throw new InvalidArgumentError(`--only: unknown workload '${s}' (expected ${WORKLOADS.join(', ')})`);
+    return w;
+  });
+}
 
 const W6_FLOP = 2 * 8 * 64 * 55 * 55 * 16 * 3 * 3; // 446 MFLOP forward
 interface Row { id: string; workload: Workload; label: string; unit: 'ms' | 'img/s' | 's/step'; batch?: number; flop?: number }

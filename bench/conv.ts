@@ -1,14 +1,14 @@
 // conv2d GFLOP/s on SqueezeNet shapes: forward, grad-input, grad-weight, for firegrad's cpu and
 // gpujs backends and TF.js's cpu and wasm backends, measured in the same run.
-// Run: pnpm bench:conv   (TFJS_CPU_GRADS=0 skips TF.js cpu's ~50 s gradient run)
+// Run: pnpm bench:conv [--runs N] [--shapes 0,2] [--no-tfjs-cpu-grads]   (pnpm bench:conv --help)
 import { Generator, randn, type FloatArray } from '@firegrad/core';
 import { conv2dGeometry, type Conv2dGeometry } from '@firegrad/ops';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../packages/ops/src/cpu/conv2d';
 import { gpuKernels } from '../packages/ops/src/register-gpujs';
 import { tf, useBackend } from './tfjs';
-import { fmt, gflops, time, type Timing } from './util';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { fmt, gflops, intArg, time, type Timing } from './util';
 
-const runs = Number(process.env.RUNS ?? 5);
 const shapes: { name: string; x: number[]; w: number[]; stride: number; padding: number }[] = [
   { name: '8×16×55×55 → 64 3×3 p1', x: [8, 16, 55, 55], w: [64, 16, 3, 3], stride: 1, padding: 1 },
   { name: '1×3×224×224 → 64 3×3 s2', x: [1, 3, 224, 224], w: [64, 3, 3, 3], stride: 2, padding: 0 },
@@ -22,7 +22,22 @@ const rows: Row[] = [];
 const record = (shape: string, impl: string, pass: Row['pass'], flop: number, t: Timing | null, note?: string) =>
   rows.push({ shape, impl, pass, t, gflops: t ? gflops(flop, t.median) : null, note });
 
-const picked = process.env.SHAPES ? process.env.SHAPES.split(',').map((i) => shapes[Number(i)]) : shapes;
+const opts = new Command('pnpm bench:conv')
+  .description('conv2d GFLOP/s on SqueezeNet shapes (fwd, dX, dW): firegrad cpu and gpujs, TF.js cpu and wasm')
+  .addOption(new Option('--runs <n>', 'timed runs per cell').env('RUNS').argParser(intArg('--runs')).default(5))
+  .addOption(new Option('--shapes <list>', `comma-separated shape indices (${shapes.map((s, i) => `${i}: ${s.name}`).join('; ')})`)
+    .env('SHAPES').argParser(shapeList))
+  .option('--no-tfjs-cpu-grads', "skip TF.js cpu's ~50 s gradient run (or TFJS_CPU_GRADS=0)")
+  .parse().opts<{ runs: number; shapes?: typeof shapes; tfjsCpuGrads: boolean }>();
+const runs = opts.runs;
+const picked = opts.shapes ?? shapes;
+
+function shapeList(v: string): typeof shapes {
+  return v.split(',').map((i) => {
+    if (!/^\d+$/.test(i.trim()) || Number(i) >= shapes.length) throw new InvalidArgumentError(`--shapes: '${i}' is not a shape index in [0, ${shapes.length})`);
+    return shapes[Number(i)];
+  });
+}
 for (const s of picked) {
   const gen = new Generator(1);
   const x = randn(s.x, { generator: gen }), w = randn(s.w, { generator: gen });
@@ -61,7 +76,7 @@ for (const s of picked) {
     // no tf.tidy around dataSync(): measured 50× slower on the wasm backend
     const fwd = await time(() => { const y = conv(tx, tw); y.dataSync(); y.dispose(); }, slow ? Math.min(runs, 3) : runs);
     record(s.name, `tfjs ${backend}`, 'fwd', flop, fwd);
-    const wantGrads = backend === 'wasm' || (process.env.TFJS_CPU_GRADS !== '0' && s === shapes[0]);
+    const wantGrads = backend === 'wasm' || (opts.tfjsCpuGrads && process.env.TFJS_CPU_GRADS !== '0' && s === shapes[0]);
     if (!wantGrads) { record(s.name, `tfjs ${backend}`, 'fwd+dX+dW', 3 * flop, null, 'skipped (tens of seconds per call)'); continue; }
     try {
       const t = await time(() => tf.grads((a: any, b: any) => tf.sum(conv(a, b)))([tx, tw]).forEach((r) => { r.dataSync(); r.dispose(); }), slow ? 1 : runs, slow ? 0 : 1);

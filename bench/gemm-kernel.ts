@@ -1,5 +1,5 @@
 // GEMM kernel throughput, single thread, and the conv passes built on it:
-// `npx tsx bench/gemm-kernel.ts [runs]`. Prints the median GFLOP/s over `runs` timed samples
+// `npx tsx bench/gemm-kernel.ts [runs]` (--help). Prints the median GFLOP/s over `runs` timed samples
 // (default 7) after a warm-up, and the path gemm took (float32 runs on WebAssembly SIMD unless
 // FIREGRAD_SIMD=0). GEMM FLOPs = 2·M·N·K; conv FLOPs = 2·N·OC·OH·OW·(C/groups)·KH·KW per pass.
 import { gemm, lastGemmPath, setGemmBackend, type FloatArray } from '../packages/core/src/kernels/gemm';
@@ -7,9 +7,14 @@ import {
   conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
 } from '../packages/ops/src/cpu/conv2d';
 import { convOutSize, type Conv2dGeometry } from '../packages/ops/src/geometry';
+import { Command } from 'commander';
+import { intArg } from './util';
 
 type FloatCtor = typeof Float32Array | typeof Float64Array;
-const runs = Number(process.argv[2] ?? 7);
+const [runs] = new Command('npx tsx bench/gemm-kernel.ts')
+  .description('GEMM kernel GFLOP/s (one thread) and the conv passes built on it')
+  .argument('[runs]', 'timed samples per cell', intArg('runs'), 7)
+  .parse().processedArgs as [number];
 
 function rand(T: FloatCtor, n: number): FloatArray {
   const a = new T(n);

@@ -3,10 +3,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Generator, randn } from '@firegrad/core';
-import { fmt, gflops, time } from './util';
+import { Command, Option } from 'commander';
+import { fmt, gflops, intArg, time } from './util';
 
+const { runs } = new Command('pnpm bench:matmul')
+  .description('float32 matmul GFLOP/s at 256, 512, 1024: firegrad (one thread) against TF.js cpu')
+  .addOption(new Option('--runs <n>', 'timed runs per cell').env('RUNS').argParser(intArg('--runs')).default(5))
+  .parse().opts<{ runs: number }>();
 await tf.setBackend('cpu');
-const runs = Number(process.env.RUNS ?? 5);
 console.log(`matmul float32, median of ${runs} runs (min–max), GFLOP/s; TF.js ${tf.version_core} cpu backend`);
 console.log('size  | firegrad            | tfjs-cpu            | ratio');
 for (const n of [256, 512, 1024]) {

@@ -1,14 +1,20 @@
 // Memory over a long training run: RSS, JS heap and array-buffer memory every 100 steps of the
 // small SqueezeNet (batch 64 as in W4 and `pnpm train`, Adam), and the share of the time spent in
 // garbage collection. Flat numbers mean no leak through the tape, kernels, workspaces or pool.
-// Run: pnpm bench:memory [steps=1000] [batch=64]
+// Run: pnpm bench:memory [steps=1000] [batch=64]   (pnpm bench:memory --help)
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Generator, randint, randn } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { parallelInfo } from '@firegrad/ops';
+import { Command } from 'commander';
+import { intArg } from './util';
 
-const steps = Number(process.argv[2] ?? 1000);
-const batch = Number(process.argv[3] ?? 64);
+const program = new Command('pnpm bench:memory')
+  .description('memory (RSS, heap, array buffers) and GC share over a long SqueezeNetMini training run')
+  .argument('[steps]', 'training steps', intArg('steps'), 1000)
+  .argument('[batch]', 'images per step', intArg('batch'), 64)
+  .parse();
+const [steps, batch] = program.processedArgs as [number, number];
 const g = new Generator(0);
 const model = new SqueezeNetMini({ generator: g });
 const opt = new Adam(model.parameters(), { lr: 1e-3 });

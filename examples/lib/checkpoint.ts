@@ -1,18 +1,33 @@
 // Checkpoints: model weights, optimizer slots, and the run's state (epoch, settings, scheduler,
-// generator, history) in one safetensors file, written atomically (temp file + rename), so a
-// crash mid-write leaves the previous good checkpoint in place.
+// generator, history, and the position inside an interrupted epoch) in one safetensors file,
+// written atomically (temp file + rename), so a crash mid-write leaves the previous good one.
 import { Tensor, type FloatArray } from '@firegrad/core';
 import { readSafetensors, saveSafetensors, type Module, type Optimizer, type OptimizerState } from '@firegrad/nn';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const FORMAT = 'firegrad-train-v1';
 
+/** How far an interrupted epoch got: with the run's generator state, enough to finish it bit for bit. */
+export interface EpochProgress {
+  /** Steps done in the epoch after `epoch`. */
+  step: number;
+  /** The generator state at the epoch's start, which redraws its shuffled order. */
+  epochGenerator: number[];
+  lossSum: number;
+  correct: number;
+  seen: number;
+  seconds: number;
+}
+
 export interface RunState<S> {
+  /** Epochs completed. */
   epoch: number;
   settings: S;
   schedulerEpoch: number;
   generator: number[];
   history: unknown[];
+  /** Present when the run stopped inside an epoch. */
+  progress?: EpochProgress;
 }
 
 export function saveCheckpoint<S>(path: string, model: Module, optimizer: Optimizer, run: RunState<S>): void {
