@@ -112,11 +112,10 @@ describe('gpujs agrees with cpu on the reported cases', () => {
       expect(Array.from(r.grads[0].data), `${backend} grad`).toEqual([0, 1, 0, 0]);
     }
   });
-  it('a conv with no output channels gives an empty N×0×OH×OW result', () => {
+  it('a conv with no output channels gives an empty N×0×OH×OW result (the op answers before any kernel runs)', () => {
     const x = new Tensor(new Float32Array(75), [1, 3, 5, 5]), w = new Tensor(new Float32Array(0), [0, 3, 3, 3]);
     for (const backend of ['cpu', 'gpujs'] as const) {
       expect(withBackend(backend, () => conv2d(x, w)).shape, backend).toEqual([1, 0, 3, 3]);
-      expect(lastBackend('conv2d')).toBe(backend);
     }
   });
 });

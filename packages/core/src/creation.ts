@@ -1,5 +1,5 @@
 // Tensor creation. Random creation goes through a Generator so results are reproducible.
-import { allocate, checkDType, checkInt32Values, describe, dtypeOfArray, type DType, type TypedArray } from './dtype';
+import { allocate, checkDType, checkInt32Values, kindOf, dtypeOfArray, type DType, type TypedArray } from './dtype';
 import { DTypeError, ShapeError, ValueError } from './errors';
 import { defaultGenerator, type Generator } from './generator';
 import { checkShape, numel } from './shape';
@@ -38,7 +38,7 @@ export function tensor(values: NestedArray | TypedArray, opts: CreateOptions & {
   const flat: number[] = [];
   const walk = (v: NestedArray, dim: number): void => {
     if (dim === shape.length) {
-      if (typeof v !== 'number') throw new ShapeError(`tensor: ragged nested array (expected a number at depth ${dim}, got ${describe(v)})`);
+      if (typeof v !== 'number') throw new ShapeError(`tensor: ragged nested array (expected a number at depth ${dim}, got ${kindOf(v)})`);
       flat.push(v);
       return;
     }
@@ -64,7 +64,7 @@ export function fromArray(data: TypedArray, shape?: readonly number[], opts: { r
 function filled(op: string, shape: readonly number[], value: number, opts: CreateOptions): Tensor {
   checkShape(op, shape);
   const dtype = checkDType(opts.dtype ?? 'float32', op);
-  if (typeof value !== 'number') throw new ValueError(`${op}: argument 'value' must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number') throw new ValueError(`${op}: argument 'value' must be a number, got ${kindOf(value)}`);
   if (dtype === 'int32') checkInt32Values(op, 'value', [value]);
   return new Tensor(allocate(dtype, numel(shape), op).fill(value), shape, opts);
 }

@@ -43,14 +43,19 @@ export function dtypeOfArray(data: unknown, op = 'Tensor'): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
-  throw new DTypeError(`${op}: unsupported data ${describe(data)} (expected a Float32Array, Float64Array or Int32Array)`);
+  throw new DTypeError(`${op}: unsupported data ${kindOf(data)} (expected a Float32Array, Float64Array or Int32Array)`);
 }
 
-/** What a value is, for messages: the constructor name of an object, else typeof and the value. */
-export function describe(value: unknown): string {
+/** What a value is, for messages: 'null', 'number NaN', 'an array', 'a Float32Array', 'a float32 Tensor [2]'. */
+export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value !== 'object') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return 'an array';
+  // A Tensor, named by dtype and shape (duck-typed: tensor.ts imports this file).
+  const t = value as { dtype?: unknown; shape?: unknown };
+  if (typeof t.dtype === 'string' && Array.isArray(t.shape)) return `a ${t.dtype} Tensor ${fmtShape(t.shape)}`;
+  const name: string = value.constructor?.name ?? 'object';
+  return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
@@ -71,7 +76,7 @@ export function isFloat(dtype: DType): dtype is FloatDType {
 
 export function checkDType(dtype: unknown, op: string): DType {
   if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') {
-    throw new DTypeError(`${op}: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : describe(dtype)} (expected 'float32', 'float64' or 'int32')`);
+    throw new DTypeError(`${op}: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : kindOf(dtype)} (expected 'float32', 'float64' or 'int32')`);
   }
   return dtype;
 }

@@ -1,5 +1,5 @@
 export { Tensor, requireTensor, type TensorLike, type Dims, type IndexLike } from './tensor';
-export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat, describe, MAX_NUMEL } from './dtype';
+export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat, kindOf, MAX_NUMEL } from './dtype';
 export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors';
 export { Generator, defaultGenerator, manualSeed } from './generator';
 export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, checkNumel, type Shape } from './shape';

@@ -1,6 +1,6 @@
 import { runBackward, type BackwardOptions, type Node } from './autograd';
 import { AutogradError, DTypeError, ShapeError, ValueError, fmtShape } from './errors';
-import { allocate, describe, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype';
+import { allocate, kindOf, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype';
 import { checkShape, numel, type Shape } from './shape';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
@@ -156,7 +156,7 @@ export class Tensor {
 
 /** Throws unless `value` is a Tensor, saying what was passed instead. */
 export function requireTensor(op: string, arg: string, value: unknown): asserts value is Tensor {
-  if (!(value instanceof Tensor)) throw new DTypeError(`${op}: argument '${arg}' must be a Tensor, got ${describe(value)}`);
+  if (!(value instanceof Tensor)) throw new DTypeError(`${op}: argument '${arg}' must be a Tensor, got ${kindOf(value)}`);
 }
 
 function flatArgs(args: number[] | [readonly number[]]): number[] {

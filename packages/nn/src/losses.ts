@@ -1,6 +1,5 @@
 // Losses over logits and integer labels (PyTorch's semantics and names).
-import { DTypeError, ShapeError, Tensor, ValueError, fmtShape } from '@firegrad/core';
-import { kindOf } from './validate';
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, kindOf } from '@firegrad/core';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 export type Labels = Int32Array | readonly number[] | Tensor;

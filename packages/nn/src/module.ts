@@ -1,8 +1,7 @@
 // Module: PyTorch's nn.Module surface. Parameters, buffers and children are registered explicitly
 // (TypeScript has no __setattr__), in order, which fixes the state-dict key order and names.
-import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, noGrad, numel, sameShape } from '@firegrad/core';
+import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, kindOf, noGrad, numel, sameShape } from '@firegrad/core';
 import { summarize, type Summary } from './summary';
-import { kindOf } from './validate';
 
 export interface LoadResult {
   missingKeys: string[];

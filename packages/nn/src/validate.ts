@@ -3,14 +3,6 @@
 // shape [8, Infinity]).
 import { DTypeError, Tensor, ValueError, fmtShape, type FloatDType } from '@firegrad/core';
 
-/** What kind of value a bad argument is, for messages: 'null', 'string', 'an array', 'a Float32Array', 'a float32 Tensor [2]'. */
-export function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v !== 'object') return typeof v;
-  if (v instanceof Tensor) return `a ${v.dtype} Tensor ${fmtShape(v.shape)}`;
-  return Array.isArray(v) ? 'an array' : `a ${v.constructor?.name ?? 'object'}`;
-}
-
 /** A short rendering of a bad argument for messages. */
 export function show(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);

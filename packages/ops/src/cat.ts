@@ -1,6 +1,6 @@
 // cat and split along any dim. split is narrow() on the core tape, so it needs no backward here.
 import {
-  DTypeError, ShapeError, Tensor, ValueError, checkNumel, describe, fmtShape, normalizeDim, numel, registerOp, requireTensor, track, type FloatArray,
+  DTypeError, ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, normalizeDim, numel, registerOp, requireTensor, track, type FloatArray,
 } from '@firegrad/core';
 import { kernelFor } from './backend';
 import type { CatKernel } from './kernel-types';
@@ -8,7 +8,7 @@ import type { CatKernel } from './kernel-types';
 const CAT = registerOp('cat', true, 'ops');
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors as unknown)) throw new ValueError(`cat: argument 'tensors' must be an array of tensors, got ${describe(tensors)}`);
+  if (!Array.isArray(tensors as unknown)) throw new ValueError(`cat: argument 'tensors' must be an array of tensors, got ${kindOf(tensors)}`);
   if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
   tensors.forEach((t, i) => {
     requireTensor(CAT, `tensors[${i}]`, t);
@@ -47,7 +47,7 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
   requireTensor('split', 'input', x);
   if (x.ndim === 0) throw new ShapeError('split: expects at least a 1-dimensional tensor, got a 0-d tensor (shape [])');
   if (typeof sizes !== 'number' && !Array.isArray(sizes as unknown)) {
-    throw new ValueError(`split: argument 'sizes' must be a chunk size or an array of sizes, got ${describe(sizes)}`);
+    throw new ValueError(`split: argument 'sizes' must be a chunk size or an array of sizes, got ${kindOf(sizes)}`);
   }
   const d = normalizeDim('split', dim, x.ndim);
   const len = x.shape[d];

@@ -1,7 +1,7 @@
 // conv2d: NCHW input, weight OC × C/groups × KH × KW, optional bias; stride, padding, dilation and
 // groups as in PyTorch. Forward and backward side by side; only the gradients needed are computed.
 import {
-  DTypeError, ShapeError, Tensor, ValueError, allocate, checkNumel, describe, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat,
+  DTypeError, ShapeError, Tensor, ValueError, allocate, checkNumel, kindOf, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat,
   requireTensor, track, zeros, type FloatArray,
 } from '@firegrad/core';
 import { kernelFor } from './backend';
@@ -77,7 +77,7 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
   requireTensor('conv2d', 'input', x);
   requireTensor('conv2d', 'weight', weight);
   if (bias !== null && bias !== undefined) requireTensor('conv2d', 'bias', bias);
-  if (typeof opts !== 'object' || opts === null) throw new ValueError(`conv2d: argument 'opts' must be an options object, got ${describe(opts)}`);
+  if (typeof opts !== 'object' || opts === null) throw new ValueError(`conv2d: argument 'opts' must be an options object, got ${kindOf(opts)}`);
   requireFloat('conv2d', 'input', x);
   requireFloat('conv2d', 'weight', weight);
   const shapes = `input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;

@@ -1,6 +1,6 @@
 // Output-shape arithmetic for conv and pooling, PyTorch's rules exactly. Kernels (cpu and gpujs) take
 // these resolved geometries, so every size and offset is decided once, here.
-import { ValueError, describe } from '@firegrad/core';
+import { ValueError, kindOf } from '@firegrad/core';
 
 /** A resolved 2-D convolution: NCHW input, weight OC × C/groups × KH × KW. */
 export interface Conv2dGeometry {
@@ -30,7 +30,7 @@ export function pair(v: unknown, op = 'pair', arg = 'value', allowNull = false):
   if (typeof v === 'number') return [v, v];
   const element = (e: unknown) => typeof e === 'number' || (allowNull && e === null);
   if (Array.isArray(v) && v.length === 2 && v.every(element)) return [v[0], v[1]];
-  const shown = Array.isArray(v) ? `an array of length ${v.length} [${v.map((e) => describe(e)).join(', ')}]` : describe(v);
+  const shown = Array.isArray(v) ? `an array of length ${v.length} [${v.map((e) => kindOf(e)).join(', ')}]` : kindOf(v);
   throw new ValueError(`${op}: argument '${arg}' must be a number or a pair [h, w] of numbers${allowNull ? ' or nulls' : ''}, got ${shown}`);
 }
 

@@ -2,7 +2,7 @@
 // global average. Shapes and the ceil-mode rule are PyTorch's; a window holding no real element is
 // an error, never a −∞ or a division by zero.
 import {
-  ShapeError, Tensor, ValueError, checkNumel, describe, fmtShape, registerOp, requireFloat, requireTensor, track, type FloatArray,
+  ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, registerOp, requireFloat, requireTensor, track, type FloatArray,
 } from '@firegrad/core';
 import { kernelFor } from './backend';
 import { pair, poolOutSize, type Pair, type Pool2dGeometry } from './geometry';
@@ -77,7 +77,7 @@ export function globalAvgPool2d(x: Tensor): Tensor {
 function poolOptions<T extends { kernelSize: Pair }>(op: string, arg: Pair | T): T {
   if (typeof arg === 'number' || Array.isArray(arg)) return { kernelSize: arg } as T;
   if (typeof arg === 'object' && arg !== null && 'kernelSize' in arg) return arg as T;
-  throw new ValueError(`${op}: second argument must be a kernel size (a number or [h, w]) or an options object with 'kernelSize', got ${describe(arg)}`);
+  throw new ValueError(`${op}: second argument must be a kernel size (a number or [h, w]) or an options object with 'kernelSize', got ${kindOf(arg)}`);
 }
 
 export function poolGeometry(

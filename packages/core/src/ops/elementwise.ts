@@ -1,7 +1,7 @@
 // Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
 // the backward closure that maps the output gradient to input gradients.
 import { track } from '../autograd';
-import { allocate, describe, requireFloat, type FloatArray } from '../dtype';
+import { allocate, kindOf, requireFloat, type FloatArray } from '../dtype';
 import { DTypeError, ValueError, fmtShape } from '../errors';
 import { mapBinary } from '../kernels/broadcast';
 import { reluBackwardInto, reluInto } from '../kernels/relu';
@@ -161,7 +161,7 @@ const CLAMP = registerOp('clamp', true);
  */
 export function clamp(x: Tensor, min: number | null, max: number | null = null): Tensor {
   for (const [name, v] of [['min', min], ['max', max]] as const) {
-    if (v !== null && v !== undefined && typeof v !== 'number') throw new ValueError(`clamp: argument '${name}' must be a number or null, got ${describe(v)}`);
+    if (v !== null && v !== undefined && typeof v !== 'number') throw new ValueError(`clamp: argument '${name}' must be a number or null, got ${kindOf(v)}`);
   }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
   const out = unary(x, CLAMP, (v) => {

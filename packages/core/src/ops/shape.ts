@@ -1,6 +1,6 @@
 // Shape primitives. Storage is always contiguous: reshape shares it, the others copy.
 import { track } from '../autograd';
-import { allocate, describe, type FloatDType, type TypedArray } from '../dtype';
+import { allocate, kindOf, type FloatDType, type TypedArray } from '../dtype';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { broadcastCopy } from '../kernels/broadcast';
 import { registerOp } from '../registry';
@@ -153,12 +153,12 @@ function toIndex(op: string, index: IndexLike, size: number, dim: number, xShape
   } else if (index instanceof Int32Array || Array.isArray(index)) {
     [values, shape] = [index, [index.length]];
   } else {
-    throw new DTypeError(`${op}: argument 'index' must be an int32 tensor, an Int32Array or an array of integers, got ${describe(index)}`);
+    throw new DTypeError(`${op}: argument 'index' must be an int32 tensor, an Int32Array or an array of integers, got ${kindOf(index)}`);
   }
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isInteger(v)) {
-      throw new ValueError(`${op}: argument 'index' holds ${typeof v === 'number' ? v : describe(v)} at position ${i}; indices must be integers (input ${fmtShape(xShape)})`);
+      throw new ValueError(`${op}: argument 'index' holds ${typeof v === 'number' ? v : kindOf(v)} at position ${i}; indices must be integers (input ${fmtShape(xShape)})`);
     }
     if (v < 0 || v >= size) {
       const why = v < 0 ? '; negative indices are not supported (as in PyTorch)' : '';
