@@ -1,36 +1,36 @@
 // gradcheck must be able to fail. Each op below has a deliberately wrong backward; gradcheck has to
 // report it (and name where), while the correct twin passes.
 import { describe, expect, it } from 'vitest';
-import { Generator, Tensor, gradcheck, registerOp, sumTo, track, matmul } from '@firegrad/core';
+import { Generator, Tensor, gradcheck, defineOp, sumTo, track, matmul } from '@firegrad/core';
 import { leaf } from '../helpers';
 
-const SQUARE_X2 = registerOp('planted.squareOffByFactor', true, 'test');
+const SQUARE_X2 = defineOp({ name: 'planted.squareOffByFactor', inputs: ['input'], differentiable: true, pkg: 'test' });
 /** x², backward says 4x instead of 2x. */
 const squareOffByFactor = (x: Tensor) =>
   track(SQUARE_X2, [x], x.detach().mul(x.detach()), (g) => [g.mul(x.detach()).mul(4)]);
 
-const MATMUL_T = registerOp('planted.matmulTransposed', true, 'test');
+const MATMUL_T = defineOp({ name: 'planted.matmulTransposed', inputs: ['input'], differentiable: true, pkg: 'test' });
 /** a·b, but grad_a = bᵀ·g style mistake: uses gᵀ-shaped product for a square case (transposed grad). */
 const matmulTransposedGrad = (a: Tensor, b: Tensor) =>
   track(MATMUL_T, [a, b], matmul(a.detach(), b.detach()), (g) => [matmul(g, b.detach().T).T, matmul(a.detach().T, g)]);
 
-const ADD_NOREDUCE = registerOp('planted.addNoReduce', true, 'test');
+const ADD_NOREDUCE = defineOp({ name: 'planted.addNoReduce', inputs: ['input'], differentiable: true, pkg: 'test' });
 /** a + b with broadcasting, but the gradient of the broadcast operand is not summed back. */
 const addNoReduce = (a: Tensor, b: Tensor) =>
   track(ADD_NOREDUCE, [a, b], a.detach().add(b.detach()), (g) => [sumTo(g, a.shape), g]);
 
-const SIN_SIGN = registerOp('planted.expWrongSign', true, 'test');
+const SIN_SIGN = defineOp({ name: 'planted.expWrongSign', inputs: ['input'], differentiable: true, pkg: 'test' });
 const expWrongSign = (x: Tensor) => {
   const out = x.detach().exp();
   return track(SIN_SIGN, [x], out, (g) => [g.mul(out).neg()]);
 };
 
 let calls = 0;
-const NONDET = registerOp('planted.nonReentrant', true, 'test');
+const NONDET = defineOp({ name: 'planted.nonReentrant', inputs: ['input'], differentiable: true, pkg: 'test' });
 /** Correct on average, but each backward call returns something different. */
 const nonReentrant = (x: Tensor) => track(NONDET, [x], x.detach().mul(2), (g) => [g.mul(2 + (calls++ % 2) * 1e-3)]);
 
-const BIAS = registerOp('planted.gradWithoutCotangent', true, 'test');
+const BIAS = defineOp({ name: 'planted.gradWithoutCotangent', inputs: ['input'], differentiable: true, pkg: 'test' });
 /** Backward ignores the incoming gradient for one term (gives a gradient even for g = 0). */
 const gradWithoutCotangent = (x: Tensor) => track(BIAS, [x], x.detach().mul(3), (g) => [g.mul(3).add(1e-3)]);
 

@@ -1,7 +1,7 @@
 import { recycle, trackAllocations } from './buffer-pool';
 import type { FloatArray } from './dtype';
 import { AutogradError, ShapeError, fmtShape } from './errors';
-import { isRegistered } from './registry';
+import { isDefined, type OpDescriptor } from './op';
 import { sameShape } from './shape';
 import type { Tensor } from './tensor';
 
@@ -31,7 +31,7 @@ export type BackwardFn = (grad: Tensor, needs: readonly boolean[]) => readonly (
 /** A tape node: the op that made a tensor, its inputs and its backward closure. */
 export class Node {
   constructor(
-    readonly op: string,
+    readonly op: OpDescriptor,
     readonly inputs: readonly Tensor[],
     public backwardFn: BackwardFn | null,
     readonly needs: readonly boolean[],
@@ -42,11 +42,11 @@ export class Node {
  * Records `out = op(inputs)` on the tape when grad mode is on and some input requires grad.
  * Ops call this right after computing their output, with the backward beside the forward.
  */
-export function track(op: string, inputs: readonly Tensor[], out: Tensor, backward: BackwardFn): Tensor {
+export function track(op: OpDescriptor, inputs: readonly Tensor[], out: Tensor, backward: BackwardFn): Tensor {
   if (!gradEnabled) return out;
   const needs = inputs.map((t) => t.requiresGrad);
   if (!needs.some(Boolean)) return out;
-  if (!isRegistered(op)) throw new Error(`track: op '${op}' is not registered`);
+  if (!isDefined(op)) throw new Error(`track: op '${op.name}' is not defined with defineOp`);
   out.requiresGrad = true;
   out.gradFn = new Node(op, inputs, backward, needs);
   return out;
@@ -118,13 +118,13 @@ function walk(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: Back
       if (retained) t.grad = t.grad === null ? g : accumulateLeaf(t, g);
       if (node.backwardFn === null) {
         throw new AutogradError(
-          `backward: tried to backward through the graph a second time (op '${node.op}' has already freed it); ` +
+          `backward: tried to backward through the graph a second time (op '${node.op.name}' has already freed it); ` +
           `pass { retainGraph: true } to the first backward() if you need to walk it again`);
       }
       const inputGrads = node.backwardFn(g, node.needs);
       node.inputs.forEach((input, k) => {
         const gi = inputGrads[k];
-        if (node.needs[k] && gi) addGrad(grads, input, gi, node.op, `input ${k}`, recycler);
+        if (node.needs[k] && gi) addGrad(grads, input, gi, node.op.name, `input ${k}`, recycler);
       });
       // t's gradient is consumed: nothing reads it after its node's backward, unless retained.
       if (recycler && !retained) recycler.release(g);

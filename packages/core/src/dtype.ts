@@ -81,6 +81,15 @@ export function checkDType(dtype: unknown, op: string): DType {
   return dtype;
 }
 
+/**
+ * The storage of a float tensor, typed as float (the one check float code needs instead of a cast);
+ * a DTypeError naming the op and the argument for an int32 tensor.
+ */
+export function floatData(op: string, arg: string, t: { dtype: DType; shape: readonly number[]; data: TypedArray }): FloatArray {
+  requireFloat(op, arg, t);
+  return t.data as FloatArray;
+}
+
 /** Throws unless the tensor-like is a float tensor: ops that differentiate take no int32. */
 export function requireFloat(op: string, arg: string, t: { dtype: DType; shape: readonly number[] }): void {
   if (!isFloat(t.dtype)) {

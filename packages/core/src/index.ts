@@ -1,11 +1,11 @@
 export { Tensor, requireTensor, type TensorLike, type Dims, type IndexLike } from './tensor';
-export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat, kindOf, MAX_NUMEL } from './dtype';
+export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat, floatData, kindOf, MAX_NUMEL } from './dtype';
 export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors';
 export { Generator, defaultGenerator, manualSeed } from './generator';
 export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, checkNumel, type Shape } from './shape';
 export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, randint, type CreateOptions, type RandomOptions, type NestedArray } from './creation';
 export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptions } from './autograd';
-export { registerOp, listOps, isRegistered, type OpInfo } from './registry';
+export { defineOp, listOps, isDefined, type OpDescriptor, type AttributesOf } from './op';
 export { grad, vjp } from './functional';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
 export { gemm, setGemmBackend, getGemmBackend, simdEnabled, type GemmBackend } from './kernels/gemm';

@@ -1,22 +1,22 @@
 // cat and split along any dim. split is narrow() on the core tape, so it needs no backward here.
 import {
-  DTypeError, ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, normalizeDim, numel, registerOp, requireTensor, track, type FloatArray,
+  DTypeError, ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, normalizeDim, numel, defineOp, requireTensor, track, type FloatArray,
 } from '@firegrad/core';
 import { kernelFor } from './backend';
 import type { CatKernel } from './kernel-types';
 
-const CAT = registerOp('cat', true, 'ops');
+const CAT = defineOp({ name: 'cat', inputs: ['tensors'], differentiable: true, pkg: 'ops' });
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors as unknown)) throw new ValueError(`cat: argument 'tensors' must be an array of tensors, got ${kindOf(tensors)}`);
   if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
   tensors.forEach((t, i) => {
-    requireTensor(CAT, `tensors[${i}]`, t);
+    requireTensor(CAT.name, `tensors[${i}]`, t);
     // as in PyTorch: a 0-d tensor has no dim to join along
     if (t.ndim === 0) throw new ShapeError(`cat: zero-dimensional tensor (tensors[${i}], shape []) cannot be concatenated; unsqueeze it first`);
   });
   const first = tensors[0];
-  const d = normalizeDim(CAT, dim, first.ndim);
+  const d = normalizeDim(CAT.name, dim, first.ndim);
   tensors.forEach((t, i) => {
     if (t.dtype !== first.dtype) throw new DTypeError(`cat: tensor ${i} is ${t.dtype} ${fmtShape(t.shape)} but tensor 0 is ${first.dtype} ${fmtShape(first.shape)}`);
     if (t.ndim !== first.ndim || t.shape.some((s, k) => k !== d && s !== first.shape[k])) {
@@ -27,12 +27,12 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const outer = numel(first.shape.slice(0, d)), inner = numel(first.shape.slice(d + 1));
   const sizes = tensors.map((t) => t.shape[d] * inner);
   const outShape = first.shape.map((s, k) => (k === d ? tensors.reduce((n, t) => n + t.shape[d], 0) : s));
-  checkNumel(CAT, outShape);
+  checkNumel(CAT.name, outShape);
   const dtype = first.dtype;
-  const out = kernelFor<CatKernel>(CAT, dtype).forward(tensors.map((t) => t.data as FloatArray), outer, sizes);
+  const out = kernelFor<CatKernel>(CAT.name, dtype).forward(tensors.map((t) => t.data as FloatArray), outer, sizes);
   const total = sizes.reduce((a, b) => a + b, 0);
   return track(CAT, tensors, new Tensor(out, outShape), (g, needs) => {
-    const k = kernelFor<CatKernel>(CAT, dtype);
+    const k = kernelFor<CatKernel>(CAT.name, dtype);
     let offset = 0;
     return tensors.map((t, i) => {
       const part = needs[i] ? new Tensor(k.slice(g.data as FloatArray, outer, total, offset, sizes[i]), t.shape) : null;

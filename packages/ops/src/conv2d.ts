@@ -1,7 +1,7 @@
 // conv2d: NCHW input, weight OC × C/groups × KH × KW, optional bias; stride, padding, dilation and
 // groups as in PyTorch. Forward and backward side by side; only the gradients needed are computed.
 import {
-  DTypeError, ShapeError, Tensor, ValueError, allocate, checkNumel, kindOf, fmtShape, registerOp, reluBackwardInto, reluInto, requireFloat,
+  DTypeError, ShapeError, Tensor, ValueError, allocate, checkNumel, kindOf, fmtShape, defineOp, reluBackwardInto, reluInto, requireFloat,
   requireTensor, track, zeros, type FloatArray,
 } from '@firegrad/core';
 import { kernelFor } from './backend';
@@ -18,20 +18,31 @@ export interface Conv2dOptions {
   relu?: boolean;
 }
 
-const CONV2D = registerOp('conv2d', true, 'ops');
-const CONV2D_RELU = registerOp('conv2dRelu', true, 'ops');
+const CONV2D = defineOp({ name: 'conv2d', inputs: ['input', 'weight', 'bias'], differentiable: true, pkg: 'ops' });
+const CONV2D_RELU = defineOp({ name: 'conv2dRelu', inputs: ['input', 'weight', 'bias'], differentiable: true, pkg: 'ops' });
+
+/** TF.js's fused conv: conv2d, bias and an activation in one op (one pass, one tensor fewer). */
+export interface FusedConv2dOptions extends Omit<Conv2dOptions, 'relu'> {
+  activation?: 'relu' | 'linear';
+}
+
+export function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: FusedConv2dOptions = {}): Tensor {
+  const { activation = 'linear', ...conv } = opts;
+  if (activation !== 'relu' && activation !== 'linear') throw new ValueError(`fusedConv2d: argument 'activation' must be 'relu' or 'linear', got ${kindOf(activation)}`);
+  return conv2d(x, weight, bias, { ...conv, relu: activation === 'relu' });
+}
 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const g = conv2dGeometry(x, weight, bias, opts);
   if (x.size === 0 || weight.size === 0) return emptyConv2d(x, weight, bias, g, opts.relu ?? false);
-  const kernel = kernelFor<Conv2dKernel>(CONV2D, x.dtype as 'float32' | 'float64');
+  const kernel = kernelFor<Conv2dKernel>(CONV2D.name, x.dtype as 'float32' | 'float64');
   const y = kernel.forward(x.data as FloatArray, weight.data as FloatArray, bias ? (bias.data as FloatArray) : null, g);
   const relu = opts.relu ?? false;
   if (relu) reluInto(y, y);
   const out = new Tensor(y, [g.N, g.OC, g.OH, g.OW]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return track(relu ? CONV2D_RELU : CONV2D, inputs, out, (grad, needs) => {
-    const k = kernelFor<Conv2dKernel>(CONV2D, grad.dtype as 'float32' | 'float64');
+    const k = kernelFor<Conv2dKernel>(CONV2D.name, grad.dtype as 'float32' | 'float64');
     let dy = grad.data as FloatArray;
     if (relu) { // ReLU's backward first: no gradient where the output was clamped
       // Scratch, not a new array: the kernels below read it and keep nothing of it.
@@ -54,13 +65,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
  */
 function emptyConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: Conv2dGeometry, relu: boolean): Tensor {
   const plane = g.OH * g.OW;
-  const y = allocate(x.dtype, g.N * g.OC * plane, CONV2D) as FloatArray;
+  const y = allocate(x.dtype, g.N * g.OC * plane, CONV2D.name) as FloatArray;
   if (bias) for (let i = 0; i < g.N * g.OC; i++) y.fill(bias.data[i % g.OC], i * plane, (i + 1) * plane);
   if (relu) reluInto(y, y);
   const out = new Tensor(y, [g.N, g.OC, g.OH, g.OW]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return track(relu ? CONV2D_RELU : CONV2D, inputs, out, (grad, needs) => {
-    const dBias = allocate(grad.dtype, g.OC, CONV2D);
+    const dBias = allocate(grad.dtype, g.OC, CONV2D.name);
     for (let i = 0; i < g.N * g.OC; i++) {
       for (let j = i * plane; j < (i + 1) * plane; j++) if (!relu || y[j] > 0) dBias[i % g.OC] += grad.data[j];
     }

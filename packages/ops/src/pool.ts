@@ -2,7 +2,7 @@
 // global average. Shapes and the ceil-mode rule are PyTorch's; a window holding no real element is
 // an error, never a −∞ or a division by zero.
 import {
-  ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, registerOp, requireFloat, requireTensor, track, type FloatArray,
+  ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, defineOp, requireFloat, requireTensor, track, type FloatArray,
 } from '@firegrad/core';
 import { kernelFor } from './backend';
 import { pair, poolOutSize, type Pair, type Pool2dGeometry } from './geometry';
@@ -26,44 +26,44 @@ export interface AvgPool2dOptions {
 
 type Float = 'float32' | 'float64';
 
-const MAX_POOL = registerOp('maxPool2d', true, 'ops');
+const MAX_POOL = defineOp({ name: 'maxPool2d', inputs: ['input'], differentiable: true, pkg: 'ops' });
 /** `opts` may be just the kernel size, as in PyTorch's max_pool2d(x, 2). */
 export function maxPool2d(x: Tensor, kernelSizeOrOpts: Pair | MaxPool2dOptions): Tensor {
-  const opts = poolOptions<MaxPool2dOptions>(MAX_POOL, kernelSizeOrOpts);
-  const g = poolGeometry(MAX_POOL, x, opts.kernelSize, opts.stride, opts.padding, opts.dilation ?? 1, opts.ceilMode ?? false);
-  const { out, argmax } = kernelFor<MaxPool2dKernel>(MAX_POOL, x.dtype as Float).forward(x.data as FloatArray, g);
+  const opts = poolOptions<MaxPool2dOptions>(MAX_POOL.name, kernelSizeOrOpts);
+  const g = poolGeometry(MAX_POOL.name, x, opts.kernelSize, opts.stride, opts.padding, opts.dilation ?? 1, opts.ceilMode ?? false);
+  const { out, argmax } = kernelFor<MaxPool2dKernel>(MAX_POOL.name, x.dtype as Float).forward(x.data as FloatArray, g);
   return track(MAX_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
-    [new Tensor(kernelFor<MaxPool2dKernel>(MAX_POOL, dy.dtype as Float).backward(dy.data as FloatArray, argmax, g), x.shape)]);
+    [new Tensor(kernelFor<MaxPool2dKernel>(MAX_POOL.name, dy.dtype as Float).backward(dy.data as FloatArray, argmax, g), x.shape)]);
 }
 
-const AVG_POOL = registerOp('avgPool2d', true, 'ops');
+const AVG_POOL = defineOp({ name: 'avgPool2d', inputs: ['input'], differentiable: true, pkg: 'ops' });
 /** `opts` may be just the kernel size, as in PyTorch's avg_pool2d(x, 2). */
 export function avgPool2d(x: Tensor, kernelSizeOrOpts: Pair | AvgPool2dOptions): Tensor {
-  const opts = poolOptions<AvgPool2dOptions>(AVG_POOL, kernelSizeOrOpts);
-  const g = poolGeometry(AVG_POOL, x, opts.kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
+  const opts = poolOptions<AvgPool2dOptions>(AVG_POOL.name, kernelSizeOrOpts);
+  const g = poolGeometry(AVG_POOL.name, x, opts.kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
   const include = opts.countIncludePad ?? true;
-  const out = kernelFor<AvgPool2dKernel>(AVG_POOL, x.dtype as Float).forward(x.data as FloatArray, g, include);
+  const out = kernelFor<AvgPool2dKernel>(AVG_POOL.name, x.dtype as Float).forward(x.data as FloatArray, g, include);
   return track(AVG_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
-    [new Tensor(kernelFor<AvgPool2dKernel>(AVG_POOL, dy.dtype as Float).backward(dy.data as FloatArray, g, include), x.shape)]);
+    [new Tensor(kernelFor<AvgPool2dKernel>(AVG_POOL.name, dy.dtype as Float).backward(dy.data as FloatArray, g, include), x.shape)]);
 }
 
-const ADAPTIVE = registerOp('adaptiveAvgPool2d', true, 'ops');
+const ADAPTIVE = defineOp({ name: 'adaptiveAvgPool2d', inputs: ['input'], differentiable: true, pkg: 'ops' });
 /** Average over PyTorch's adaptive windows [floor(i·H/OH), ceil((i+1)·H/OH)); a null size keeps the input's. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
-  requireTensor(ADAPTIVE, 'input', x);
-  requireFloat(ADAPTIVE, 'input', x);
+  requireTensor(ADAPTIVE.name, 'input', x);
+  requireFloat(ADAPTIVE.name, 'input', x);
   if (x.ndim !== 4) throw new ShapeError(`adaptiveAvgPool2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
   const [N, C, H, W] = x.shape;
-  const [oh, ow] = pair(outputSize, ADAPTIVE, 'outputSize', true);
+  const [oh, ow] = pair(outputSize, ADAPTIVE.name, 'outputSize', true);
   const s: AdaptiveShape = { N, C, H, W, OH: oh ?? H, OW: ow ?? W };
   if (![s.OH, s.OW].every((v) => Number.isInteger(v) && v >= 1)) {
     throw new ValueError(`adaptiveAvgPool2d: 'outputSize' must be positive integers, got ${JSON.stringify(outputSize)} for input ${fmtShape(x.shape)}`);
   }
   if (H === 0 || W === 0) throw new ShapeError(`adaptiveAvgPool2d: input ${fmtShape(x.shape)} has an empty spatial dim`);
-  checkNumel(ADAPTIVE, [N, C, s.OH, s.OW]);
-  const out = kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE, x.dtype as Float).forward(x.data as FloatArray, s);
+  checkNumel(ADAPTIVE.name, [N, C, s.OH, s.OW]);
+  const out = kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE.name, x.dtype as Float).forward(x.data as FloatArray, s);
   return track(ADAPTIVE, [x], new Tensor(out, [N, C, s.OH, s.OW]), (dy) =>
-    [new Tensor(kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE, dy.dtype as Float).backward(dy.data as FloatArray, s), x.shape)]);
+    [new Tensor(kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE.name, dy.dtype as Float).backward(dy.data as FloatArray, s), x.shape)]);
 }
 
 /** Mean over H and W: N×C×H×W → N×C (TF.js's globalAveragePooling2d; use adaptiveAvgPool2d(x, 1) to keep 1×1). */

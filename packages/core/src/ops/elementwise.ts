@@ -5,7 +5,7 @@ import { allocate, kindOf, requireFloat, type FloatArray } from '../dtype';
 import { DTypeError, ValueError, fmtShape } from '../errors';
 import { mapBinary } from '../kernels/broadcast';
 import { reluBackwardInto, reluInto } from '../kernels/relu';
-import { registerOp } from '../registry';
+import { defineOp } from '../op';
 import { broadcastShapes, checkNumel } from '../shape';
 import { requireTensor, Tensor, type TensorLike } from '../tensor';
 import { sumTo } from './reduce';
@@ -60,37 +60,37 @@ function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
   return new Tensor(out, x.shape);
 }
 
-const ADD = registerOp('add', true);
+const ADD = defineOp({ name: 'add', inputs: ['input', 'other'], differentiable: true });
 export function add(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(ADD, a, b, (p, q) => p + q, addLoop);
+  const [x, y, out] = binary(ADD.name, a, b, (p, q) => p + q, addLoop);
   return track(ADD, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(g, x.shape) : null, ny ? sumTo(g, y.shape) : null]);
 }
 
-const SUB = registerOp('sub', true);
+const SUB = defineOp({ name: 'sub', inputs: ['input', 'other'], differentiable: true });
 export function sub(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(SUB, a, b, (p, q) => p - q, subLoop);
+  const [x, y, out] = binary(SUB.name, a, b, (p, q) => p - q, subLoop);
   return track(SUB, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(g, x.shape) : null, ny ? sumTo(neg(g), y.shape) : null]);
 }
 
-const MUL = registerOp('mul', true);
+const MUL = defineOp({ name: 'mul', inputs: ['input', 'other'], differentiable: true });
 export function mul(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(MUL, a, b, (p, q) => p * q, mulLoop);
+  const [x, y, out] = binary(MUL.name, a, b, (p, q) => p * q, mulLoop);
   return track(MUL, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(mul(g, y), x.shape) : null, ny ? sumTo(mul(g, x), y.shape) : null]);
 }
 
-const DIV = registerOp('div', true);
+const DIV = defineOp({ name: 'div', inputs: ['input', 'other'], differentiable: true });
 export function div(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(DIV, a, b, (p, q) => p / q, divLoop);
+  const [x, y, out] = binary(DIV.name, a, b, (p, q) => p / q, divLoop);
   return track(DIV, [x, y], out, (g, [nx, ny]) => [
     nx ? sumTo(div(g, y), x.shape) : null,
     ny ? sumTo(neg(mul(g, div(out, y))), y.shape) : null, // d(x/y)/dy = -(x/y)/y
   ]);
 }
 
-const POW = registerOp('pow', true);
+const POW = defineOp({ name: 'pow', inputs: ['input', 'other'], differentiable: true });
 /** x ** e; d/dx = e·x^(e-1), d/de = x^e·ln x (only computed when e requires grad). */
 export function pow(a: Tensor, e: TensorLike): Tensor {
-  const [x, y, out] = binary(POW, a, e, Math.pow);
+  const [x, y, out] = binary(POW.name, a, e, Math.pow);
   return track(POW, [x, y], out, (g, [nx, ny]) => [
     nx ? sumTo(mul(g, mul(y, pow(x, sub(y, 1)))), x.shape) : null,
     ny ? sumTo(mul(g, mul(out, log(x))), y.shape) : null,
@@ -102,36 +102,36 @@ function oneMinus(t: Tensor): Tensor {
   return unary(t, 'oneMinus', (v) => 1 - v);
 }
 
-const NEG = registerOp('neg', true);
+const NEG = defineOp({ name: 'neg', inputs: ['input'], differentiable: true });
 export function neg(x: Tensor): Tensor {
-  return track(NEG, [x], unary(x, NEG, (v) => -v), (g) => [neg(g)]);
+  return track(NEG, [x], unary(x, NEG.name, (v) => -v), (g) => [neg(g)]);
 }
 
-const EXP = registerOp('exp', true);
+const EXP = defineOp({ name: 'exp', inputs: ['input'], differentiable: true });
 export function exp(x: Tensor): Tensor {
-  const out = unary(x, EXP, Math.exp);
+  const out = unary(x, EXP.name, Math.exp);
   return track(EXP, [x], out, (g) => [mul(g, out)]);
 }
 
-const LOG = registerOp('log', true);
+const LOG = defineOp({ name: 'log', inputs: ['input'], differentiable: true });
 export function log(x: Tensor): Tensor {
-  return track(LOG, [x], unary(x, LOG, Math.log), (g) => [div(g, x)]);
+  return track(LOG, [x], unary(x, LOG.name, Math.log), (g) => [div(g, x)]);
 }
 
-const SQRT = registerOp('sqrt', true);
+const SQRT = defineOp({ name: 'sqrt', inputs: ['input'], differentiable: true });
 export function sqrt(x: Tensor): Tensor {
-  const out = unary(x, SQRT, Math.sqrt);
+  const out = unary(x, SQRT.name, Math.sqrt);
   return track(SQRT, [x], out, (g) => [div(g, mul(out, 2))]);
 }
 
-const ABS = registerOp('abs', true);
+const ABS = defineOp({ name: 'abs', inputs: ['input'], differentiable: true });
 export function abs(x: Tensor): Tensor {
-  return track(ABS, [x], unary(x, ABS, Math.abs), (g) => [mul(g, unary(x, 'abs', Math.sign))]);
+  return track(ABS, [x], unary(x, ABS.name, Math.abs), (g) => [mul(g, unary(x, 'abs', Math.sign))]);
 }
 
-const RELU = registerOp('relu', true);
+const RELU = defineOp({ name: 'relu', inputs: ['input'], differentiable: true });
 export function relu(x: Tensor): Tensor {
-  requireFloat(RELU, 'input', x);
+  requireFloat(RELU.name, 'input', x);
   const od = allocate(x.dtype, x.size) as FloatArray;
   reluInto(x.data as FloatArray, od); // NaN stays NaN, as in PyTorch
   const out = new Tensor(od, x.shape);
@@ -142,19 +142,19 @@ export function relu(x: Tensor): Tensor {
   });
 }
 
-const SIGMOID = registerOp('sigmoid', true);
+const SIGMOID = defineOp({ name: 'sigmoid', inputs: ['input'], differentiable: true });
 export function sigmoid(x: Tensor): Tensor {
-  const out = unary(x, SIGMOID, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))));
+  const out = unary(x, SIGMOID.name, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))));
   return track(SIGMOID, [x], out, (g) => [mul(g, mul(out, oneMinus(out)))]);
 }
 
-const TANH = registerOp('tanh', true);
+const TANH = defineOp({ name: 'tanh', inputs: ['input'], differentiable: true });
 export function tanh(x: Tensor): Tensor {
-  const out = unary(x, TANH, Math.tanh);
+  const out = unary(x, TANH.name, Math.tanh);
   return track(TANH, [x], out, (g) => [mul(g, oneMinus(mul(out, out)))]);
 }
 
-const CLAMP = registerOp('clamp', true);
+const CLAMP = defineOp({ name: 'clamp', inputs: ['input'], differentiable: true });
 /**
  * min(max(x, min), max) as in PyTorch and NumPy (either bound may be null): when min > max every
  * element becomes max. The gradient passes where min <= x <= max (so nowhere when min > max).
@@ -164,16 +164,16 @@ export function clamp(x: Tensor, min: number | null, max: number | null = null):
     if (v !== null && v !== undefined && typeof v !== 'number') throw new ValueError(`clamp: argument '${name}' must be a number or null, got ${kindOf(v)}`);
   }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
-  const out = unary(x, CLAMP, (v) => {
+  const out = unary(x, CLAMP.name, (v) => {
     const atLeastLo = v < lo ? lo : v;
     return atLeastLo > hi ? hi : atLeastLo;
   });
-  return track(CLAMP, [x], out, (g) => [mul(g, unary(x, CLAMP, (v) => (v >= lo && v <= hi ? 1 : 0)))]);
+  return track(CLAMP, [x], out, (g) => [mul(g, unary(x, CLAMP.name, (v) => (v >= lo && v <= hi ? 1 : 0)))]);
 }
 
 /** Comparisons give 0/1 in the input's float dtype and carry no gradient. */
 function compare(op: string, f: (p: number, q: number) => boolean) {
-  registerOp(op, false);
+  defineOp({ name: op, inputs: ['input', 'other'], differentiable: false });
   return (a: Tensor, b: TensorLike): Tensor => binary(op, a, b, (p, q) => (f(p, q) ? 1 : 0))[2];
 }
 export const gt = compare('gt', (p, q) => p > q);
@@ -182,14 +182,14 @@ export const ge = compare('ge', (p, q) => p >= q);
 export const le = compare('le', (p, q) => p <= q);
 export const eq = compare('eq', (p, q) => p === q);
 
-const WHERE = registerOp('where', true);
+const WHERE = defineOp({ name: 'where', inputs: ['input', 'other'], differentiable: true });
 /** cond ? a : b elementwise, all three broadcast; cond is any tensor (nonzero = true). */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  requireTensor(WHERE, 'condition', cond);
+  requireTensor(WHERE.name, 'condition', cond);
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
-  const [x, y, shape] = binaryOperands(WHERE, asTensor(WHERE, a, like), b);
-  const full = broadcastShapes(WHERE, cond.shape, shape, ['condition', 'input']);
-  checkNumel(WHERE, full);
+  const [x, y, shape] = binaryOperands(WHERE.name, asTensor(WHERE.name, a, like), b);
+  const full = broadcastShapes(WHERE.name, cond.shape, shape, ['condition', 'input']);
+  checkNumel(WHERE.name, full);
   const c = cond.expand(full).data, xs = x.expand(full).data, ys = y.expand(full).data;
   const out = allocate(x.dtype, c.length);
   for (let i = 0; i < c.length; i++) out[i] = c[i] !== 0 ? xs[i] : ys[i];

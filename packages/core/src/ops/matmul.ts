@@ -3,19 +3,19 @@ import { track } from '../autograd';
 import { allocate, requireFloat, type FloatArray } from '../dtype';
 import { DTypeError, ShapeError, fmtShape } from '../errors';
 import { gemm } from '../kernels/gemm';
-import { registerOp } from '../registry';
+import { defineOp } from '../op';
 import { broadcastShapes, checkNumel, numel, stridesOf, broadcastStrides } from '../shape';
 import { requireTensor, Tensor } from '../tensor';
 import { sumTo } from './reduce';
 import { reshape, squeeze, unsqueeze } from './shape';
 
-const MATMUL = registerOp('matmul', true);
+const MATMUL = defineOp({ name: 'matmul', inputs: ['input', 'other'], differentiable: true });
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  requireTensor(MATMUL, 'input', a);
-  requireTensor(MATMUL, 'other', b);
-  requireFloat(MATMUL, 'input', a);
-  requireFloat(MATMUL, 'other', b);
+  requireTensor(MATMUL.name, 'input', a);
+  requireTensor(MATMUL.name, 'other', b);
+  requireFloat(MATMUL.name, 'input', a);
+  requireFloat(MATMUL.name, 'other', b);
   if (a.dtype !== b.dtype) throw new DTypeError(`matmul: dtypes differ: 'input' is ${a.dtype} ${fmtShape(a.shape)}, 'other' is ${b.dtype} ${fmtShape(b.shape)}`);
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both arguments need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   if (a.ndim === 1 && b.ndim === 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), []);
@@ -23,7 +23,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b.ndim === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   const [M, K] = a.shape.slice(-2), [K2, N] = b.shape.slice(-2);
   if (K !== K2) throw new ShapeError(`matmul: 'input' ${fmtShape(a.shape)} and 'other' ${fmtShape(b.shape)} have inner sizes ${K} and ${K2}`);
-  const batch = broadcastShapes(MATMUL, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = broadcastShapes(MATMUL.name, a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = batchedGemm(a, false, b, false, batch, M, N, K);
   return track(MATMUL, [a, b], out, (g, [na, nb]) => [
     na ? sumTo(batchedGemm(g, false, b, true, batch, M, K, N), a.shape) : null, // g · bᵀ
@@ -33,7 +33,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** out[batch] = op(a[batch']) · op(b[batch'']) with broadcast batch indices; op = transpose of the last two dims. */
 function batchedGemm(a: Tensor, ta: boolean, b: Tensor, tb: boolean, batch: number[], M: number, N: number, K: number): Tensor {
-  const out = allocate(a.dtype, checkNumel(MATMUL, [...batch, M, N]), MATMUL) as FloatArray;
+  const out = allocate(a.dtype, checkNumel(MATMUL.name, [...batch, M, N]), MATMUL.name) as FloatArray;
   const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
   const outStrides = stridesOf(batch);
   const aMat = a.shape.at(-2)! * a.shape.at(-1)!, bMat = b.shape.at(-2)! * b.shape.at(-1)!;

@@ -3,7 +3,7 @@ import { track } from '../autograd';
 import { allocate, requireFloat } from '../dtype';
 import { ValueError, fmtShape } from '../errors';
 import { broadcastCopy, sumInto } from '../kernels/broadcast';
-import { registerOp } from '../registry';
+import { defineOp } from '../op';
 import { normalizeDim, normalizeDims, numel, sameShape, type Shape } from '../shape';
 import { requireTensor, Tensor, type Dims } from '../tensor';
 import { add, exp, log, sub, where } from './elementwise';
@@ -30,11 +30,11 @@ export function expandTo(g: Tensor, shape: Shape): Tensor {
   return new Tensor(out, shape);
 }
 
-const SUM = registerOp('sum', true);
+const SUM = defineOp({ name: 'sum', inputs: ['input'], differentiable: true });
 export function sum(x: Tensor, dim?: Dims, keepDim = false): Tensor {
   requireTensor('sum', 'input', x);
-  requireFloat(SUM, 'input', x);
-  const dims = normalizeDims(SUM, dim, x.ndim);
+  requireFloat(SUM.name, 'input', x);
+  const dims = normalizeDims(SUM.name, dim, x.ndim);
   const keep = keepShapeOf(x.shape, dims);
   const data = allocate(x.dtype, numel(keep));
   sumInto(x.data, x.shape, keep, data);
@@ -50,11 +50,11 @@ export function mean(x: Tensor, dim?: Dims, keepDim = false): Tensor {
 }
 
 /** Max along one dim (or over everything); the gradient goes to the first maximal element. */
-const MAX = registerOp('max', true);
+const MAX = defineOp({ name: 'max', inputs: ['input'], differentiable: true });
 export function max(x: Tensor, dim?: number, keepDim = false): Tensor {
   requireTensor('max', 'input', x);
-  requireFloat(MAX, 'input', x);
-  const { values, indices, outShape } = maxAlong(MAX, x, dim, keepDim);
+  requireFloat(MAX.name, 'input', x);
+  const { values, indices, outShape } = maxAlong(MAX.name, x, dim, keepDim);
   return track(MAX, [x], new Tensor(values, outShape), (g) => {
     const gx = allocate(x.dtype, x.size);
     for (let o = 0; o < indices.length; o++) gx[indices[o]] += g.data[o];
@@ -62,7 +62,7 @@ export function max(x: Tensor, dim?: number, keepDim = false): Tensor {
   });
 }
 
-registerOp('argmax', false);
+defineOp({ name: 'argmax', inputs: ['input'], differentiable: false });
 /** Index of the first maximum along `dim` (of the flattened tensor when dim is undefined), int32. */
 export function argmax(x: Tensor, dim?: number, keepDim = false): Tensor {
   requireTensor('argmax', 'input', x);

@@ -3,7 +3,7 @@ import { track } from '../autograd';
 import { allocate, kindOf, type FloatDType, type TypedArray } from '../dtype';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { broadcastCopy } from '../kernels/broadcast';
-import { registerOp } from '../registry';
+import { defineOp } from '../op';
 import { checkNumel, normalizeDim, normalizeDims, numel, stridesOf, type Shape } from '../shape';
 import { requireTensor, Tensor, type Dims, type IndexLike } from '../tensor';
 import { sumTo } from './reduce';
@@ -21,11 +21,11 @@ function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[]
   return out;
 }
 
-const RESHAPE = registerOp('reshape', true);
+const RESHAPE = defineOp({ name: 'reshape', inputs: ['input'], differentiable: true });
 /** Same storage, new shape (so `view` is the same op); one dim may be -1. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   requireTensor('reshape', 'input', x);
-  const out = new Tensor(x.data, resolveShape(RESHAPE, x, shape));
+  const out = new Tensor(x.data, resolveShape(RESHAPE.name, x, shape));
   return track(RESHAPE, [x], out, (g) => [g.reshape(x.shape)]);
 }
 
@@ -50,11 +50,11 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
-const PERMUTE = registerOp('permute', true);
+const PERMUTE = defineOp({ name: 'permute', inputs: ['input'], differentiable: true });
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   requireTensor('permute', 'input', x);
   if (dims.length !== x.ndim) throw new ShapeError(`permute: got ${dims.length} dims [${dims.join(', ')}] for a tensor of shape ${fmtShape(x.shape)}`);
-  const perm = dims.map((d) => normalizeDim(PERMUTE, d, x.ndim));
+  const perm = dims.map((d) => normalizeDim(PERMUTE.name, d, x.ndim));
   if (new Set(perm).size !== perm.length) throw new ValueError(`permute: dims [${dims.join(', ')}] repeat a dim`);
   const outShape = perm.map((d) => x.shape[d]);
   const srcStrides = stridesOf(x.shape);
@@ -84,7 +84,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   return permute(x, perm);
 }
 
-const EXPAND = registerOp('expand', true);
+const EXPAND = defineOp({ name: 'expand', inputs: ['input'], differentiable: true });
 /** Broadcasts to a bigger shape (a copy); -1 keeps a dim. The gradient sums back. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   requireTensor('expand', 'input', x);
@@ -92,7 +92,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const target = shape.map((s, i) => (s === -1 && i >= lead ? x.shape[i - lead] : s));
   const ok = lead >= 0 && target.every((s, i) => Number.isInteger(s) && s >= 0 && (i < lead || x.shape[i - lead] === s || x.shape[i - lead] === 1));
   if (!ok) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
-  const out = allocate(x.dtype, checkNumel(EXPAND, target));
+  const out = allocate(x.dtype, checkNumel(EXPAND.name, target));
   broadcastCopy(x.data, x.shape, target, out);
   return track(EXPAND, [x], new Tensor(out, target), (g) => [sumTo(g, x.shape)]);
 }
@@ -109,10 +109,10 @@ function copyBlock(src: TypedArray, dst: TypedArray, shape: Shape, dim: number, 
   }
 }
 
-const NARROW = registerOp('narrow', true);
+const NARROW = defineOp({ name: 'narrow', inputs: ['input'], differentiable: true });
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   requireTensor('narrow', 'input', x);
-  const d = normalizeDim(NARROW, dim, x.ndim);
+  const d = normalizeDim(NARROW.name, dim, x.ndim);
   const size = x.shape[d];
   if (start < 0) start += size;
   if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > size) {
@@ -168,12 +168,12 @@ function toIndex(op: string, index: IndexLike, size: number, dim: number, xShape
   return { data: values instanceof Int32Array ? values : Int32Array.from(values), shape };
 }
 
-const GATHER = registerOp('gather', true);
+const GATHER = defineOp({ name: 'gather', inputs: ['input'], differentiable: true });
 /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (PyTorch's gather); index has x's rank. */
 export function gather(x: Tensor, dim: number, indexLike: IndexLike): Tensor {
   requireTensor('gather', 'input', x);
-  const d = normalizeDim(GATHER, dim, x.ndim);
-  const index = toIndex(GATHER, indexLike, x.shape[d], d, x.shape);
+  const d = normalizeDim(GATHER.name, dim, x.ndim);
+  const index = toIndex(GATHER.name, indexLike, x.shape[d], d, x.shape);
   if (index.shape.length !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i])) {
     throw new ShapeError(`gather: index ${fmtShape(index.shape)} must have the rank of input ${fmtShape(x.shape)} and no larger size outside dim ${dim}`);
   }
@@ -210,17 +210,17 @@ function positionsOf(shape: Shape, xStrides: readonly number[], d: number): Int3
   return pos;
 }
 
-const INDEX_SELECT = registerOp('indexSelect', true);
+const INDEX_SELECT = defineOp({ name: 'indexSelect', inputs: ['input'], differentiable: true });
 /** Picks the entries `index` (1-D) along dim; repeats allowed, gradients add up. */
 export function indexSelect(x: Tensor, dim: number, indexLike: IndexLike): Tensor {
   requireTensor('indexSelect', 'input', x);
-  const d = normalizeDim(INDEX_SELECT, dim, x.ndim);
-  const index = toIndex(INDEX_SELECT, indexLike, x.shape[d], d, x.shape);
+  const d = normalizeDim(INDEX_SELECT.name, dim, x.ndim);
+  const index = toIndex(INDEX_SELECT.name, indexLike, x.shape[d], d, x.shape);
   if (index.shape.length !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got ${fmtShape(index.shape)}`);
   const inner = numel(x.shape.slice(d + 1)), outer = numel(x.shape.slice(0, d)), size = x.shape[d];
   const k = index.data.length;
   const outShape = x.shape.map((s, i) => (i === d ? k : s));
-  const out = allocate(x.dtype, checkNumel(INDEX_SELECT, outShape));
+  const out = allocate(x.dtype, checkNumel(INDEX_SELECT.name, outShape));
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < k; j++) {
       const from = (o * size + index.data[j]) * inner;
@@ -239,7 +239,7 @@ export function indexSelect(x: Tensor, dim: number, indexLike: IndexLike): Tenso
   });
 }
 
-const CAST = registerOp('cast', true);
+const CAST = defineOp({ name: 'cast', inputs: ['input'], differentiable: true });
 /** Converts between float dtypes (int32 → float too); the gradient converts back. */
 export function cast(x: Tensor, dtype: FloatDType): Tensor {
   requireTensor('cast', 'input', x);
@@ -251,7 +251,7 @@ export function cast(x: Tensor, dtype: FloatDType): Tensor {
   return track(CAST, [x], new Tensor(out, x.shape), (g) => [from === 'int32' ? null : cast(g, from)]);
 }
 
-const CLONE = registerOp('clone', true);
+const CLONE = defineOp({ name: 'clone', inputs: ['input'], differentiable: true });
 export function clone(x: Tensor): Tensor {
   requireTensor('clone', 'input', x);
   return track(CLONE, [x], new Tensor(x.data.slice(), x.shape), (g) => [g]);

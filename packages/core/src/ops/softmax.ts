@@ -2,7 +2,7 @@
 // subtract the max for stability and have a cheap closed-form backward.
 import { track } from '../autograd';
 import { allocate, requireFloat, type FloatArray } from '../dtype';
-import { registerOp } from '../registry';
+import { defineOp } from '../op';
 import { normalizeDim, numel } from '../shape';
 import { requireTensor, Tensor } from '../tensor';
 import { exp, mul, sub } from './elementwise';
@@ -35,20 +35,20 @@ function softmaxData(x: Tensor, d: number, op: string, log: boolean): FloatArray
   return out;
 }
 
-const LOG_SOFTMAX = registerOp('logSoftmax', true);
+const LOG_SOFTMAX = defineOp({ name: 'logSoftmax', inputs: ['input'], differentiable: true });
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   requireTensor('logSoftmax', 'input', x);
-  const d = normalizeDim(LOG_SOFTMAX, dim, x.ndim);
-  const out = new Tensor(softmaxData(x, d, LOG_SOFTMAX, true), x.shape);
+  const d = normalizeDim(LOG_SOFTMAX.name, dim, x.ndim);
+  const out = new Tensor(softmaxData(x, d, LOG_SOFTMAX.name, true), x.shape);
   // d/dx: g - softmax · Σ g
   return track(LOG_SOFTMAX, [x], out, (g) => [sub(g, mul(exp(out), x.ndim === 0 ? g : sum(g, d, true)))]);
 }
 
-const SOFTMAX = registerOp('softmax', true);
+const SOFTMAX = defineOp({ name: 'softmax', inputs: ['input'], differentiable: true });
 export function softmax(x: Tensor, dim: number): Tensor {
   requireTensor('softmax', 'input', x);
-  const d = normalizeDim(SOFTMAX, dim, x.ndim);
-  const out = new Tensor(softmaxData(x, d, SOFTMAX, false), x.shape);
+  const d = normalizeDim(SOFTMAX.name, dim, x.ndim);
+  const out = new Tensor(softmaxData(x, d, SOFTMAX.name, false), x.shape);
   // d/dx: s · (g - Σ g·s)
   return track(SOFTMAX, [x], out, (g) => [mul(out, sub(g, x.ndim === 0 ? mul(g, out) : sum(mul(g, out), d, true)))]);
 }
