@@ -2,7 +2,8 @@
 // `npx tsx bench/gemm-kernel.ts [runs]` (--help). Prints the median GFLOP/s over `runs` timed samples
 // (default 7) after a warm-up, and the path gemm took (float32 runs on WebAssembly SIMD unless
 // FIREGRAD_SIMD=0). GEMM FLOPs = 2·M·N·K; conv FLOPs = 2·N·OC·OH·OW·(C/groups)·KH·KW per pass.
-import { gemm, lastGemmPath, setGemmBackend, type FloatArray } from '../packages/core/src/kernels/gemm';
+import { gemm, setGemmBackend, type FloatArray } from '@firegrad/core';
+import { lastGemmPath } from '@firegrad/core/internal';
 import {
   conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
 } from '../packages/ops/src/cpu/conv2d';

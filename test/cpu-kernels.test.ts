@@ -1,4 +1,4 @@
-// Differential tests of the cpu kernels (GEMM, conv, pooling, cat) against naive float64 loops
+// Differential tests of the cpu kernels (conv, pooling, cat) against naive float64 loops
 // written here straight from the definitions, over random geometries.
 //
 // Tolerances. Every reference accumulates in float64 and we compare |got − want| against the sum
@@ -12,7 +12,7 @@
 //   shows as an error of the order of a whole term, far above it for these sizes.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemm, getGemmBackend, setGemmBackend, type FloatArray } from '../packages/core/src/kernels/gemm';
+import { setSimd, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
 import { catForward, sliceCopy } from '../packages/ops/src/cpu/cat';
 import {
   conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
@@ -21,7 +21,6 @@ import {
   adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, avgPool2dBackward, avgPool2dForward,
   maxPool2dBackward, maxPool2dForward,
 } from '../packages/ops/src/cpu/pool';
-import { wasmMaxPool2x2Fits } from '../packages/ops/src/cpu/wasm-pool';
 import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '../packages/ops/src/geometry';
 
 const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
@@ -64,103 +63,6 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: Arr
     }
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// GEMM
-
-/** C = opA(A)·opB(B) (+ C0) by the triple loop, plus the magnitude scale of each result. */
-function naiveGemm(tA: boolean, tB: boolean, M: number, N: number, K: number,
-  A: ArrayLike<number>, aOff: number, lda: number, B: ArrayLike<number>, bOff: number, ldb: number,
-  C0: ArrayLike<number> | null, cOff: number, ldc: number): { C: Float64Array; scale: Float64Array } {
-  const C = new Float64Array(M * N), scale = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s = C0 ? C0[cOff + i * ldc + j] : 0;
-      let m = Math.abs(s);
-      for (let k = 0; k < K; k++) {
-        const a = tA ? A[aOff + k * lda + i] : A[aOff + i * lda + k];
-        const b = tB ? B[bOff + j * ldb + k] : B[bOff + k * ldb + j];
-        s += a * b;
-        m += Math.abs(a * b);
-      }
-      C[i * N + j] = s;
-      scale[i * N + j] = m;
-    }
-  }
-  return { C, scale };
-}
-
-interface GemmCase {
-  tA: boolean; tB: boolean; M: number; N: number; K: number;
-  aOff: number; bOff: number; cOff: number; padA: number; padB: number; padC: number; accumulate: boolean;
-}
-
-function checkGemm(c: GemmCase, dtype: Dtype, seed: number): void {
-  const { tA, tB, M, N, K, aOff, bOff, cOff, accumulate } = c;
-  const lda = (tA ? M : K) + c.padA, ldb = (tB ? K : N) + c.padB, ldc = N + c.padC;
-  const aRows = tA ? K : M, bRows = tB ? N : K;
-  const A = asType(randomValues(aOff + aRows * lda, seed), dtype);
-  const B = asType(randomValues(bOff + bRows * ldb, seed + 1), dtype);
-  // C starts as random values: they are the addend with accumulate, and a sentinel elsewhere.
-  const C = asType(randomValues(cOff + M * ldc + 3, seed + 2), dtype);
-  const C0 = Float64Array.from(C);
-  gemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
-  const want = naiveGemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, accumulate ? C0 : null, cOff, ldc);
-  const got = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) got[i * N + j] = C[cOff + i * ldc + j];
-  const label = `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}${accumulate ? ' +=' : ''}`;
-  expectClose(got, want.C, want.scale, dtype, K + 1, label);
-  // Everything outside the M×N window of C is untouched.
-  for (let i = 0; i < C.length; i++) {
-    const r = Math.floor((i - cOff) / ldc), col = (i - cOff) % ldc;
-    const inside = i >= cOff && r < M && col < N;
-    if (!inside && C[i] !== C0[i]) expect.fail(`${label}: wrote C[${i}] outside the output window`);
-  }
-}
-
-describe('gemm', () => {
-  const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
-
-  it('matches the triple loop on fixed edge sizes, all transposes and dtypes', () => {
-    // 0 and 1 in every position; sizes around the 4×4 tile; and sizes crossing the KC (256),
-    // MC (64) and NC (1024) block boundaries.
-    const sizes: [number, number, number][] = [
-      [0, 0, 0], [0, 3, 2], [3, 0, 2], [3, 2, 0], [1, 1, 1], [1, 7, 1], [7, 1, 5], [1, 1, 9],
-      [4, 4, 4], [5, 3, 7], [8, 9, 1], [13, 17, 19], [70, 6, 3], [3, 5, 300], [66, 9, 513], [2, 1030, 3],
-    ];
-    let seed = 1;
-    for (const [tA, tB] of combos) {
-      for (const [M, N, K] of sizes) {
-        for (const dtype of DTYPES) {
-          for (const accumulate of [false, true]) {
-            const c = { tA, tB, M, N, K, aOff: 3, bOff: 5, cOff: 2, padA: 1, padB: 2, padC: 3, accumulate };
-            checkGemm(c, dtype, seed++);
-          }
-        }
-      }
-    }
-  });
-
-  it('matches the triple loop on random shapes, offsets and leading dims', () => {
-    const arb = fc.record({
-      tA: fc.boolean(), tB: fc.boolean(),
-      M: fc.integer({ min: 0, max: 40 }), N: fc.integer({ min: 0, max: 40 }), K: fc.integer({ min: 0, max: 40 }),
-      aOff: fc.integer({ min: 0, max: 5 }), bOff: fc.integer({ min: 0, max: 5 }), cOff: fc.integer({ min: 0, max: 5 }),
-      padA: fc.integer({ min: 0, max: 3 }), padB: fc.integer({ min: 0, max: 3 }), padC: fc.integer({ min: 0, max: 3 }),
-      accumulate: fc.boolean(),
-    });
-    fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.nat(), (c, dtype, seed) => checkGemm(c, dtype, seed)),
-      { numRuns: 5 * RUNS });
-  });
-
-  it('with K = 0 zeroes C, or leaves it alone when accumulating', () => {
-    const C = new Float32Array([1, 2, 3, 4, 5, 6]);
-    gemm(false, false, 2, 2, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 2, C, 0, 3, true);
-    expect(Array.from(C)).toEqual([1, 2, 3, 4, 5, 6]);
-    gemm(false, false, 2, 2, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 2, C, 0, 3, false);
-    expect(Array.from(C)).toEqual([0, 0, 3, 0, 0, 6]);
-  });
-});
 
 // ---------------------------------------------------------------------------------------------
 // Conv
@@ -437,15 +339,15 @@ describe('maxPool2d', () => {
 
   const pool2x2 = (N: number, C: number, H: number, W: number): Pool2dGeometry =>
     ({ N, C, H, W, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: Math.floor(H / 2), OW: Math.floor(W / 2) });
-  const initialBackend = getGemmBackend();
-  afterEach(() => setGemmBackend(initialBackend));
+  const initialSimd = simdEnabled();
+  afterEach(() => setSimd(initialSimd));
 
   it('takes the 2×2, stride-2 fast path (JS, and WebAssembly SIMD for float32) with the same values, argmax, NaN and ties rule', () => {
     const arb = fc.record({
       N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 2, max: 11 }), W: fc.integer({ min: 2, max: 11 }),
     }).map((r) => pool2x2(r.N, r.C, r.H, r.W));
     fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.boolean(), fc.nat(), (g, dtype, simd, seed) => {
-      setGemmBackend(simd ? 'auto' : 'js');
+      setSimd(simd);
       // Coarse values for ties (−0 against +0 among them), and a NaN now and then.
       const xs = randomValues(g.N * g.C * g.H * g.W, seed).map((v, i) => (i % 11 === 3 ? NaN : i % 7 === 2 ? -0 : Math.round(v * 2)));
       checkMaxPool(g, dtype, xs, seed);
@@ -459,13 +361,13 @@ describe('maxPool2d', () => {
     expect(wasmMaxPool2x2Fits(260, 258)).toBe(false);
     for (const g of [pool2x2(64, 64, 28, 28), pool2x2(3, 300, 13, 12), pool2x2(1, 2, 260, 258)]) {
       const x = Float32Array.from(randomValues(g.N * g.C * g.H * g.W, g.C).map((v, i) => (i % 97 === 5 ? NaN : Math.round(v * 8))));
-      const run = (backend: 'js' | 'auto') => {
-        setGemmBackend(backend);
+      const run = (simd: boolean) => {
+        setSimd(simd);
         const out = new Float32Array(g.N * g.C * g.OH * g.OW).fill(7), argmax = new Int32Array(out.length).fill(-7);
         maxPool2dForward(x, g, out, argmax);
         return { out, argmax };
       };
-      const js = run('js'), simd = run('auto');
+      const js = run(false), simd = run(true);
       // The first differing output, if any (a diff of 800k elements would take vitest minutes).
       const bits = new Int32Array(simd.out.buffer), jsBits = new Int32Array(js.out.buffer);
       const at = simd.argmax.findIndex((a, i) => a !== js.argmax[i] || bits[i] !== jsBits[i]);

@@ -1,12 +1,11 @@
-// ReLU's float32 WebAssembly SIMD loops (kernels/wasm-elementwise.ts) against the JS loops, which
+// ReLU's float32 WebAssembly SIMD loops (core's wasm/relu.ts) against the JS loops, which
 // follow PyTorch: relu keeps NaN, and the backward passes the gradient only where the output > 0.
 import { afterEach, describe, expect, it } from 'vitest';
-import { getGemmBackend, setGemmBackend } from '../../packages/core/src/kernels/gemm';
-import { reluBackwardInto, reluInto } from '../../packages/core/src/kernels/relu';
-import { reluBackwardWasm, reluWasm } from '../../packages/core/src/kernels/wasm-elementwise';
+import { reluBackwardInto, reluInto, setSimd, simdEnabled } from '@firegrad/core';
+import { reluBackwardWasm, reluWasm } from '@firegrad/core/internal';
 
-const initial = getGemmBackend();
-afterEach(() => setGemmBackend(initial));
+const initial = simdEnabled();
+afterEach(() => setSimd(initial));
 
 /** Values with every special case, repeated past one 16384-float chunk, at a length not a multiple of 4. */
 function values(n: number): Float32Array {
@@ -24,7 +23,7 @@ describe('relu kernels', () => {
   const x = values(16384 * 2 + 7), g = values(x.length).reverse();
 
   it('forward: WebAssembly SIMD equals the JS loop (NaN kept, −0 and negatives to +0)', () => {
-    setGemmBackend('js');
+    setSimd(false);
     const want = new Float32Array(x.length);
     reluInto(x, want);
     const got = new Float32Array(x.length);
@@ -35,7 +34,7 @@ describe('relu kernels', () => {
   });
 
   it('backward: WebAssembly SIMD equals the JS loop, in place too', () => {
-    setGemmBackend('js');
+    setSimd(false);
     const y = new Float32Array(x.length);
     reluInto(x, y);
     const want = new Float32Array(x.length);

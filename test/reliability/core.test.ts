@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DTypeError, MAX_NUMEL, Tensor, ValueError, add, allocate, arange, checkNumel, fromArray, full, gather, indexSelect, matmul,
+  DTypeError, MAX_NUMEL, Tensor, ValueError, add, allocate, arange, checkNumel, floatData, fromArray, full, gather, indexSelect, matmul,
   ones, rand, randint, randn, requireTensor, sum, tensor, zeros,
 } from '@firegrad/core';
 import { fcOpts } from '../helpers';
@@ -176,5 +176,13 @@ describe('slice names itself', () => {
     expectError(() => tensor([1, 2, 3]).slice(0, NaN), ValueError, 'slice', "argument 'start'", /NaN/);
     expectError(() => tensor([1, 2, 3]).slice(0, 0, 1.5), ValueError, 'slice', "argument 'end'");
     expect(Array.from(tensor([1, 2, 3]).slice(0, -2).data)).toEqual([2, 3]);
+  });
+});
+
+describe('floatData hands out float storage only', () => {
+  it('refuses an int32 tensor, and a tensor-like whose float dtype hides an Int32Array', () => {
+    expectError(() => floatData('myop', 'weight', tensor([1, 2], { dtype: 'int32' })), DTypeError, 'myop', /'weight'/, /int32/);
+    const forged = { dtype: 'float32' as const, shape: [2], data: new Int32Array(2) };
+    expectError(() => floatData('myop', 'weight', forged), DTypeError, 'myop', /'weight'/, /Int32Array/);
   });
 });

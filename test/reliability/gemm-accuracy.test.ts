@@ -15,10 +15,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tensor } from '@firegrad/core';
+import { gemm, setGemmBackend, type Tensor } from '@firegrad/core';
+import { lastGemmPath } from '@firegrad/core/internal';
 import { conv2d, setNumThreads } from '@firegrad/ops';
 import { Conv2d, crossEntropy, loadSafetensors, readSafetensors, SqueezeNet } from '@firegrad/nn';
-import { gemm, lastGemmPath, setGemmBackend } from '../../packages/core/src/kernels/gemm';
 import { fcOpts } from '../helpers';
 
 const fixture = (name: string) => new URL(`../fixtures/nn/${name}`, import.meta.url).pathname;

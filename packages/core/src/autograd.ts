@@ -1,5 +1,4 @@
-import { recycle, trackAllocations } from './buffer-pool';
-import type { FloatArray } from './dtype';
+import { recycle, trackAllocations } from './buffer-recycler';
 import { AutogradError, ShapeError, fmtShape } from './errors';
 import { isDefined, type OpDescriptor } from './op';
 import { sameShape } from './shape';
@@ -138,7 +137,7 @@ function walk(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: Back
 
 /**
  * Counts, per buffer, the gradient-map entries that hold it (gradients alias: reshape's backward
- * returns a view of its input gradient, add's returns it as is). A buffer goes back to the pool
+ * returns a view of its input gradient, add's returns it as is). A buffer goes back to the recycler
  * when its count drops to zero, if this backward pass allocated it: anything older, a forward
  * activation or a user's tensor, may still be referenced elsewhere.
  */
@@ -158,7 +157,8 @@ class Recycler {
       return;
     }
     this.counts.delete(b);
-    if (this.made.has(b) && g.dtype !== 'int32') recycle(g.data as FloatArray);
+    const data = g.data;
+    if (this.made.has(b) && !(data instanceof Int32Array)) recycle(data);
   }
 }
 

@@ -1,4 +1,4 @@
-import { MIN_POOLED, noteAllocated, takeFromPool } from './buffer-pool';
+import { MIN_RECYCLED, noteAllocated, takeRecycled } from './buffer-recycler';
 import { DTypeError, ValueError, fmtShape } from './errors';
 
 export type FloatDType = 'float32' | 'float64';
@@ -19,7 +19,7 @@ export function allocate(dtype: 'float64', n: number, op?: string): Float64Array
 export function allocate(dtype: FloatDType, n: number, op?: string): FloatArray;
 export function allocate(dtype: DType, n: number, op?: string): TypedArray;
 /**
- * A zeroed array; float arrays of pooled sizes come from the buffer pool when it has one. A length
+ * A zeroed array; float arrays of recyclable sizes come from the buffer recycler when it holds one. A length
  * over MAX_NUMEL, or memory running out, is a ValueError naming `op` rather than V8's RangeError.
  */
 export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
@@ -28,8 +28,8 @@ export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
   }
   try {
     if (dtype === 'int32') return new Int32Array(n);
-    if (n < MIN_POOLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-    const a = takeFromPool(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    if (n < MIN_RECYCLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    const a = takeRecycled(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
     noteAllocated(a);
     return a;
   } catch (e) {
@@ -87,7 +87,15 @@ export function checkDType(dtype: unknown, op: string): DType {
  */
 export function floatData(op: string, arg: string, t: { dtype: DType; shape: readonly number[]; data: TypedArray }): FloatArray {
   requireFloat(op, arg, t);
-  return t.data as FloatArray;
+  const { data } = t;
+  // A Tensor's dtype always matches its data; this catches a tensor-like whose two disagree.
+  if (data instanceof Int32Array) throw new DTypeError(`${op}: argument '${arg}' is ${t.dtype} but holds an Int32Array`);
+  return data;
+}
+
+/** A zeroed array of `like`'s float type: float code allocates its output to match its input's data. */
+export function allocateLike(like: FloatArray, n: number, op?: string): FloatArray {
+  return allocate(like instanceof Float32Array ? 'float32' : 'float64', n, op);
 }
 
 /** Throws unless the tensor-like is a float tensor: ops that differentiate take no int32. */

@@ -1,5 +1,5 @@
 export { Tensor, requireTensor, type TensorLike, type Dims, type IndexLike } from './tensor';
-export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, isFloat, requireFloat, floatData, kindOf, MAX_NUMEL } from './dtype';
+export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, allocateLike, isFloat, requireFloat, floatData, kindOf, MAX_NUMEL } from './dtype';
 export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors';
 export { Generator, defaultGenerator, manualSeed } from './generator';
 export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, checkNumel, type Shape } from './shape';
@@ -8,10 +8,10 @@ export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptio
 export { defineOp, listOps, isDefined, type OpDescriptor, type AttributesOf } from './op';
 export { grad, vjp } from './functional';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
-export { gemm, setGemmBackend, getGemmBackend, simdEnabled, type GemmBackend } from './kernels/gemm';
-// The WebAssembly writer, for kernels outside core (ops' max-pool) built the same way.
-export { encodeModule, instantiate as instantiateWasm, op as wasmOp, I32, V128, type Bytes as WasmBytes } from './kernels/wasm-emit';
-export { setBufferPool, bufferPoolStats } from './buffer-pool';
+export { gemm, setGemmBackend, getGemmBackend, type GemmBackend } from './gemm';
+export { setSimd, simdEnabled } from './wasm/simd';
+export { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm/max-pool';
+export { setBufferRecycling, bufferRecyclingStats } from './buffer-recycler';
 export { reluInto, reluBackwardInto } from './kernels/relu';
 export {
   add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, gt, lt, ge, le, eq,

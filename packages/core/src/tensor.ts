@@ -8,7 +8,6 @@ import * as sh from './ops/shape';
 import * as sm from './ops/softmax';
 import { matmul } from './ops/matmul';
 
-export type Scalar = number;
 export type TensorLike = Tensor | number;
 export type Dims = number | readonly number[];
 /** Indices for gather / indexSelect: an int32 tensor, an Int32Array or a list of numbers. */

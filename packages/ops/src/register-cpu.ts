@@ -12,7 +12,7 @@ import {
 import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, CatKernel, Conv2dKernel, MaxPool2dKernel } from './kernel-types';
 import { parallelConv2dBackwardInput, parallelConv2dBackwardWeight, parallelConv2dForward } from './parallel/conv2d';
 
-/** A zeroed array of the same type as `like` (from core's buffer pool when it has one). */
+/** A zeroed array of the same type as `like` (from core's buffer recycler when it holds one). */
 function alloc<T extends FloatArray>(like: T, n: number): T {
   return allocate(like instanceof Float32Array ? 'float32' : 'float64', n) as T;
 }

@@ -62,7 +62,7 @@ export function broadcastCopy(src: TypedArray, srcShape: Shape, outShape: Shape,
  * Visits the rows (last dim) of `shape` in row-major order. For each row it passes the row's
  * linear offset, the row length and, for every strides array, the offset that row starts at.
  */
-export function forEachRow(
+function forEachRow(
   shape: Shape, strides: readonly (readonly number[])[], row: (offset: number, last: number, starts: number[]) => void,
 ): void {
   const rank = shape.length;

@@ -1,13 +1,13 @@
 // ReLU's two loops, shared by the relu op and the ops that fuse a ReLU (conv2d). Float32 goes to
-// WebAssembly SIMD (wasm-elementwise.ts: branch-free, ≈ 15× the JS loop on random signs) unless
-// the gemm backend is set to 'js' (setGemmBackend, FIREGRAD_SIMD=0); float64 and that setting use
-// the JS loops, which are the reference.
-import type { FloatArray } from './gemm';
-import { simdEnabled } from './gemm';
-import { reluBackwardWasm, reluWasm, wasmElementwiseAvailable } from './wasm-elementwise';
+// WebAssembly SIMD (wasm/relu.ts: branch-free, ≈ 15× the JS loop on random signs) unless the SIMD
+// switch is off (setSimd(false), FIREGRAD_SIMD=0); float64 and that setting use the JS loops,
+// which are the reference.
+import type { FloatArray } from '../dtype';
+import { reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu';
+import { simdEnabled } from '../wasm/simd';
 
 const useWasm = (a: FloatArray): a is Float32Array =>
-  a instanceof Float32Array && simdEnabled() && wasmElementwiseAvailable();
+  a instanceof Float32Array && simdEnabled() && wasmReluAvailable();
 
 /** out[i] = x[i] > 0 ? x[i] : 0, NaN kept (as PyTorch); out may be x. */
 export function reluInto(x: FloatArray, out: FloatArray): void {

@@ -1,7 +1,7 @@
 // Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
 // the backward closure that maps the output gradient to input gradients.
 import { track } from '../autograd';
-import { allocate, kindOf, requireFloat, type FloatArray } from '../dtype';
+import { allocate, allocateLike, floatData, kindOf, requireFloat, type FloatArray } from '../dtype';
 import { DTypeError, ValueError, fmtShape } from '../errors';
 import { mapBinary } from '../kernels/broadcast';
 import { reluBackwardInto, reluInto } from '../kernels/relu';
@@ -11,7 +11,7 @@ import { requireTensor, Tensor, type TensorLike } from '../tensor';
 import { sumTo } from './reduce';
 
 /** A number operand becomes a 0-d tensor of the other operand's dtype. */
-export function asTensor(op: string, x: TensorLike, like: Tensor): Tensor {
+function asTensor(op: string, x: TensorLike, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x !== 'number') throw new DTypeError(`${op}: expected a Tensor or a number, got ${typeof x}`);
   const data = allocate(like.dtype === 'int32' ? 'float32' : like.dtype, 1);
@@ -40,8 +40,8 @@ type SameShapeLoop = (a: FloatArray, b: FloatArray, out: FloatArray) => void;
 function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: number) => number,
   loop?: SameShapeLoop): [Tensor, Tensor, Tensor] {
   const [x, y, shape] = binaryOperands(op, a, bLike);
-  const out = allocate(x.dtype, checkNumel(op, shape), op) as FloatArray;
-  if (loop && x.size === y.size && x.size === out.length) loop(x.data as FloatArray, y.data as FloatArray, out);
+  const xd = floatData(op, 'input', x), out = allocateLike(xd, checkNumel(op, shape), op);
+  if (loop && x.size === y.size && x.size === out.length) loop(xd, floatData(op, 'other', y), out);
   else mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
   return [x, y, new Tensor(out, shape)];
 }
@@ -53,9 +53,8 @@ const divLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++)
 
 function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
   requireTensor(op, 'input', x);
-  requireFloat(op, 'input', x);
-  const src = x.data as FloatArray;
-  const out = allocate(x.dtype, src.length);
+  const src = floatData(op, 'input', x);
+  const out = allocateLike(src, src.length);
   for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
   return new Tensor(out, x.shape);
 }
@@ -131,13 +130,12 @@ export function abs(x: Tensor): Tensor {
 
 const RELU = defineOp({ name: 'relu', inputs: ['input'], differentiable: true });
 export function relu(x: Tensor): Tensor {
-  requireFloat(RELU.name, 'input', x);
-  const od = allocate(x.dtype, x.size) as FloatArray;
-  reluInto(x.data as FloatArray, od); // NaN stays NaN, as in PyTorch
+  const xd = floatData(RELU.name, 'input', x), od = allocateLike(xd, x.size);
+  reluInto(xd, od); // NaN stays NaN, as in PyTorch
   const out = new Tensor(od, x.shape);
   return track(RELU, [x], out, (g) => {
-    const gx = allocate(g.dtype, g.size) as FloatArray;
-    reluBackwardInto(od, g.data as FloatArray, gx);
+    const gd = floatData(RELU.name, 'grad', g), gx = allocateLike(gd, g.size);
+    reluBackwardInto(od, gd, gx);
     return [new Tensor(gx, x.shape)];
   });
 }

@@ -1,8 +1,8 @@
 // Batched matmul with broadcast batch dims; 1-D operands follow PyTorch (vector·matrix etc.).
 import { track } from '../autograd';
-import { allocate, requireFloat, type FloatArray } from '../dtype';
+import { allocateLike, floatData, requireFloat } from '../dtype';
 import { DTypeError, ShapeError, fmtShape } from '../errors';
-import { gemm } from '../kernels/gemm';
+import { gemm } from '../gemm';
 import { defineOp } from '../op';
 import { broadcastShapes, checkNumel, numel, stridesOf, broadcastStrides } from '../shape';
 import { requireTensor, Tensor } from '../tensor';
@@ -33,7 +33,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** out[batch] = op(a[batch']) · op(b[batch'']) with broadcast batch indices; op = transpose of the last two dims. */
 function batchedGemm(a: Tensor, ta: boolean, b: Tensor, tb: boolean, batch: number[], M: number, N: number, K: number): Tensor {
-  const out = allocate(a.dtype, checkNumel(MATMUL.name, [...batch, M, N]), MATMUL.name) as FloatArray;
+  const A = floatData(MATMUL.name, 'input', a), B = floatData(MATMUL.name, 'other', b);
+  const out = allocateLike(A, checkNumel(MATMUL.name, [...batch, M, N]), MATMUL.name);
   const sa = broadcastStrides(a.shape.slice(0, -2), batch), sb = broadcastStrides(b.shape.slice(0, -2), batch);
   const outStrides = stridesOf(batch);
   const aMat = a.shape.at(-2)! * a.shape.at(-1)!, bMat = b.shape.at(-2)! * b.shape.at(-1)!;
@@ -46,7 +47,7 @@ function batchedGemm(a: Tensor, ta: boolean, b: Tensor, tb: boolean, batch: numb
       ia += idx * sa[d];
       ib += idx * sb[d];
     }
-    gemm(ta, tb, M, N, K, a.data as FloatArray, ia * aMat, lda, b.data as FloatArray, ib * bMat, ldb, out, i * M * N, N, false);
+    gemm(ta, tb, M, N, K, A, ia * aMat, lda, B, ib * bMat, ldb, out, i * M * N, N, false);
   }
   return new Tensor(out, [...batch, M, N]);
 }

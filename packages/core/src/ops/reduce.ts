@@ -24,7 +24,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 /** Not recorded: broadcasts g (of a keepDim shape) up to `shape`. */
-export function expandTo(g: Tensor, shape: Shape): Tensor {
+function expandTo(g: Tensor, shape: Shape): Tensor {
   const out = allocate(g.dtype, numel(shape));
   broadcastCopy(g.data, g.shape, shape, out);
   return new Tensor(out, shape);

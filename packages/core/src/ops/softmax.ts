@@ -1,7 +1,7 @@
 // softmax and logSoftmax along one dim: primitives (rather than exp/sum/div compositions) so they
 // subtract the max for stability and have a cheap closed-form backward.
 import { track } from '../autograd';
-import { allocate, requireFloat, type FloatArray } from '../dtype';
+import { allocateLike, floatData, type FloatArray } from '../dtype';
 import { defineOp } from '../op';
 import { normalizeDim, numel } from '../shape';
 import { requireTensor, Tensor } from '../tensor';
@@ -16,8 +16,7 @@ function forEachSlice(shape: readonly number[], dim: number, fn: (offset: number
 
 /** log-softmax, or softmax as exp(x - max) / Σ (more accurate than exp of the log form for large logits). */
 function softmaxData(x: Tensor, d: number, op: string, log: boolean): FloatArray {
-  requireFloat(op, 'input', x);
-  const src = x.data, out = allocate(x.dtype, x.size) as FloatArray;
+  const src = floatData(op, 'input', x), out = allocateLike(src, x.size);
   if (x.ndim === 0) return out.fill(log ? 0 : 1);
   forEachSlice(x.shape, d, (off, stride, len) => {
     let m = -Infinity;

@@ -1,9 +1,8 @@
 // 2-D pooling on the cpu backend over NCHW typed arrays (float32 or float64), PyTorch's semantics.
 // Each (n, c) plane is pooled independently; windows are clipped to the input, so no padding value
 // is ever read. Backward passes overwrite dx.
-import { simdEnabled, type FloatArray } from '@firegrad/core';
+import { maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
 import type { Pool2dGeometry } from '../geometry';
-import { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm-pool';
 
 /**
  * out = max over each window (padding counts as −∞), argmax = ih·W + iw of the chosen element in
@@ -53,7 +52,7 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
 /**
  * maxPool2dForward for 2×2 windows at stride 2 that all lie inside the input (the common
  * downsampling pool): the same comparisons in the same order, without the per-window clipping;
- * float32 runs them on WebAssembly SIMD unless SIMD is switched off (setGemmBackend('js')).
+ * float32 runs them on WebAssembly SIMD unless SIMD is switched off (setSimd(false)).
  */
 function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: number, OW: number,
   out: FloatArray, argmax: Int32Array): void {

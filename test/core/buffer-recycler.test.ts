@@ -1,15 +1,16 @@
-// The buffer pool (core/src/buffer-pool.ts) only changes where memory comes from: training with it
+// Buffer recycling (core's buffer-recycler.ts) only changes where memory comes from: training with it
 // must give bit-identical weights to training without it, on graphs where gradients alias (views,
 // an input used twice, broadcasts) as well as on a real network. And it must actually be used.
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Generator, Tensor, bufferPoolStats, randint, randn, setBufferPool } from '@firegrad/core';
+import { Generator, Tensor, bufferRecyclingStats, randint, randn, setBufferRecycling } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 
-afterEach(() => setBufferPool(true));
+afterEach(() => setBufferRecycling(true));
 
 /** Runs `steps` training steps of `loss` on fresh parameters and returns the final parameters. */
-function train(pool: boolean, makeParams: () => Tensor[], loss: (ps: Tensor[], step: number) => Tensor, steps: number): number[][] {
-  setBufferPool(pool);
+function train(recycling: boolean, makeParams: () => Tensor[], loss: (ps: Tensor[], step: number) => Tensor, steps: number): number[][] {
+  setBufferRecycling(recycling);
   const params = makeParams();
   const opt = new Adam(params, { lr: 1e-2 });
   for (let s = 0; s < steps; s++) {
@@ -20,7 +21,7 @@ function train(pool: boolean, makeParams: () => Tensor[], loss: (ps: Tensor[], s
   return params.map((p) => Array.from(p.data));
 }
 
-describe('buffer pool', () => {
+describe('buffer recycling', () => {
   it('leaves aliasing graphs bit-identical (views, x used twice, broadcast, retained grads)', () => {
     const make = () => {
       const g = new Generator(3);
@@ -34,15 +35,15 @@ describe('buffer pool', () => {
       twice.retainGrad();
       return twice.mul(twice).sum().add(h.sum());      // fan-out of h
     };
-    const before = bufferPoolStats().reuses;
-    const pooled = train(true, make, loss, 8);
-    expect(bufferPoolStats().reuses).toBeGreaterThan(before);
-    expect(pooled).toEqual(train(false, make, loss, 8));
+    const before = bufferRecyclingStats().reuses;
+    const recycled = train(true, make, loss, 8);
+    expect(bufferRecyclingStats().reuses).toBeGreaterThan(before);
+    expect(recycled).toEqual(train(false, make, loss, 8));
   });
 
   it('leaves SqueezeNetMini training bit-identical, and reuses buffers every step', () => {
-    const run = (pool: boolean) => {
-      setBufferPool(pool);
+    const run = (recycling: boolean) => {
+      setBufferRecycling(recycling);
       const gen = new Generator(5);
       const model = new SqueezeNetMini({ generator: gen });
       const opt = new Adam(model.parameters(), { lr: 3e-3 });
@@ -55,10 +56,31 @@ describe('buffer pool', () => {
       }
       return [...model.parameters()].map((p) => Array.from(p.data));
     };
-    const before = bufferPoolStats().reuses;
-    const pooled = run(true);
-    const reused = bufferPoolStats().reuses - before;
+    const before = bufferRecyclingStats().reuses;
+    const recycled = run(true);
+    const reused = bufferRecyclingStats().reuses - before;
     expect(reused).toBeGreaterThan(10);
-    expect(pooled).toEqual(run(false));
+    expect(recycled).toEqual(run(false));
+  });
+
+  it('FIREGRAD_RECYCLE=0 in the environment starts recycling off', async () => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        (await import('tsx/esm/api')).register(); // a worker does not inherit vitest's TypeScript loading
+        parentPort.postMessage((await import('@firegrad/core')).bufferRecyclingStats().enabled);
+      })().catch((e) => parentPort.postMessage(String(e && e.stack || e)));`;
+    const enabledWith = async (env: NodeJS.ProcessEnv) => {
+      const worker = new Worker(code, { eval: true, env });
+      try {
+        return await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+      } finally {
+        await worker.terminate();
+      }
+    };
+    expect(await enabledWith({ ...process.env, FIREGRAD_RECYCLE: '0' })).toBe(false);
+    const unset = { ...process.env };
+    delete unset.FIREGRAD_RECYCLE;
+    expect(await enabledWith(unset)).toBe(true);
   });
 });

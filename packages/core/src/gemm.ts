@@ -19,18 +19,20 @@
 //   from a naive loop only in summation order) and float32 inputs are widened once.
 //
 // When A, B and C are all Float32Array and the problem is not tiny, gemm() runs instead on a
-// WebAssembly SIMD kernel generated at run time (wasm-gemm.ts; ≈ 30 GFLOP/s at 512³, 7× this
+// WebAssembly SIMD kernel generated at run time (wasm/gemm.ts; ≈ 30 GFLOP/s at 512³, 7× this
 // path). It rounds every product and running sum to float32, where this path sums in float64;
 // float64 operands (the exact reference for gradchecks) always stay here. Where WebAssembly SIMD
-// is missing the kernel fails to compile, and everything runs here. setGemmBackend, or
-// FIREGRAD_SIMD=0 in the environment, picks a path, so tests can run both and compare.
+// is missing the kernel fails to compile, and everything runs here. setGemmBackend picks a path
+// (under 'auto', setSimd(false) or FIREGRAD_SIMD=0 sends every call here), so tests can run both
+// and compare.
+//
+// This file also holds the packing both paths share (pack4, pack8).
 
-import { pack4 } from './pack';
-import { gemmWasm, wasmSimdAvailable } from './wasm-gemm';
+import type { FloatArray } from './dtype';
+import { gemmWasm, wasmSimdAvailable } from './wasm/gemm';
+import { simdEnabled } from './wasm/simd';
 
-export type FloatArray = Float32Array | Float64Array;
-
-/** 'auto': WebAssembly SIMD for big-enough float32 problems, JS otherwise. */
+/** 'auto': WebAssembly SIMD for big-enough float32 problems while the SIMD switch is on, JS otherwise. */
 export type GemmBackend = 'js' | 'wasm-simd' | 'auto';
 export type GemmPath = 'js' | 'wasm-simd';
 
@@ -38,13 +40,14 @@ export type GemmPath = 'js' | 'wasm-simd';
 // and 0.51 µs on wasm, 6³ 1.2 and 1.0 µs, 16³ 5.2 and 2.7 µs.
 const WASM_MIN_MACS = 256;
 
-let backend: GemmBackend = globalThis.process?.env?.FIREGRAD_SIMD === '0' ? 'js' : 'auto';
+let backend: GemmBackend = 'auto';
 let lastPath: GemmPath | null = null;
 
 /**
  * Chooses the path for float32 gemm calls in this thread ('auto' by default; each worker thread
- * has its own setting). 'wasm-simd' sends every all-float32 call there, however small, and throws
- * if WebAssembly SIMD is unavailable; float64 calls always take the JS path.
+ * has its own setting). 'wasm-simd' sends every all-float32 call there, however small, even with
+ * the SIMD switch (setSimd) off, and throws if WebAssembly SIMD is unavailable; float64 calls
+ * always take the JS path. GEMM only: ReLU and max-pool follow setSimd alone.
  */
 export function setGemmBackend(b: GemmBackend): void {
   if (b === 'wasm-simd' && !wasmSimdAvailable()) throw new Error('WebAssembly SIMD is not available here');
@@ -53,14 +56,6 @@ export function setGemmBackend(b: GemmBackend): void {
 
 export function getGemmBackend(): GemmBackend {
   return backend;
-}
-
-/**
- * The one SIMD switch: false once the backend is set to 'js' (or FIREGRAD_SIMD=0), which sends
- * every float32 kernel with a WebAssembly SIMD path (GEMM, ReLU, max-pool) to its JS reference.
- */
-export function simdEnabled(): boolean {
-  return backend !== 'js';
 }
 
 /** The path the latest gemm() call in this thread took (null before any call with M, N, K > 0). */
@@ -102,8 +97,9 @@ export function gemm(
     if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
   }
-  if (backend !== 'js' && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
-    && (backend === 'wasm-simd' || M * N * K >= WASM_MIN_MACS) && wasmSimdAvailable()) {
+  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
+    && (backend === 'wasm-simd' || (backend === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
+    && wasmSimdAvailable()) {
     lastPath = 'wasm-simd';
     gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA);
   } else {
@@ -197,5 +193,60 @@ function writeTile(C: FloatArray, o: number, ldc: number, mr: number, nr: number
   }
   for (let r = 0; r < mr; r++, o += ldc) {
     for (let c = 0; c < nr; c++) C[o + c] = add ? C[o + c] + t[r * NR + c] : t[r * NR + c];
+  }
+}
+
+// Packing, for both paths (float64 here, float32 in wasm/gemm.ts): copies lines of an operand into
+// strips of 4 or 8 so that a micro-kernel reads each depth step of a strip contiguously, whatever
+// the operand's transposes and strides. Edge strips are padded with zeros so the kernels always
+// run full tiles.
+
+/**
+ * Copies `count` lines of depth `kc` into 4-wide strips from dst[p] on: strip s holds, for each k,
+ * the values of lines 4s..4s+3 at depth k. Line l, depth k is src[base + l*lineStride +
+ * k*depStride]. Lines past `count` are zero.
+ */
+export function pack4(src: FloatArray, base: number, lineStride: number, depStride: number,
+  count: number, kc: number, dst: FloatArray, p: number): void {
+  let l = 0;
+  for (; l + 4 <= count; l += 4) {
+    const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
+    for (let k = 0, o = 0; k < kc; k++, o += depStride, p += 4) {
+      dst[p] = src[s0 + o];
+      dst[p + 1] = src[s1 + o];
+      dst[p + 2] = src[s2 + o];
+      dst[p + 3] = src[s3 + o];
+    }
+  }
+  if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 4, kc, dst, p);
+}
+
+/** `pack4` with 8-wide strips. */
+export function pack8(src: FloatArray, base: number, lineStride: number, depStride: number,
+  count: number, kc: number, dst: FloatArray, p: number): void {
+  let l = 0;
+  for (; l + 8 <= count; l += 8) {
+    const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
+    const s4 = s3 + lineStride, s5 = s4 + lineStride, s6 = s5 + lineStride, s7 = s6 + lineStride;
+    for (let k = 0, o = 0; k < kc; k++, o += depStride, p += 8) {
+      dst[p] = src[s0 + o];
+      dst[p + 1] = src[s1 + o];
+      dst[p + 2] = src[s2 + o];
+      dst[p + 3] = src[s3 + o];
+      dst[p + 4] = src[s4 + o];
+      dst[p + 5] = src[s5 + o];
+      dst[p + 6] = src[s6 + o];
+      dst[p + 7] = src[s7 + o];
+    }
+  }
+  if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 8, kc, dst, p);
+}
+
+/** The last, partial strip: `rest` < `width` real lines, zero-padded to `width`. */
+function packEdge(src: FloatArray, base: number, lineStride: number, depStride: number,
+  rest: number, width: number, kc: number, dst: FloatArray, p: number): void {
+  dst.fill(0, p, p + kc * width);
+  for (let r = 0; r < rest; r++) {
+    for (let k = 0, s = base + r * lineStride, d = p + r; k < kc; k++, s += depStride, d += width) dst[d] = src[s];
   }
 }

@@ -1,32 +1,44 @@
-// The WebAssembly SIMD path of gemm() (kernels/wasm-gemm.ts) against a naive float64 triple loop,
-// and the choice between it and the JS path.
+// gemm(), both paths, against a naive float64 triple loop written here from the definition; the
+// choice between the paths; and the SIMD switch.
 //
-// Tolerance. Inputs are float32 values, so every product a·b is exact in float64, and the
-// reference sums in float64. The SIMD path rounds each product to float32 and sums in float32 in
-// a blocked order, then adds the sum to C (when accumulating) with one more rounding. Higham's
-// bound for a dot product of n terms computed in any order, |err| ≤ γₙ·Σ|aᵢbᵢ| with
-// γₙ = n·u / (1 − n·u) and u = 2⁻²⁴, covers the products' rounding and the additions; n = K + 1
-// adds the final one and makes the scale include |C₀|. An indexing bug misplaces whole terms,
-// far above this bound for the depths used here.
+// Tolerance. Operands are float32-representable values, so every product a·b is exact in float64,
+// and the reference sums in float64 and also returns scale = Σ|terms| (plus |C₀| when
+// accumulating), so cancellation cannot make a correct result look wrong.
+// - float64 (always the JS path) differs from the reference only in summation order:
+//   error ≤ n·2⁻⁵³·scale, below 1e-12·scale for the depths here (n ≤ ~3000).
+// - float32 rounds each product or partial sum to float32 in some blocked order, then adds the sum
+//   to C (when accumulating) with one more rounding. Higham's bound for a dot product of n terms
+//   computed in any order, |err| ≤ γₙ·Σ|aᵢbᵢ| with γₙ = n·u / (1 − n·u) and u = 2⁻²⁴, covers
+//   both paths with n = K + 1. An indexing bug misplaces whole terms, far above this bound.
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  gemm, getGemmBackend, lastGemmPath, setGemmBackend, type FloatArray, type GemmBackend,
-} from '../packages/core/src/kernels/gemm';
-import { RUNS } from './helpers';
+  gemm, getGemmBackend, setGemmBackend, setSimd, simdEnabled, type FloatArray, type GemmBackend,
+} from '@firegrad/core';
+import { lastGemmPath } from '@firegrad/core/internal';
+import { RUNS } from '../helpers';
 
 const U32 = 2 ** -24;
 
-/** Random float32 values in [−1, 1) from a xorshift32 stream. */
-function randomF32(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
+type Dtype = 'float32' | 'float64';
+const DTYPES: Dtype[] = ['float64', 'float32'];
+
+/** Random float32-representable values in [−1, 1) from a xorshift32 stream, so both dtypes see the same numbers. */
+function randomValues(n: number, seed: number): Float64Array {
+  const a = new Float64Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
     s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    a[i] = s / 2 ** 31 - 1;
+    a[i] = Math.fround(s / 2 ** 31 - 1);
   }
   return a;
+}
+
+const randomF32 = (n: number, seed: number) => Float32Array.from(randomValues(n, seed));
+
+function asType(a: Float64Array, dtype: Dtype): FloatArray {
+  return dtype === 'float64' ? Float64Array.from(a) : Float32Array.from(a);
 }
 
 interface Case {
@@ -34,18 +46,18 @@ interface Case {
   aOff: number; bOff: number; cOff: number; padA: number; padB: number; padC: number; accumulate: boolean;
 }
 
-/** Runs gemm on `c` with random float32 operands and checks it against the float64 loop. */
-function check(c: Case, seed: number): void {
+/** Runs gemm on `c` with random operands of `dtype` and checks it against the float64 loop. */
+function check(c: Case, seed: number, dtype: Dtype = 'float32'): void {
   const { tA, tB, M, N, K, aOff, bOff, cOff, accumulate } = c;
   const lda = (tA ? M : K) + c.padA, ldb = (tB ? K : N) + c.padB, ldc = N + c.padC;
-  const A = randomF32(aOff + (tA ? K : M) * lda, seed);
-  const B = randomF32(bOff + (tB ? N : K) * ldb, seed + 1);
-  const C = randomF32(cOff + M * ldc + 3, seed + 2); // the addend, and a sentinel outside the window
-  const C0 = Float32Array.from(C);
+  const A = asType(randomValues(aOff + (tA ? K : M) * lda, seed), dtype);
+  const B = asType(randomValues(bOff + (tB ? N : K) * ldb, seed + 1), dtype);
+  const C = asType(randomValues(cOff + M * ldc + 3, seed + 2), dtype); // the addend, and a sentinel outside the window
+  const C0 = Float64Array.from(C);
   gemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
 
-  const label = `gemm ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}${accumulate ? ' +=' : ''}`;
-  const nu = (K + 1) * U32, gamma = nu / (1 - nu);
+  const label = `gemm ${dtype} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}${accumulate ? ' +=' : ''}`;
+  const nu = (K + 1) * U32, rel = dtype === 'float64' ? 1e-12 : nu / (1 - nu);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       const c0 = accumulate ? C0[cOff + i * ldc + j] : 0;
@@ -56,8 +68,8 @@ function check(c: Case, seed: number): void {
         scale += Math.abs(t);
       }
       const got = C[cOff + i * ldc + j];
-      if (!(Math.abs(got - want) <= gamma * scale + 1e-30)) {
-        expect.fail(`${label} [${i},${j}]: got ${got}, want ${want}, |err| ${Math.abs(got - want)} > ${gamma * scale}`);
+      if (!(Math.abs(got - want) <= rel * scale + 1e-30)) {
+        expect.fail(`${label} [${i},${j}]: got ${got}, want ${want}, |err| ${Math.abs(got - want)} > ${rel * scale}`);
       }
     }
   }
@@ -68,9 +80,58 @@ function check(c: Case, seed: number): void {
   }
 }
 
+const caseArb = fc.record({
+  tA: fc.boolean(), tB: fc.boolean(),
+  M: fc.integer({ min: 0, max: 40 }), N: fc.integer({ min: 0, max: 40 }), K: fc.integer({ min: 0, max: 40 }),
+  aOff: fc.integer({ min: 0, max: 5 }), bOff: fc.integer({ min: 0, max: 5 }), cOff: fc.integer({ min: 0, max: 5 }),
+  padA: fc.integer({ min: 0, max: 3 }), padB: fc.integer({ min: 0, max: 3 }), padC: fc.integer({ min: 0, max: 3 }),
+  accumulate: fc.boolean(),
+});
+
 const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
-const initial = getGemmBackend();
-afterEach(() => setGemmBackend(initial));
+const initial = getGemmBackend(), initialSimd = simdEnabled();
+afterEach(() => {
+  setGemmBackend(initial);
+  setSimd(initialSimd);
+});
+
+describe('gemm, JS path', () => {
+  it('matches the triple loop on edge sizes and block boundaries, all transposes and dtypes', () => {
+    setGemmBackend('js');
+    // 0 and 1 in every position; sizes around the 4×4 tile; and sizes crossing the KC (256),
+    // MC (64) and NC (1024) block boundaries.
+    const sizes: [number, number, number][] = [
+      [0, 0, 0], [0, 3, 2], [3, 0, 2], [3, 2, 0], [1, 1, 1], [1, 7, 1], [7, 1, 5], [1, 1, 9],
+      [4, 4, 4], [5, 3, 7], [8, 9, 1], [13, 17, 19], [70, 6, 3], [3, 5, 300], [66, 9, 513], [2, 1030, 3],
+    ];
+    let seed = 1;
+    for (const [tA, tB] of combos) {
+      for (const [M, N, K] of sizes) {
+        for (const dtype of DTYPES) {
+          for (const accumulate of [false, true]) {
+            check({ tA, tB, M, N, K, aOff: 3, bOff: 5, cOff: 2, padA: 1, padB: 2, padC: 3, accumulate }, seed++, dtype);
+            if (M * N * K > 0) expect(lastGemmPath()).toBe('js');
+          }
+        }
+      }
+    }
+  });
+
+  it('matches the triple loop on random shapes, offsets and leading dims', () => {
+    setGemmBackend('js');
+    fc.assert(fc.property(caseArb, fc.constantFrom(...DTYPES), fc.nat(), (c, dtype, seed) => check(c, seed, dtype)),
+      { numRuns: 5 * RUNS });
+  });
+
+  it('with K = 0 zeroes C, or leaves it alone when accumulating', () => {
+    setGemmBackend('js');
+    const C = new Float64Array([1, 2, 3, 4, 5, 6]);
+    gemm(false, false, 2, 2, 0, new Float64Array(0), 0, 0, new Float64Array(0), 0, 2, C, 0, 3, true);
+    expect(Array.from(C)).toEqual([1, 2, 3, 4, 5, 6]);
+    gemm(false, false, 2, 2, 0, new Float64Array(0), 0, 0, new Float64Array(0), 0, 2, C, 0, 3, false);
+    expect(Array.from(C)).toEqual([0, 0, 3, 0, 0, 6]);
+  });
+});
 
 describe('gemm, WebAssembly SIMD path', () => {
   it('matches the triple loop on edge sizes and block boundaries, all transposes', () => {
@@ -94,14 +155,7 @@ describe('gemm, WebAssembly SIMD path', () => {
 
   it('matches the triple loop on random shapes, offsets and leading dims', () => {
     setGemmBackend('wasm-simd');
-    const arb = fc.record({
-      tA: fc.boolean(), tB: fc.boolean(),
-      M: fc.integer({ min: 0, max: 40 }), N: fc.integer({ min: 0, max: 40 }), K: fc.integer({ min: 0, max: 40 }),
-      aOff: fc.integer({ min: 0, max: 5 }), bOff: fc.integer({ min: 0, max: 5 }), cOff: fc.integer({ min: 0, max: 5 }),
-      padA: fc.integer({ min: 0, max: 3 }), padB: fc.integer({ min: 0, max: 3 }), padC: fc.integer({ min: 0, max: 3 }),
-      accumulate: fc.boolean(),
-    });
-    fc.assert(fc.property(arb, fc.nat(), (c, seed) => check(c, seed)), { numRuns: 5 * RUNS });
+    fc.assert(fc.property(caseArb, fc.nat(), (c, seed) => check(c, seed)), { numRuns: 5 * RUNS });
   });
 
   it('with K = 0 zeroes C, or leaves it alone when accumulating', () => {
@@ -173,6 +227,7 @@ describe('gemm path choice', () => {
     gemm(false, false, n, n, n, A, 0, n, B, 0, n, C, 0, n, false);
 
   it("'auto' takes WebAssembly SIMD for a large float32 problem and JS for tiny or float64 ones", () => {
+    setSimd(true);
     setGemmBackend('auto');
     const [A, B, C] = square(Float32Array, 64);
     run(A, B, C, 64);
@@ -198,26 +253,39 @@ describe('gemm path choice', () => {
     expect(lastGemmPath()).toBe('js');
   });
 
+  it("setSimd(false) sends 'auto' to the JS path; an explicit 'wasm-simd' still takes WebAssembly", () => {
+    const [A, B, C] = square(Float32Array, 64);
+    setSimd(false);
+    run(A, B, C, 64);
+    expect(lastGemmPath()).toBe('js');
+    setGemmBackend('wasm-simd');
+    run(A, B, C, 64);
+    expect(lastGemmPath()).toBe('wasm-simd');
+    setSimd(true);
+    setGemmBackend('auto');
+    run(A, B, C, 64);
+    expect(lastGemmPath()).toBe('wasm-simd');
+  });
+
   /**
-   * Runs a 48³ float32 gemm of small integers in a fresh worker thread (after `setup`, given the
-   * gemm module's exports) and returns its backend, path and result.
+   * Runs a 48³ float32 gemm of small integers in a fresh worker thread (after `setup`, given
+   * core's exports and its internal ones as `g`) and returns its backend, SIMD switch, path and result.
    */
   async function gemmInWorker(setup: string, env: NodeJS.ProcessEnv = process.env) {
-    const gemmUrl = new URL('../packages/core/src/kernels/gemm.ts', import.meta.url).href;
     const code = `
       const { parentPort } = require('node:worker_threads');
       (async () => {
         (await import('tsx/esm/api')).register(); // a worker does not inherit vitest's TypeScript loading
-        const g = await import(${JSON.stringify(gemmUrl)});
+        const g = { ...await import('@firegrad/core'), ...await import('@firegrad/core/internal') };
         ${setup}
         const n = 48, A = new Float32Array(n * n), B = new Float32Array(n * n), C = new Float32Array(n * n);
         for (let i = 0; i < n * n; i++) { A[i] = (i % 7) - 3; B[i] = (i % 5) - 2; }
         g.gemm(false, false, n, n, n, A, 0, n, B, 0, n, C, 0, n, false);
-        parentPort.postMessage({ backend: g.getGemmBackend(), path: g.lastGemmPath(), C });
+        parentPort.postMessage({ backend: g.getGemmBackend(), simd: g.simdEnabled(), path: g.lastGemmPath(), C });
       })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
     const worker = new Worker(code, { eval: true, env });
     try {
-      const msg = await new Promise<{ backend: string; path: string; C: Float32Array; error?: string }>(
+      const msg = await new Promise<{ backend: string; simd: boolean; path: string; C: Float32Array; error?: string }>(
         (resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
       expect(msg.error).toBeUndefined();
       // Small integers: every product and partial sum is exact in float32, so any order agrees.
@@ -240,8 +308,8 @@ describe('gemm path choice', () => {
     expect((await gemmInWorker("g.setGemmBackend('wasm-simd');")).path).toBe('wasm-simd');
   });
 
-  it('FIREGRAD_SIMD=0 in the environment selects the JS path', async () => {
+  it('FIREGRAD_SIMD=0 in the environment turns the SIMD switch off, so the JS path runs', async () => {
     const msg = await gemmInWorker('', { ...process.env, FIREGRAD_SIMD: '0' });
-    expect([msg.backend, msg.path]).toEqual(['js', 'js']);
+    expect([msg.backend, msg.simd, msg.path]).toEqual(['auto', false, 'js']);
   });
 });

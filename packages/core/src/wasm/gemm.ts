@@ -1,6 +1,6 @@
 // Float32 GEMM on WebAssembly SIMD: JS moves the operands into the kernel module's memory and
-// the result back out; the generated block kernel (wasm-kernel.ts) does all the multiply-adds.
-// Same contract and BLIS-style blocking as the JS path in gemm.ts, except:
+// the result back out; the generated block kernel (gemm-kernel.ts) does all the multiply-adds.
+// Same contract and BLIS-style blocking as the JS path in src/gemm.ts, except:
 // - opA is packed into 4-row strips, whole when it fits (then once per call, and not at all when
 //   the caller says it is the previous call's A: a conv's weights, image after image).
 // - opB = B is not packed: its rows are copied in (memcpy) and the kernel steps through them at
@@ -22,9 +22,9 @@
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
 // second block call on. KC, MC and NC moved the kernel by less than the noise.
 
-import { pack4, pack8 } from './pack';
-import { kernelModule } from './wasm-kernel';
-import { instantiate } from './wasm-emit';
+import { pack4, pack8 } from '../gemm';
+import { kernelModule } from './gemm-kernel';
+import { instantiate } from './emit';
 
 const MR = 4, NV = 2, NR = 4 * NV; // tile: MR rows × NR columns
 const KC = 256; // depth of one packed block

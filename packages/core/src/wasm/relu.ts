@@ -8,7 +8,7 @@
 //   relu(p, end):  x[i] = max(x[i], 0) over [p, end)       (NaN stays NaN, −0 becomes +0)
 //   mask(p, end):  g[i] = y[i] > 0 ? g[i] : 0, y over [p, end), g at the same place + CHUNK floats
 
-import { I32, encodeModule, instantiate, op, type Bytes } from './wasm-emit';
+import { I32, encodeModule, instantiate, op, type Bytes } from './emit';
 
 const CHUNK = 16384; // floats per region: y (or x) at 0, g after it; 2 regions = 2 pages
 const P = 0, END = 1;
@@ -21,7 +21,7 @@ function loopOver(step: Bytes[]): Bytes {
   ];
 }
 
-function elementwiseModule(): Uint8Array {
+function reluModule(): Uint8Array {
   const g = CHUNK * 4; // byte offset of the g region from the y region
   const relu = loopOver([op.localGet(P), op.localGet(P), op.v128Load(0), op.v128Zero, op.f32x4Max, op.v128Store(0)]);
   const mask = loopOver([op.localGet(P), op.localGet(P), op.v128Load(g), op.localGet(P), op.v128Load(0), op.v128Zero,
@@ -41,13 +41,13 @@ let loaded = false;
 function load(): typeof kernels {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ relu: RangeFn; mask: RangeFn }>(elementwiseModule());
+    const exports = instantiate<{ relu: RangeFn; mask: RangeFn }>(reluModule());
     kernels = exports && { relu: exports.relu, mask: exports.mask, heap: new Float32Array(exports.memory.buffer) };
   }
   return kernels;
 }
 
-export function wasmElementwiseAvailable(): boolean {
+export function wasmReluAvailable(): boolean {
   return load() !== null;
 }
 

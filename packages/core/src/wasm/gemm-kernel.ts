@@ -4,7 +4,7 @@
 // bStride and bNext in bytes; the counts ≥ 1): C (+)= A·B for one packed A block (mTiles strips of
 // MR rows × kc) times one B panel of nTiles strips of kc × NR columns, C being an f32 row-major
 // buffer with row stride ldc in the same memory; with add = 0, C is overwritten. A strips are laid
-// out as wasm-gemm.ts packs them (for each k, the strip's MR values contiguously), zero-padded to
+// out as gemm.ts packs them (for each k, the strip's MR values contiguously), zero-padded to
 // full strips. A B strip's row k starts bStride bytes after row k − 1 and the next strip bNext
 // bytes after this one: packed strips (bStride = NR·4, bNext = kc·NR·4) or a plain row-major
 // block (bStride = its row stride, bNext = NR·4), whose last strip may read past the block's
@@ -15,7 +15,7 @@
 //       C tile = acc (+ C tile if add)
 // One call does the whole block so the JS → wasm call overhead is paid per block, not per tile.
 
-import { I32, V128, encodeModule, op, type Bytes } from './wasm-emit';
+import { I32, V128, encodeModule, op, type Bytes } from './emit';
 
 export interface KernelShape {
   MR: number; // rows per tile: one splat of A each per k

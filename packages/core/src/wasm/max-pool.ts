@@ -2,8 +2,8 @@
 // each window is three data-dependent branches on near-random values, so most of the time goes
 // to branch misses (≈ 16 ns a window here). This module does four windows at a time without
 // branches: the comparisons become lane masks and `bitselect` keeps the value and the index.
-// It makes exactly the JS kernel's choices (first maximum in row-major order, a NaN beats
-// everything, the last NaN wins), so the two agree bit for bit.
+// It makes exactly the choices of ops' JS kernel (cpu/pool.ts, which calls this one): first
+// maximum in row-major order, a NaN beats everything, the last NaN wins; so the two agree bit for bit.
 //
 // Exported `plane(x, out, idx, OH, G, W, OW)` (x, out, idx byte offsets): one (n, c) plane of W
 // columns at x; writes OH·OW maxima at out and their in-plane indices (ih·W + iw) at idx. Each row
@@ -11,7 +11,7 @@
 // write up to three lanes past its OW outputs, which the next row (or the slack after the
 // region) absorbs, so planes must be done in order.
 
-import { I32, V128, encodeModule, instantiateWasm as instantiate, wasmOp as op, type WasmBytes as Bytes } from '@firegrad/core';
+import { I32, V128, encodeModule, instantiate, op, type Bytes } from './emit';
 
 const IN_FLOATS = 65536; // a chunk of whole planes; a bigger plane takes the JS path
 const OUT_FLOATS = IN_FLOATS / 4; // 2×2 windows: at most a quarter of the inputs

@@ -9,7 +9,7 @@ export const I32 = 0x7f;
 export const V128 = 0x7b;
 
 /** Unsigned LEB128 (indices, sizes, counts, memory offsets). */
-export function uleb(n: number): Bytes {
+function uleb(n: number): Bytes {
   const out: Bytes = [];
   do {
     let b = n & 0x7f;
@@ -21,7 +21,7 @@ export function uleb(n: number): Bytes {
 }
 
 /** Signed LEB128 (i32.const immediates). */
-export function sleb(n: number): Bytes {
+function sleb(n: number): Bytes {
   const out: Bytes = [];
   for (;;) {
     const b = n & 0x7f;
