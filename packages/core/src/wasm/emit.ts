@@ -83,7 +83,7 @@ export const op = {
   shuffleF32: (floats: [number, number, number, number]): Bytes => simd(0x0d, ...floats.flatMap((f) => [4 * f, 4 * f + 1, 4 * f + 2, 4 * f + 3])),
 };
 
-export interface Func {
+interface Func {
   name: string;
   params: number[]; // value types; no results
   locals: number[]; // value types of the locals after the params

@@ -17,7 +17,7 @@
 
 import { I32, V128, encodeModule, op, type Bytes } from './emit';
 
-export interface KernelShape {
+interface KernelShape {
   MR: number; // rows per tile: one splat of A each per k
   NV: number; // f32x4 vectors per tile row: NR = 4·NV columns
 }
