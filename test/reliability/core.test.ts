@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DTypeError, MAX_NUMEL, Tensor, ValueError, add, allocate, arange, checkNumel, floatData, fromArray, full, gather, indexSelect, matmul,
-  ones, rand, randint, randn, requireTensor, sum, tensor, zeros,
+  getGemmBackend, ones, rand, randint, randn, requireTensor, setBufferRecycling, setGemmBackend, setSimd, simdEnabled, sum, tensor, zeros,
 } from '@firegrad/core';
 import { fcOpts } from '../helpers';
 
@@ -184,5 +184,20 @@ describe('floatData hands out float storage only', () => {
     expectError(() => floatData('myop', 'weight', tensor([1, 2], { dtype: 'int32' })), DTypeError, 'myop', /'weight'/, /int32/);
     const forged = { dtype: 'float32' as const, shape: [2], data: new Int32Array(2) };
     expectError(() => floatData('myop', 'weight', forged), DTypeError, 'myop', /'weight'/, /Int32Array/);
+  });
+});
+
+describe('the kernel switches take only their documented values', () => {
+  it('setGemmBackend, setSimd and setBufferRecycling refuse anything else and keep their setting', () => {
+    const backend = getGemmBackend(), simd = simdEnabled();
+    const cast = <T>(v: unknown) => v as T;
+    for (const bad of ['JS', 'wasm', '', null, 1]) {
+      expectError(() => setGemmBackend(cast(bad)), ValueError, 'setGemmBackend', /'backend'/, /'js', 'wasm-simd' or 'auto'/);
+    }
+    for (const bad of ['0', 'false', 0, 1, null, undefined]) {
+      expectError(() => setSimd(cast(bad)), ValueError, 'setSimd', /'enabled'/, /boolean/);
+      expectError(() => setBufferRecycling(cast(bad)), ValueError, 'setBufferRecycling', /'on'/, /boolean/);
+    }
+    expect([getGemmBackend(), simdEnabled()]).toEqual([backend, simd]);
   });
 });

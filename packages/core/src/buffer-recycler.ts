@@ -3,7 +3,8 @@
 // their node's backward has run. Tensor.backward hands those back here (autograd.ts decides which are
 // provably unreachable), and allocate() takes from here before asking for new memory, so steady
 // state makes far fewer fresh ArrayBuffers, whose external memory drives V8's GC.
-import type { FloatArray, FloatDType } from './dtype';
+import { kindOf, type FloatArray, type FloatDType } from './dtype';
+import { ValueError } from './errors';
 
 /** Below this length an array is cheaper to allocate than to track. */
 export const MIN_RECYCLED = 1024;
@@ -65,6 +66,7 @@ export function recycle(a: FloatArray): void {
  * buffers held. Results are the same either way: this only changes where memory comes from.
  */
 export function setBufferRecycling(on: boolean): void {
+  if (typeof on !== 'boolean') throw new ValueError(`setBufferRecycling: 'on' must be a boolean, got ${kindOf(on)}`);
   enabled = on;
   if (!on) {
     free.float32.clear();

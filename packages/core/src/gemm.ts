@@ -28,19 +28,21 @@
 //
 // This file also holds the packing both paths share (pack4, pack8).
 
-import type { FloatArray } from './dtype';
+import { kindOf, type FloatArray } from './dtype';
+import { ValueError } from './errors';
 import { gemmWasm, wasmSimdAvailable } from './wasm/gemm';
 import { simdEnabled } from './wasm/simd';
 
 /** 'auto': WebAssembly SIMD for big-enough float32 problems while the SIMD switch is on, JS otherwise. */
 export type GemmBackend = 'js' | 'wasm-simd' | 'auto';
 export type GemmPath = 'js' | 'wasm-simd';
+const BACKENDS: readonly unknown[] = ['js', 'wasm-simd', 'auto'] satisfies GemmBackend[];
 
 // Below this many multiply-adds (M·N·K) the JS path is as fast or faster: 4³ took 0.36 µs there
 // and 0.51 µs on wasm, 6³ 1.2 and 1.0 µs, 16³ 5.2 and 2.7 µs.
 const WASM_MIN_MACS = 256;
 
-let backend: GemmBackend = 'auto';
+let current: GemmBackend = 'auto';
 let lastPath: GemmPath | null = null;
 
 /**
@@ -49,13 +51,18 @@ let lastPath: GemmPath | null = null;
  * the SIMD switch (setSimd) off, and throws if WebAssembly SIMD is unavailable; float64 calls
  * always take the JS path. GEMM only: ReLU and max-pool follow setSimd alone.
  */
-export function setGemmBackend(b: GemmBackend): void {
-  if (b === 'wasm-simd' && !wasmSimdAvailable()) throw new Error('WebAssembly SIMD is not available here');
-  backend = b;
+export function setGemmBackend(backend: GemmBackend): void {
+  if (!BACKENDS.includes(backend)) {
+    throw new ValueError(`setGemmBackend: 'backend' must be 'js', 'wasm-simd' or 'auto', got ${kindOf(backend)}`);
+  }
+  if (backend === 'wasm-simd' && !wasmSimdAvailable()) {
+    throw new ValueError("setGemmBackend: 'backend' 'wasm-simd' is not available here (WebAssembly SIMD failed to compile)");
+  }
+  current = backend;
 }
 
 export function getGemmBackend(): GemmBackend {
-  return backend;
+  return current;
 }
 
 /** The path the latest gemm() call in this thread took (null before any call with M, N, K > 0). */
@@ -98,7 +105,7 @@ export function gemm(
     return;
   }
   if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
-    && (backend === 'wasm-simd' || (backend === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
+    && (current === 'wasm-simd' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
     && wasmSimdAvailable()) {
     lastPath = 'wasm-simd';
     gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA);

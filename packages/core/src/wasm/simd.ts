@@ -3,14 +3,18 @@
 // setGemmBackend('wasm-simd') still sends GEMM to WebAssembly). Per thread (each worker has its
 // own module instance); FIREGRAD_SIMD=0 in the environment starts it off, in workers too.
 
-let enabled = globalThis.process?.env?.FIREGRAD_SIMD !== '0';
+import { kindOf } from '../dtype';
+import { ValueError } from '../errors';
+
+let simdOn = globalThis.process?.env?.FIREGRAD_SIMD !== '0';
 
 /** Turns the WebAssembly SIMD kernels on (the default) or off in this thread. */
-export function setSimd(on: boolean): void {
-  enabled = on;
+export function setSimd(enabled: boolean): void {
+  if (typeof enabled !== 'boolean') throw new ValueError(`setSimd: 'enabled' must be a boolean, got ${kindOf(enabled)}`);
+  simdOn = enabled;
 }
 
 /** Whether float32 kernels with a WebAssembly SIMD version may use it (they also need it to compile). */
 export function simdEnabled(): boolean {
-  return enabled;
+  return simdOn;
 }
