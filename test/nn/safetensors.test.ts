@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DTypeError, Tensor, ValueError, numel, type DType } from '@firegrad/core';
 import {
   loadSafetensors, parseSafetensors, readSafetensors, saveSafetensors, serializeSafetensors,
-} from '../../packages/nn/src/safetensors';
+} from '@firegrad/nn';
 import { RUNS, fcOpts, shapeArb } from '../helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'firegrad-safetensors-'));

@@ -152,6 +152,23 @@ describe('layer constructors validate their arguments up front, naming the layer
     expectTyped(() => new Conv2d(2, 2, 1, { dtype: 'f32' as never }), DTypeError, "Conv2d: 'dtype'");
     for (const p of [-0.1, 1.5, NaN, '0.5', null]) expectTyped(() => new Dropout(p as never), ValueError, "Dropout: 'p' must be a number in [0, 1]");
   });
+
+  it("Conv2d 'activation' must be 'relu' or 'linear'", () => {
+    for (const a of ['Relu', 'sigmoid', '', null, true, 1]) {
+      expectTyped(() => new Conv2d(2, 2, 1, { activation: a as never }), ValueError, "Conv2d: 'activation' must be 'relu' or 'linear', got");
+    }
+  });
+
+  it('Dropout while training takes float input: int32 is a DTypeError, not a truncated 1/(1-p) scale', () => {
+    const x = new Tensor(new Int32Array([1, 2, 3, 4]), [2, 2]);
+    expectTyped(() => new Dropout(0.3).forward(x), DTypeError, "Dropout: argument 'input' must be float32 or float64, got int32 with shape [2, 2]");
+  });
+
+  it("registerForwardHook: 'fn' must be a function", () => {
+    for (const fn of [null, undefined, 'hook', {}]) {
+      expectTyped(() => new Linear(1, 1).registerForwardHook(fn as never), ValueError, "registerForwardHook: 'fn' must be a function, got");
+    }
+  });
 });
 
 describe('Module.loadStateDict: validates everything, then copies; keys are own properties', () => {

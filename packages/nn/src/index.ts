@@ -1,4 +1,4 @@
-export { Module, type LoadResult } from './module';
+export { Module, type ForwardHook, type HookHandle, type LoadResult } from './module';
 export {
   Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout, ReLU, Flatten, Softmax, Sequential,
   type Conv2dOptions, type LayerOptions,

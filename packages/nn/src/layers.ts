@@ -1,7 +1,7 @@
 // Layers that mirror the functional ops, with PyTorch's argument order and default init.
-import { Tensor, ValueError, defaultGenerator, fmtShape, full, ShapeError, type FloatArray, type FloatDType, type Generator } from '@firegrad/core';
+import { Tensor, ValueError, defaultGenerator, fmtShape, floatData, full, ShapeError, type FloatDType, type Generator } from '@firegrad/core';
 import {
-  adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, pair, type AvgPool2dOptions, type MaxPool2dOptions, type Pair,
+  adaptiveAvgPool2d, avgPool2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type FusedConv2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
 import * as init from './init';
 import { Module } from './module';
@@ -9,9 +9,8 @@ import { floatDTypeArg, intArg, pairArg, show } from './validate';
 
 export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
 
-export interface Conv2dOptions extends LayerOptions {
-  stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean;
-}
+/** ops' fused-conv options (stride, padding, dilation, groups, activation) plus the layer's own. */
+export type Conv2dOptions = FusedConv2dOptions & LayerOptions & { bias?: boolean };
 
 /** PyTorch's default: kaiming-uniform with a = √5 (bound 1/√fan_in) for weights, U(±1/√fan_in) for bias. */
 function defaultInit(weight: Tensor, bias: Tensor | null, generator?: Generator) {
@@ -25,6 +24,8 @@ function defaultInit(weight: Tensor, bias: Tensor | null, generator?: Generator)
 
 export class Conv2d extends Module {
   readonly kernelSize: [number, number];
+  /** 'relu' runs the ReLU inside the conv op (one pass, one tensor fewer); Fire's convs use it. */
+  readonly activation: 'relu' | 'linear';
   get weight(): Tensor { return this.parameter('weight')!; }
   get bias(): Tensor | null { return this.parameter('bias'); }
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: Conv2dOptions = {}) {
@@ -35,6 +36,9 @@ export class Conv2d extends Module {
     checkWindow('Conv2d', options);
     const groups = options.groups === undefined ? 1 : intArg('Conv2d', 'groups', options.groups, 1);
     const dtype = floatDTypeArg('Conv2d', options.dtype);
+    const { activation = 'linear' } = options;
+    if (activation !== 'relu' && activation !== 'linear') throw new ValueError(`Conv2d: 'activation' must be 'relu' or 'linear', got ${show(activation)}`);
+    this.activation = activation;
     this.kernelSize = pair(kernelSize);
     if (inChannels % groups || outChannels % groups) {
       throw new ValueError(`Conv2d: groups = ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
@@ -43,10 +47,9 @@ export class Conv2d extends Module {
     this.registerParameter('bias', options.bias === false ? null : full([outChannels], 0, { dtype }));
     defaultInit(this.weight, this.bias, options.generator);
   }
-  /** With `relu`, the ReLU after the conv runs inside the same op (Sequential and Fire use this). */
-  forward(x: Tensor, fused: { relu?: boolean } = {}): Tensor {
+  forward(x: Tensor): Tensor {
     const { stride, padding, dilation, groups } = this.options;
-    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups, relu: fused.relu });
+    return fusedConv2d(x, this.weight, this.bias, { stride, padding, dilation, groups, activation: this.activation });
   }
   /** Per output element: (C/groups)·KH·KW. */
   override macs(y: Tensor): number {
@@ -54,7 +57,7 @@ export class Conv2d extends Module {
   }
   override describe(): string {
     const { stride = 1, padding = 0, groups = 1 } = this.options;
-    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize.join('×')}, stride=${pair(stride).join('×')}, padding=${pair(padding).join('×')}${groups > 1 ? `, groups=${groups}` : ''})`;
+    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize.join('×')}, stride=${pair(stride).join('×')}, padding=${pair(padding).join('×')}${groups > 1 ? `, groups=${groups}` : ''}${this.activation === 'relu' ? ', activation=relu' : ''})`;
   }
 }
 
@@ -122,9 +125,10 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const keep = 1 - this.p, scale = 1 / keep;
-    const mask = full(x.shape, 0, { dtype: x.dtype as FloatDType });
+    const mask = full(x.shape, 0, { dtype: x.dtype });
+    // The mask has the input's dtype and shape: an int32 input is a DTypeError, not a truncated 1/(1-p).
     // One 32-bit draw per element: P(u < keep·2³²) = keep, to 2⁻³²
-    const d = mask.data as FloatArray, gen = this.generator, threshold = keep * 2 ** 32;
+    const d = floatData('Dropout', 'input', mask), gen = this.generator, threshold = keep * 2 ** 32;
     for (let i = 0; i < d.length; i++) d[i] = gen.nextUint32() < threshold ? scale : 0;
     return x.mul(mask);
   }
@@ -145,11 +149,6 @@ export class Softmax extends Module {
   forward(x: Tensor): Tensor { return x.softmax(this.dim); }
 }
 
-/** True when forward was replaced on the instance (summary() does that to watch each layer): don't fuse it away. */
-function isInstrumented(m: Module): boolean {
-  return Object.prototype.hasOwnProperty.call(m, 'forward');
-}
-
 /** Runs its children in order; they are named '0', '1', … as in PyTorch. */
 export class Sequential extends Module {
   private readonly layers: Module[];
@@ -158,15 +157,7 @@ export class Sequential extends Module {
     this.layers = modules.map((m, i) => this.registerModule(String(i), m));
   }
   forward(x: Tensor): Tensor {
-    for (let i = 0; i < this.layers.length; i++) {
-      const m = this.layers[i], next = this.layers[i + 1];
-      if (m instanceof Conv2d && next instanceof ReLU && !isInstrumented(m) && !isInstrumented(next)) {
-        x = m.forward(x, { relu: true }); // conv + ReLU fused; same values and gradients
-        i++;
-      } else {
-        x = m.forward(x);
-      }
-    }
+    for (const m of this.layers) x = m.call(x);
     return x;
   }
   get length(): number { return this.layers.length; }

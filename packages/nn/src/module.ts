@@ -3,6 +3,10 @@
 import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, kindOf, noGrad, numel, sameShape } from '@firegrad/core';
 import { summarize, type Summary } from './summary';
 
+/** Called after a module's forward with its input and output (PyTorch's register_forward_hook); observes only. */
+export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;
+export interface HookHandle { remove(): void }
+
 export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
@@ -22,8 +26,25 @@ export abstract class Module {
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, { tensor: Tensor | null; persistent: boolean }>();
   private readonly children_ = new Map<string, Module>();
+  /** Keyed by handle so the same function can be registered twice and removed once. */
+  private readonly forwardHooks = new Map<HookHandle, ForwardHook>();
 
   abstract forward(x: Tensor): Tensor;
+
+  /** PyTorch's module(x): forward, then the forward hooks. Containers run their children through this. */
+  call(x: Tensor): Tensor {
+    const y = this.forward(x);
+    for (const hook of [...this.forwardHooks.values()]) hook(this, x, y);
+    return y;
+  }
+
+  /** Runs fn(module, input, output) after every call() until the handle's remove(). */
+  registerForwardHook(fn: ForwardHook): HookHandle {
+    if (typeof fn !== 'function') throw new ValueError(`registerForwardHook: 'fn' must be a function, got ${kindOf(fn)}`);
+    const handle: HookHandle = { remove: () => void this.forwardHooks.delete(handle) };
+    this.forwardHooks.set(handle, fn);
+    return handle;
+  }
 
   /** Registers a trainable tensor (made a leaf that requires grad) and returns it. */
   protected registerParameter<T extends Tensor | null>(name: string, t: T): T {

@@ -1,5 +1,5 @@
 // Optimizers (PyTorch's update rules) working in place on parameter storage, outside the tape.
-import { AutogradError, ValueError, fmtShape, type FloatArray, type Tensor } from '@firegrad/core';
+import { AutogradError, ValueError, floatData, fmtShape, type FloatArray, type Tensor } from '@firegrad/core';
 
 export interface OptimizerState {
   step: number;
@@ -36,7 +36,8 @@ export abstract class Optimizer {
     this.params.forEach((p, i) => {
       if (p.grad === null) return;
       if (p.grad.size !== p.size) throw new AutogradError(`${this.constructor.name}: grad ${fmtShape(p.grad.shape)} does not match parameter ${fmtShape(p.shape)}`);
-      this.update(p.data as FloatArray, p.grad.data as FloatArray, i);
+      const name = this.constructor.name;
+      this.update(floatData(name, `params[${i}]`, p), floatData(name, `params[${i}].grad`, p.grad), i);
     });
   }
 
@@ -46,8 +47,8 @@ export abstract class Optimizer {
   protected slot(index: number, name: string): FloatArray {
     let s = this.slots[index].get(name);
     if (!s) {
-      const p = this.params[index].data as FloatArray;
-      s = new (p.constructor as new (n: number) => FloatArray)(p.length);
+      const p = floatData(this.constructor.name, `params[${index}]`, this.params[index]);
+      s = p instanceof Float32Array ? new Float32Array(p.length) : new Float64Array(p.length);
       this.slots[index].set(name, s);
     }
     return s;
@@ -86,8 +87,8 @@ export abstract class Optimizer {
     this.stepCount = state.step;
     this.lr = state.lr;
     this.slots = state.slots.map((slots, i) => new Map(Object.entries(slots).map(([k, v]) => {
-      const arr = this.slot(i, k).constructor as new (a: number[]) => FloatArray;
-      return [k, new arr(v)];
+      const slot = this.slot(i, k);
+      return [k, slot instanceof Float32Array ? Float32Array.from(v) : Float64Array.from(v)];
     })));
   }
 }

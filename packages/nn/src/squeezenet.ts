@@ -9,9 +9,9 @@ import { Module } from './module';
 export type FireBypass = 'none' | 'identity' | 'projection';
 
 /**
- * squeeze 1×1 + ReLU, then cat(ReLU(expand1x1), ReLU(expand3x3 pad 1)) on channels. Bypass adds the
- * input after the concat: 'identity' as is (channels must match), 'projection' through ReLU(1×1 conv
- * with bias), registered as `shortcut`.
+ * squeeze 1×1 + ReLU, then cat(ReLU(expand1x1), ReLU(expand3x3 pad 1)) on channels, each ReLU run
+ * inside its conv (activation 'relu'). Bypass adds the input after the concat: 'identity' as is
+ * (channels must match), 'projection' through ReLU(1×1 conv with bias), registered as `shortcut`.
  */
 export class Fire extends Module {
   readonly squeeze: Conv2d;
@@ -26,27 +26,24 @@ export class Fire extends Module {
     super();
     this.bypass = options.bypass ?? 'none';
     this.outChannels = expand1x1 + expand3x3;
-    this.squeeze = this.registerModule('squeeze', new Conv2d(inChannels, squeeze, 1, options));
-    this.registerModule('squeezeActivation', new ReLU());
-    this.expand1x1 = this.registerModule('expand1x1', new Conv2d(squeeze, expand1x1, 1, options));
-    this.registerModule('expand1x1Activation', new ReLU());
-    this.expand3x3 = this.registerModule('expand3x3', new Conv2d(squeeze, expand3x3, 3, { ...options, padding: 1 }));
-    this.registerModule('expand3x3Activation', new ReLU());
+    const conv = { dtype: options.dtype, generator: options.generator, activation: 'relu' } as const;
+    this.squeeze = this.registerModule('squeeze', new Conv2d(inChannels, squeeze, 1, conv));
+    this.expand1x1 = this.registerModule('expand1x1', new Conv2d(squeeze, expand1x1, 1, conv));
+    this.expand3x3 = this.registerModule('expand3x3', new Conv2d(squeeze, expand3x3, 3, { ...conv, padding: 1 }));
     if (this.bypass === 'identity' && inChannels !== this.outChannels) {
       throw new ValueError(`Fire: identity bypass needs inChannels (${inChannels}) = expand1x1 + expand3x3 (${this.outChannels})`);
     }
-    if (this.bypass === 'projection') this.shortcut = this.registerModule('shortcut', new Conv2d(inChannels, this.outChannels, 1, options));
+    if (this.bypass === 'projection') this.shortcut = this.registerModule('shortcut', new Conv2d(inChannels, this.outChannels, 1, conv));
   }
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`Fire: expected input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
     }
-    const relu = { relu: true }; // each conv's ReLU fused into the conv op
-    const s = this.squeeze.forward(x, relu);
-    const out = cat([this.expand1x1.forward(s, relu), this.expand3x3.forward(s, relu)], 1);
+    const s = this.squeeze.call(x);
+    const out = cat([this.expand1x1.call(s), this.expand3x3.call(s)], 1);
     if (this.bypass === 'identity') return out.add(x);
-    if (this.shortcut) return out.add(this.shortcut.forward(x, relu));
+    if (this.shortcut) return out.add(this.shortcut.call(x));
     return out;
   }
 
@@ -66,8 +63,12 @@ export interface SqueezeNetOptions extends LayerOptions {
   inChannels?: number;
 }
 
-/** [squeeze, expand] of Fire2 … Fire9 (the paper's numbering); expand1x1 = expand3x3 = expand. */
-const FIRES: [number, number][] = [[16, 64], [16, 64], [32, 128], [32, 128], [48, 192], [48, 192], [64, 256], [64, 256]];
+/** The paper's §6 per Fire (numbered 2 … 9): identity around Fire3/5/7/9, projection around Fire2/4/6/8 when 'complex'. */
+function fireBypass(variant: SqueezeNetBypass, fireNumber: number): FireBypass {
+  if (variant === 'none') return 'none';
+  if (fireNumber % 2 === 1) return 'identity';
+  return variant === 'complex' ? 'projection' : 'none';
+}
 
 export class SqueezeNet extends Module {
   readonly features: Sequential;
@@ -80,19 +81,24 @@ export class SqueezeNet extends Module {
     if (version !== '1.0' && version !== '1.1') throw new ValueError(`SqueezeNet: unsupported version '${version}' (expected '1.0' or '1.1')`);
     const layer = { dtype: options.dtype, generator: options.generator };
     const pool = () => new MaxPool2d(3, { stride: 2, ceilMode: true });
-    // Fire2 is index 0 here; odd indices (Fire3/5/7/9) keep their channel count.
-    const fire = (i: number, inC: number) => {
-      const [s, e] = FIRES[i];
-      const kind: FireBypass = bypass === 'none' ? 'none' : i % 2 === 1 ? 'identity' : bypass === 'complex' ? 'projection' : 'none';
-      return new Fire(inC, s, e, e, { ...layer, bypass: kind });
-    };
-    const stemChannels = version === '1.0' ? 96 : 64;
-    const stem = version === '1.0' ? new Conv2d(inChannels, 96, 7, { ...layer, stride: 2 }) : new Conv2d(inChannels, 64, 3, { ...layer, stride: 2 });
-    const fires = [stemChannels, 128, 128, 256, 256, 384, 384, 512].map((inC, i) => fire(i, inC));
-    const body = version === '1.0'
-      ? [fires[0], fires[1], fires[2], pool(), fires[3], fires[4], fires[5], fires[6], pool(), fires[7]]
-      : [fires[0], fires[1], pool(), fires[2], fires[3], pool(), fires[4], fires[5], fires[6], fires[7]];
-    this.features = this.registerModule('features', new Sequential(stem, new ReLU(), pool(), ...body));
+    /** Fire number n (the paper's Fire2 … Fire9) with expand1x1 = expand3x3. */
+    const fire = (n: number, inC: number, squeeze: number, expand: number) =>
+      new Fire(inC, squeeze, expand, expand, { ...layer, bypass: fireBypass(bypass, n) });
+    // torchvision's squeezenet.py, layer for layer, so state-dict indices match
+    const features = version === '1.0'
+      ? [
+        new Conv2d(inChannels, 96, 7, { ...layer, stride: 2 }), new ReLU(), pool(),
+        fire(2, 96, 16, 64), fire(3, 128, 16, 64), fire(4, 128, 32, 128), pool(),
+        fire(5, 256, 32, 128), fire(6, 256, 48, 192), fire(7, 384, 48, 192), fire(8, 384, 64, 256), pool(),
+        fire(9, 512, 64, 256),
+      ]
+      : [
+        new Conv2d(inChannels, 64, 3, { ...layer, stride: 2 }), new ReLU(), pool(),
+        fire(2, 64, 16, 64), fire(3, 128, 16, 64), pool(),
+        fire(4, 128, 32, 128), fire(5, 256, 32, 128), pool(),
+        fire(6, 256, 48, 192), fire(7, 384, 48, 192), fire(8, 384, 64, 256), fire(9, 512, 64, 256),
+      ];
+    this.features = this.registerModule('features', new Sequential(...features));
     this.finalConv = new Conv2d(512, numClasses, 1, layer);
     this.classifier = this.registerModule('classifier',
       new Sequential(new Dropout(dropout, { generator: options.generator }), this.finalConv, new ReLU(), new AdaptiveAvgPool2d(1)));
@@ -100,7 +106,7 @@ export class SqueezeNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.classifier.forward(this.features.forward(x)).flatten(1);
+    return this.classifier.call(this.features.call(x)).flatten(1);
   }
 }
 
@@ -140,6 +146,6 @@ export class SqueezeNetMini extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.classifier.forward(this.features.forward(x)).flatten(1);
+    return this.classifier.call(this.features.call(x)).flatten(1);
   }
 }

@@ -1,7 +1,8 @@
 // A Keras-like summary: each leaf module's output shape, parameters and multiply-accumulates, from
-// one forward pass of a zero input (no tape), then totals.
-import { fmtShape, noGrad, zeros, type Tensor } from '@firegrad/core';
-import type { Module } from './module';
+// one forward pass of a zero input (no tape), then totals. Forward hooks watch the leaves, so the
+// pass computes exactly what model.call() computes.
+import { fmtShape, noGrad, zeros, type FloatDType } from '@firegrad/core';
+import type { HookHandle, Module } from './module';
 
 export interface SummaryRow { name: string; layer: string; outputShape: number[]; params: number; macs: number }
 export interface Summary { rows: SummaryRow[]; totalParams: number; trainableParams: number; totalMacs: number; table: string }
@@ -9,23 +10,18 @@ export interface Summary { rows: SummaryRow[]; totalParams: number; trainablePar
 export function summarize(model: Module, inputShape: readonly number[]): Summary {
   const rows: SummaryRow[] = [];
   const leaves = [...model.namedModules()].filter(([, m]) => [...m.children()].length === 0);
-  const restore: (() => void)[] = [];
-  for (const [name, m] of leaves) {
-    const forward = m.forward;
-    // shadow the prototype's forward on this instance for one pass, to see its output
-    m.forward = (x: Tensor) => {
-      const y = forward.call(m, x);
-      rows.push({ name, layer: m.describe(), outputShape: [...y.shape], params: ownParams(m), macs: m.macs(y) });
-      return y;
-    };
-    restore.push(() => delete (m as { forward?: unknown }).forward);
-  }
+  const hooks: HookHandle[] = [];
   const wasTraining = model.training;
   try {
+    for (const [name, m] of leaves) {
+      hooks.push(m.registerForwardHook((_, __, y) => {
+        rows.push({ name, layer: m.describe(), outputShape: [...y.shape], params: ownParams(m), macs: m.macs(y) });
+      }));
+    }
     model.eval();
-    noGrad(() => model.forward(zeros(inputShape, { dtype: firstDtype(model) })));
+    noGrad(() => model.call(zeros(inputShape, { dtype: firstDtype(model) })));
   } finally {
-    restore.forEach((r) => r());
+    hooks.forEach((h) => h.remove());
     model.train(wasTraining);
   }
   const totalParams = model.numParameters();
@@ -33,9 +29,9 @@ export function summarize(model: Module, inputShape: readonly number[]): Summary
   return { rows, totalParams, trainableParams: totalParams, totalMacs, table: formatTable(rows, totalParams, totalMacs, inputShape) };
 }
 
-function firstDtype(model: Module) {
-  for (const p of model.parameters()) return p.dtype as 'float32' | 'float64';
-  return 'float32' as const;
+function firstDtype(model: Module): FloatDType {
+  for (const p of model.parameters()) return p.dtype === 'float64' ? 'float64' : 'float32';
+  return 'float32';
 }
 
 function ownParams(m: Module): number {
