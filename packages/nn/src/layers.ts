@@ -1,7 +1,7 @@
 // Layers that mirror the functional ops, with PyTorch's argument order and default init.
 import { Tensor, ValueError, defaultGenerator, fmtShape, full, ShapeError, type FloatArray, type FloatDType, type Generator } from '@firegrad/core';
 import {
-  adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, pair, type AvgPool2dOptions, type MaxPool2dOptions, type Pair,
+  adaptiveAvgPool2d, avgPool2d, conv2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
 import * as init from './init';
 import { Module } from './module';
@@ -46,7 +46,8 @@ export class Conv2d extends Module {
   /** With `relu`, the ReLU after the conv runs inside the same op (Sequential and Fire use this). */
   forward(x: Tensor, fused: { relu?: boolean } = {}): Tensor {
     const { stride, padding, dilation, groups } = this.options;
-    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups, relu: fused.relu });
+    const opts = { stride, padding, dilation, groups };
+    return fused.relu ? fusedConv2d(x, this.weight, this.bias, { ...opts, activation: 'relu' }) : conv2d(x, this.weight, this.bias, opts);
   }
   /** Per output element: (C/groups)·KH·KW. */
   override macs(y: Tensor): number {
