@@ -13,16 +13,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gemm, getGemmBackend, setGemmBackend, type FloatArray } from '../packages/core/src/kernels/gemm';
-import { catForward, sliceCopy } from '../packages/ops/src/cpu/cat';
-import {
-  conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
-} from '../packages/ops/src/cpu/conv2d';
+import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '@firegrad/ops';
 import {
   adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, avgPool2dBackward, avgPool2dForward,
-  maxPool2dBackward, maxPool2dForward,
-} from '../packages/ops/src/cpu/pool';
-import { wasmMaxPool2x2Fits } from '../packages/ops/src/cpu/wasm-pool';
-import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '../packages/ops/src/geometry';
+  backwardBiasInto as conv2dBackwardBias, backwardInputImages as conv2dBackwardInput,
+  backwardWeightImages as conv2dBackwardWeight, catInto as catForward, forwardImages as conv2dForward,
+  maxPool2dBackward, maxPool2dForward, sliceInto as sliceCopy, wasmMaxPool2x2Fits,
+} from '@firegrad/ops/internal';
 
 const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
 const U32 = 2 ** -24;

@@ -5,10 +5,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
-import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '../packages/ops/src/geometry';
+import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '@firegrad/ops';
 import {
   LOOP_BUDGET, createGpuKernels, hardwareGpuAvailable, installWebGpuShim, probeWebGpu, uninstallWebGpuShim, type GpuKernels,
-} from '../packages/ops/src/gpujs';
+} from '@firegrad/ops/gpujs';
 
 // Kernel builds dominate the run time, so few runs; FIREGRAD_SEED replays a failure.
 const fcOpts = { numRuns: 15, seed: process.env.FIREGRAD_SEED ? Number(process.env.FIREGRAD_SEED) : undefined };
@@ -277,7 +277,7 @@ function kernelSuite(kernels: () => GpuKernels, expectedClass: string): void {
     });
   }
 
-  it('cat, split and slice over [outer, Σ sizes], 1..7 parts (more than one kernel round), empty parts', async () => {
+  it('cat, and slices back, over [outer, Σ sizes], 1..7 parts (more than one kernel round), empty parts', async () => {
     const k = kernels();
     const arb = fc.record({
       outer: fc.integer({ min: 1, max: 4 }),
@@ -292,8 +292,10 @@ function kernelSuite(kernels: () => GpuKernels, expectedClass: string): void {
       for (let o = 0, j = 0; o < outer; o++) parts.forEach((p, kk) => { for (let c = 0; c < sizes[kk]; c++) ref[j++] = p[o * sizes[kk] + c]; });
       const catted = await k.cat(parts, outer, sizes);
       expectExact('cat', catted, ref);
-      const back = await k.split(catted, outer, sizes);
-      back.forEach((p, kk) => expectExact(`split[${kk}]`, p, parts[kk]));
+      // cat's backward: each part's columns sliced back out
+      for (let kk = 0, off = 0; kk < sizes.length; off += sizes[kk++]) {
+        expectExact(`slice[${kk}]`, await k.slice(catted, outer, total, off, sizes[kk]), parts[kk]);
+      }
       if (total > 0) {
         const off = Math.floor(rand() * total), size = Math.floor(rand() * (total - off + 1));
         const want = Float64Array.from({ length: outer * size }, (_, i) => ref[Math.floor(i / size) * total + off + (i % size)]);
@@ -389,7 +391,8 @@ describe.skipIf(!webgpuProbe.adapter)('gpu.js kernels on WebGPU (Dawn)', () => {
     const small = await createGpuKernels('webgpu', { maxKernels: 1 });
     try {
       const x = Float32Array.from({ length: 2 * 9 }, (_, i) => i);
-      const parts = await small.split(x, 2, [2, 3, 4]); // three slice kernels in flight at once
+      // three slice kernels in flight at once
+      const parts = await Promise.all([small.slice(x, 2, 9, 0, 2), small.slice(x, 2, 9, 2, 3), small.slice(x, 2, 9, 5, 4)]);
       expect(parts.map((p) => Array.from(p))).toEqual([[0, 1, 9, 10], [2, 3, 4, 11, 12, 13], [5, 6, 7, 8, 14, 15, 16, 17]]);
       expect(Array.from(await small.slice(x, 2, 9, 0, 1))).toEqual([0, 9]);
       expect(small.kernelKeys()).toHaveLength(1);

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generator, Tensor, vjp } from '@firegrad/core';
 import { autoReason, avgPool2d, cat, conv2d, getBackend, lastBackend, maxPool2d, setBackend, withBackend } from '@firegrad/ops';
-import { gpuKernels } from '../../packages/ops/src/register-gpujs';
+import { backendRunner } from '@firegrad/ops/internal';
 import { expectClose, leaf } from '../helpers';
 import { convCaseArb, convValid, poolCaseArb, poolValid } from './arbitraries';
 
@@ -56,7 +56,7 @@ describe('backend selection', () => {
 });
 
 describe('gpujs (gpu.js WebAssembly kernels) against cpu, float32, forward + backward', () => {
-  afterAll(() => gpuKernels().destroy());
+  afterAll(() => backendRunner().destroy());
   const gOut = (g: Generator) => (shape: readonly number[]) => f32(g, [...shape]);
 
   it('conv2d', () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
@@ -69,7 +69,7 @@ describe('gpujs (gpu.js WebAssembly kernels) against cpu, float32, forward + bac
     const cpu = run('cpu', 'conv2d', fn, inputs, gOut(new Generator(seedOut)));
     expect(gpu.ran).toBe('gpujs');
     expect(cpu.ran).toBe('cpu');
-    expect(gpuKernels().kernelClass()).toBe('WebAssemblyKernel');
+    expect(backendRunner().lastClass).toBe('WebAssemblyKernel');
     // the longest reduction is dW's: N·OH·OW terms
     compare(gpu, cpu, c.N * c.H * c.W + (c.C / c.groups) * c.KH * c.KW, 'conv2d');
   }), { numRuns: RUNS }));
@@ -84,7 +84,7 @@ describe('gpujs (gpu.js WebAssembly kernels) against cpu, float32, forward + bac
       const gpu = run('gpujs', kind, fn, [x], gOut(new Generator(c.seed + 1)));
       const cpu = run('cpu', kind, fn, [x], gOut(new Generator(c.seed + 1)));
       expect(gpu.ran).toBe('gpujs');
-      expect(gpuKernels().kernelClass()).toBe('WebAssemblyKernel');
+      expect(backendRunner().lastClass).toBe('WebAssemblyKernel');
       compare(gpu, cpu, c.kernel[0] * c.kernel[1], kind);
     }), { numRuns: RUNS }));
   }
@@ -96,7 +96,7 @@ describe('gpujs (gpu.js WebAssembly kernels) against cpu, float32, forward + bac
     const gpu = run('gpujs', 'cat', fn, parts, gOut(new Generator(6)));
     const cpu = run('cpu', 'cat', fn, parts, gOut(new Generator(6)));
     expect(gpu.ran).toBe('gpujs');
-    expect(gpuKernels().kernelClass()).toBe('WebAssemblyKernel');
+    expect(backendRunner().lastClass).toBe('WebAssemblyKernel');
     expect(Array.from(gpu.out.data)).toEqual(Array.from(cpu.out.data));
     gpu.grads.forEach((gr, i) => expect(Array.from(gr.data)).toEqual(Array.from(cpu.grads[i].data)));
   });

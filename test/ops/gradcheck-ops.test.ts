@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Generator, Tensor, listOps } from '@firegrad/core';
-import { adaptiveAvgPool2d, avgPool2d, cat, conv2d, globalAvgPool2d, maxPool2d, split } from '@firegrad/ops';
+import { adaptiveAvgPool2d, avgPool2d, cat, conv2d, fusedConv2d, globalAvgPool2d, maxPool2d, split } from '@firegrad/ops';
 import { expectGradcheck, fcOpts, leaf, seedArb, shapeArb } from '../helpers';
 import { convCaseArb, convValid, poolCaseArb, poolValid } from './arbitraries';
 
@@ -23,14 +23,14 @@ export const properties: Record<string, () => void> = {
     const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
     check((xx, ww, bb) => conv2d(xx, ww, bb ?? null, opts), inputs);
   }), fcOpts()),
-  conv2dRelu: () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
+  fusedConv2d: () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
     const g = new Generator(c.seed);
     const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
-    const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, relu: true };
+    const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
     // the same values and gradients as the unfused pair
-    const fused = conv2d(x.detach(), w.detach(), null, opts), plain = conv2d(x.detach(), w.detach(), null, { ...opts, relu: false }).relu();
+    const fused = fusedConv2d(x.detach(), w.detach(), null, { ...opts, activation: 'relu' }), plain = conv2d(x.detach(), w.detach(), null, opts).relu();
     expect(Array.from(fused.data)).toEqual(Array.from(plain.data));
-    check((xx, ww) => conv2d(xx, ww, null, opts), [x, w]);
+    check((xx, ww) => fusedConv2d(xx, ww, null, { ...opts, activation: 'relu' }), [x, w]);
   }), fcOpts()),
   maxPool2d: () => fc.assert(fc.property(poolCaseArb(true).filter(poolValid), (c) => {
     const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
