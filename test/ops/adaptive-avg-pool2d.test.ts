@@ -3,12 +3,15 @@
 // (Fixtures, argument errors and gradchecks: the table-driven files.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Generator, type Tensor } from '@firegrad/core';
-import { adaptiveAvgPool2d } from '@firegrad/ops';
+import { Generator, ValueError, zeros, type Tensor } from '@firegrad/core';
+import { adaptiveAvgPool2d, globalAvgPool2d } from '@firegrad/ops';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward } from '@firegrad/ops/internal';
-import { leaf } from '../helpers';
+import { fcOpts, leaf, seedArb } from '../helpers';
 import { forEachBackend } from './backends';
-import { DTYPES, RUNS, asType, expectClose, randomValues, zeros } from './references';
+import { argumentErrors } from './errors';
+import { pytorchFixtures } from './fixtures';
+import { check, gradcheckOp } from './gradcheck';
+import { DTYPES, RUNS, asType, expectClose, randomValues, zeroArray } from './references';
 
 describe('cpu kernel against the window-mean loop', () => {
   it('matches the window-mean loop, including output larger than input and global pooling', () => {
@@ -40,7 +43,7 @@ describe('cpu kernel against the window-mean loop', () => {
           }
         }
       }
-      const got = zeros(out.length, dtype);
+      const got = zeroArray(out.length, dtype);
       adaptiveAvgPool2dForward(asType(xs, dtype), N, C, H, W, OH, OW, got);
       expectClose(got, out, scale, dtype, H * W + 1, 'adaptiveAvgPool forward');
       const gotDx = asType(randomValues(xs.length, seed + 2), dtype);
@@ -66,4 +69,24 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs (falls back to cpu
         expect(Array.from(r.grads[0].data), `${name} grad`).toEqual(Array.from(ref.grads[0].data));
       }
     }), { numRuns: RUNS }));
+});
+
+describe('PyTorch fixtures', () => pytorchFixtures(['adaptiveAvgPool2d']));
+
+describe('errors: bad input -> typed error naming op and argument', () => {
+  const x = zeros([1, 4, 5, 5]);
+  argumentErrors([
+    ['adaptiveAvgPool2d size 0', () => adaptiveAvgPool2d(x, 0), ValueError, /'outputSize' must be positive integers, got 0 for input \[1, 4, 5, 5\]/],
+  ]);
+});
+
+describe('gradcheck (float64, cpu)', () => {
+  gradcheckOp('adaptiveAvgPool2d', () => fc.assert(fc.property(
+      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 })), seedArb, ([N, C, H, W, OH, OW], seed) => {
+        check((t) => adaptiveAvgPool2d(t, [OH, OW]), [leaf(new Generator(seed), [N, C, H, W])]);
+      }), fcOpts()));
+  it('globalAvgPool2d', () => {
+    check((t) => globalAvgPool2d(t), [leaf(new Generator(3), [2, 3, 5, 4])]);
+  });
 });

@@ -3,14 +3,17 @@
 // gradchecks: the table-driven files.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Generator, type Tensor } from '@firegrad/core';
+import { FiregradError, Generator, ShapeError, zeros, type Tensor } from '@firegrad/core';
 import { avgPool2d, poolOutSize, type Pool2dGeometry } from '@firegrad/ops';
 import { avgPool2dBackward, avgPool2dForward } from '@firegrad/ops/internal';
-import { expectClose as expectNear, leaf } from '../helpers';
+import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
 import { poolCaseArb, poolValid } from './arbitraries';
 import { forEachBackend, releaseGpujsAfterAll } from './backends';
+import { argumentErrors } from './errors';
+import { pytorchFixtures } from './fixtures';
+import { check, gradcheckOp } from './gradcheck';
 import { avgPoolRef, ceilPastEdge, expectGpuClose, forEachGpuMode, gpuFcOpts, mulberry32, poolGeometryArb, randomArray } from './gpujs-modes';
-import { DTYPES, RUNS, asType, expectClose, naiveAvgPool, poolGeometry, randomValues, zeros } from './references';
+import { DTYPES, RUNS, asType, expectClose, naiveAvgPool, poolGeometry, randomValues, zeroArray } from './references';
 
 describe('cpu kernel against the tap-counting loop', () => {
   it('matches the tap-counting loop with and without countIncludePad, on ceil-mode geometries', () => {
@@ -19,7 +22,7 @@ describe('cpu kernel against the tap-counting loop', () => {
         const xs = randomValues(geo.N * geo.C * geo.H * geo.W, seed);
         const dys = randomValues(geo.N * geo.C * geo.OH * geo.OW, seed + 1);
         const ref = naiveAvgPool(xs, dys, geo, includePad);
-        const out = zeros(ref.out.length, dtype);
+        const out = zeroArray(ref.out.length, dtype);
         avgPool2dForward(asType(xs, dtype), geo, includePad, out);
         expectClose(out, ref.out, ref.scale, dtype, geo.KH * geo.KW + 1, `avgPool ${JSON.stringify(geo)} forward`);
         const dx = asType(randomValues(xs.length, seed + 2), dtype);
@@ -77,4 +80,29 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
       expectNear(r.grads[0].data, ref.grads[0].data, 1e-5, atol, `avgPool2d ${name} grad`);
     }
   }), { numRuns: RUNS_GPU }));
+});
+
+describe('PyTorch fixtures', () => pytorchFixtures(['avgPool2d']));
+
+describe('errors: bad input -> typed error naming op and argument', () => {
+  it(`avgPool2d: invalid geometries throw, valid ones never give −∞ or NaN`, () =>
+    fc.assert(fc.property(poolCaseArb(false), (c) => {
+      const opts = { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad };
+      const run = () => avgPool2d(zeros([c.N, c.C, c.H, c.W]).add(1), opts);
+      if (poolValid(c)) expect(run().data.every(Number.isFinite)).toBe(true);
+      else {
+        expect(run).toThrow(FiregradError);
+        expect(run).toThrow(new RegExp(`^avgPool2d: .*input \\[${c.N}, ${c.C}, ${c.H}, ${c.W}\\], kernelSize`));
+      }
+    }), fcOpts()));
+  argumentErrors([
+    ['avgPool2d kernel bigger than input', () => avgPool2d(zeros([1, 1, 2, 2]), { kernelSize: 3 }), ShapeError, /avgPool2d: output size would be 0×0/],
+  ]);
+});
+
+describe('gradcheck (float64, cpu)', () => {
+  gradcheckOp('avgPool2d', () => fc.assert(fc.property(poolCaseArb(false).filter(poolValid), (c) => {
+      const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
+      check((t) => avgPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad }), [x]);
+    }), fcOpts()));
 });

@@ -1,7 +1,9 @@
-// Backend selection (what 'auto' means, float64 on cpu, unknown names) and hardware GPU detection.
-// The ops themselves are tested on every backend in their own files, through ./backends.
+// Backend selection (what 'auto' means, float64 on cpu, unknown names), hardware GPU detection, and
+// the op table: every differentiable op of @firegrad/ops has a gradcheck in its test file. The ops
+// themselves are tested on every backend in their own files, through ./backends.
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Generator } from '@firegrad/core';
+import { Generator, listOps } from '@firegrad/core';
 import { autoReason, getBackend, lastBackend, maxPool2d, setBackend, withBackend } from '@firegrad/ops';
 import { hardwareGpuAvailable } from '@firegrad/ops/gpujs';
 import { leaf } from '../helpers';
@@ -34,5 +36,16 @@ describe('hardware GPU detection', () => {
     console.info(`[backends] hardwareGpuAvailable: ${JSON.stringify(r)}`);
     expect(r.reason).toMatch(/\S/);
     if (webgpuProbe.adapter?.software && !r.reason.startsWith('headless-gl on')) expect(r.available).toBe(false);
+  });
+});
+
+describe('op registry (ops package)', () => {
+  it('every differentiable ops op is gradchecked by a gradcheckOp call in a test/ops file', () => {
+    const dir = new URL('./', import.meta.url);
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n');
+    const checked = new Set([...sources.matchAll(/gradcheckOp\('(\w+)'/g)].map((m) => m[1]));
+    const missing = listOps().filter((op) => op.pkg === 'ops' && op.differentiable && !checked.has(op.name)).map((op) => op.name);
+    expect(missing).toEqual([]);
+    expect(listOps().filter((op) => op.pkg === 'ops').length).toBe(6);
   });
 });

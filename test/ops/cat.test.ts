@@ -3,14 +3,16 @@
 // the table-driven files.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Generator, ShapeError, type Tensor } from '@firegrad/core';
-import { cat } from '@firegrad/ops';
+import { DTypeError, Generator, ShapeError, ValueError, zeros, type Tensor } from '@firegrad/core';
+import { cat, split } from '@firegrad/ops';
 import { createGpuKernels } from '@firegrad/ops/gpujs';
 import { catInto, sliceInto } from '@firegrad/ops/internal';
-import { leaf } from '../helpers';
+import { fcOpts, leaf, seedArb, shapeArb } from '../helpers';
 import { forEachBackend, releaseGpujsAfterAll } from './backends';
+import { argumentErrors } from './errors';
+import { check, gradcheckOp } from './gradcheck';
 import { expectExact, forEachGpuMode, gpuFcOpts, mulberry32, randomArray } from './gpujs-modes';
-import { DTYPES, RUNS, asType, randomValues, zeros } from './references';
+import { DTYPES, RUNS, asType, randomValues, zeroArray } from './references';
 
 describe('cpu kernel', () => {
   it('catInto interleaves parts per outer row and sliceInto takes them back', () => {
@@ -21,7 +23,7 @@ describe('cpu kernel', () => {
     fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.nat(), ({ outer, sizes }, dtype, seed) => {
       const total = sizes.reduce((a, b) => a + b, 0);
       const parts = sizes.map((s, j) => asType(randomValues(outer * s, seed + j), dtype));
-      const out = zeros(outer * total, dtype);
+      const out = zeroArray(outer * total, dtype);
       catInto(parts, outer, sizes, out);
       const want = new Float64Array(outer * total);
       for (let o = 0; o < outer; o++) {
@@ -34,7 +36,7 @@ describe('cpu kernel', () => {
       expect(Array.from(out)).toEqual(Array.from(want));
       let off = 0;
       sizes.forEach((s, j) => {
-        const back = zeros(outer * s, dtype);
+        const back = zeroArray(outer * s, dtype);
         sliceInto(out, outer, total, off, s, back);
         expect(Array.from(back)).toEqual(Array.from(parts[j]));
         off += s;
@@ -108,4 +110,26 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
       r.grads.forEach((gr, i) => expect(Array.from(gr.data), `${name} grad ${i}`).toEqual(Array.from(ref.grads[i].data)));
     }
   });
+});
+
+describe('errors: bad input -> typed error naming op and argument', () => {
+  argumentErrors([
+    ['cat shape mismatch', () => cat([zeros([2, 3]), zeros([3, 3])], 1), ShapeError, /cat: tensor 1 has shape \[3, 3\] but tensor 0 has \[2, 3\]; only dim 1 may differ/],
+    ['cat dtype mixing', () => cat([zeros([2]), zeros([2], { dtype: 'float64' })]), DTypeError, /cat: tensor 1 is float64 \[2\] but tensor 0 is float32 \[2\]/],
+    ['cat of nothing', () => cat([]), ValueError, /non-empty list/],
+    ['split sizes not summing', () => split(zeros([5]), [2, 2]), ShapeError, /split: sizes \[2, 2\] must be non-negative and sum to dim 0 of \[5\] \(5\)/],
+  ]);
+});
+
+describe('gradcheck (float64, cpu)', () => {
+  gradcheckOp('cat', () => fc.assert(fc.property(shapeArb(3, 4, 0, 1), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 4 }), fc.nat(), seedArb, (shape, sizes, dimRaw, seed) => {
+      const g = new Generator(seed);
+      const dim = dimRaw % shape.length;
+      const parts = sizes.map((s) => leaf(g, shape.map((v, i) => (i === dim ? s : v))));
+      check((...ts) => cat(ts, dim).mul(cat(ts, dim)), parts);
+    }), fcOpts()));
+  it('split (composed from narrow)', () => fc.assert(fc.property(shapeArb(3, 5, 1, 1), fc.integer({ min: 1, max: 4 }), seedArb, (shape, chunk, seed) => {
+    const x = leaf(new Generator(seed), shape);
+    check((t) => cat(split(t, chunk, -1).map((p, i) => p.mul(i + 1)), -1), [x]);
+  }), fcOpts()));
 });

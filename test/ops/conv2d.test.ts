@@ -5,12 +5,15 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DTypeError, Generator, ShapeError, Tensor, ValueError, randn, vjp, type FloatDType } from '@firegrad/core';
+import { DTypeError, FiregradError, Generator, ShapeError, Tensor, ValueError, randn, vjp, zeros, type FloatDType } from '@firegrad/core';
 import { conv2d, convOutSize, fusedConv2d, parallelInfo, setNumThreads, withBackend, type Conv2dGeometry } from '@firegrad/ops';
 import { LOOP_BUDGET } from '@firegrad/ops/gpujs';
-import { expectClose as expectNear, leaf } from '../helpers';
+import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
 import { convCaseArb, convValid } from './arbitraries';
 import { forEachBackend, releaseGpujsAfterAll } from './backends';
+import { argumentErrors } from './errors';
+import { pytorchFixtures } from './fixtures';
+import { check, gradcheckOp } from './gradcheck';
 import {
   conv, convGeometryArb, convRef, expectExact, expectGpuClose, forEachGpuMode, gpuFcOpts, mulberry32, positiveArray, randomArray,
 } from './gpujs-modes';
@@ -330,4 +333,44 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
       expect(withBackend(backend, () => conv2d(x, w)).shape, backend).toEqual([1, 0, 3, 3]);
     }
   });
+});
+
+describe('PyTorch fixtures', () => pytorchFixtures(['conv2d']));
+
+describe('errors: bad input -> typed error naming op and argument', () => {
+  it('conv2d: every geometry either runs with PyTorch’s output size or throws a ShapeError naming the shapes', () =>
+    fc.assert(fc.property(convCaseArb, (c) => {
+      const run = () => conv2d(zeros([c.N, c.C, c.H, c.W]), zeros([c.OC, c.C / c.groups, c.KH, c.KW]), null,
+        { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups });
+      if (convValid(c)) expect(run().shape.slice(0, 2)).toEqual([c.N, c.OC]);
+      else expect(run).toThrow(new RegExp(`^conv2d: input ${c.H}×${c.W} padded by .* \\(input \\[${c.N}, ${c.C}, ${c.H}, ${c.W}\\]`));
+    }), fcOpts()));
+  const x = zeros([1, 4, 5, 5]);
+  argumentErrors([
+    ['conv2d 3-D input', () => conv2d(zeros([4, 5, 5]), zeros([2, 4, 3, 3])), ShapeError, /conv2d: 'input' must be 4-D \(N, C, H, W\), got \[4, 5, 5\]/],
+    ['conv2d channel mismatch', () => conv2d(x, zeros([2, 3, 3, 3])), ShapeError, /conv2d: weight expects 3 input channels per group but input has 4 channels in 1 group\(s\) \(input \[1, 4, 5, 5\], weight \[2, 3, 3, 3\]\)/],
+    ['conv2d groups not dividing', () => conv2d(x, zeros([3, 2, 3, 3]), null, { groups: 2 }), ValueError, /groups = 2 must divide input channels 4 and output channels 3/],
+    ['conv2d bias shape', () => conv2d(x, zeros([2, 4, 3, 3]), zeros([3])), ShapeError, /conv2d: 'bias' must have shape \[2\], got \[3\]/],
+    ['conv2d dtype mixing', () => conv2d(x, zeros([2, 4, 3, 3], { dtype: 'float64' })), DTypeError, /conv2d: 'weight' is float64 but 'input' is float32/],
+    ['conv2d stride 0', () => conv2d(x, zeros([2, 4, 3, 3]), null, { stride: 0 }), ValueError, /conv2d: 'stride' must be an integer >= 1, got 0/],
+  ]);
+});
+
+describe('gradcheck (float64, cpu)', () => {
+  gradcheckOp('conv2d', () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
+      const g = new Generator(c.seed);
+      const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
+      const inputs = c.bias ? [x, w, leaf(g, [c.OC])] : [x, w];
+      const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+      check((xx, ww, bb) => conv2d(xx, ww, bb ?? null, opts), inputs);
+    }), fcOpts()));
+  gradcheckOp('fusedConv2d', () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
+      const g = new Generator(c.seed);
+      const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
+      const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+      // the same values and gradients as the unfused pair
+      const fused = fusedConv2d(x.detach(), w.detach(), null, { ...opts, activation: 'relu' }), plain = conv2d(x.detach(), w.detach(), null, opts).relu();
+      expect(Array.from(fused.data)).toEqual(Array.from(plain.data));
+      check((xx, ww) => fusedConv2d(xx, ww, null, { ...opts, activation: 'relu' }), [x, w]);
+    }), fcOpts()));
 });

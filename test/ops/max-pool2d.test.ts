@@ -3,12 +3,15 @@
 // reported cases. (Fixtures, argument errors and gradchecks: the table-driven files.)
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Generator, Tensor, getGemmBackend, setGemmBackend } from '@firegrad/core';
-import { maxPool2d, poolOutSize, type Pool2dGeometry } from '@firegrad/ops';
+import { FiregradError, Generator, ShapeError, Tensor, ValueError, getGemmBackend, setGemmBackend, zeros } from '@firegrad/core';
+import { conv2d, maxPool2d, poolOutSize, type Pool2dGeometry } from '@firegrad/ops';
 import { maxPool2dBackward, maxPool2dForward, wasmMaxPool2x2Fits } from '@firegrad/ops/internal';
-import { expectClose as expectNear, leaf } from '../helpers';
+import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
 import { poolCaseArb, poolValid } from './arbitraries';
 import { forEachBackend, releaseGpujsAfterAll } from './backends';
+import { argumentErrors } from './errors';
+import { cases, pytorchFixtures } from './fixtures';
+import { check, gradcheckOp } from './gradcheck';
 import {
   ceilPastEdge, expectExact, expectGpuClose, forEachGpuMode, gpuFcOpts, maxPoolRef, mulberry32, poolGeometryArb, randomArray, tiedArray,
 } from './gpujs-modes';
@@ -146,5 +149,47 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
       expect(Number.isNaN(r.out.data[0]), `${name} max`).toBe(true);
       expect(Array.from(r.grads[0].data), `${name} grad`).toEqual([0, 1, 0, 0]);
     }
+  });
+});
+
+describe('PyTorch fixtures', () => pytorchFixtures(['maxPool2d', 'chain']));
+
+describe('errors: bad input -> typed error naming op and argument', () => {
+  it(`maxPool2d: invalid geometries throw, valid ones never give −∞ or NaN`, () =>
+    fc.assert(fc.property(poolCaseArb(true), (c) => {
+      const opts = { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad,
+        dilation: c.dilation };
+      const run = () => maxPool2d(zeros([c.N, c.C, c.H, c.W]).add(1), opts);
+      if (poolValid(c)) expect(run().data.every(Number.isFinite)).toBe(true);
+      else {
+        expect(run).toThrow(FiregradError);
+        expect(run).toThrow(new RegExp(`^maxPool2d: .*input \\[${c.N}, ${c.C}, ${c.H}, ${c.W}\\], kernelSize`));
+      }
+    }), fcOpts()));
+  const x = zeros([1, 4, 5, 5]);
+  argumentErrors([
+    ['maxPool2d padding over half the kernel', () => maxPool2d(x, { kernelSize: 2, padding: 2 }), ValueError, /maxPool2d: 'padding' must be at most half the kernel size/],
+    ['maxPool2d all-padding window', () => maxPool2d(zeros([1, 1, 2, 2]), { kernelSize: 2, stride: 1, padding: 1, dilation: 3 }), ValueError, /covers only padding/],
+  ]);
+});
+
+describe('gradcheck (float64, cpu)', () => {
+  gradcheckOp('maxPool2d', () => fc.assert(fc.property(poolCaseArb(true).filter(poolValid), (c) => {
+      const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
+      check((t) => maxPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode }), [x]);
+    }), fcOpts()));
+});
+
+describe('SqueezeNet 1.0 pool chain shapes (ceil mode)', () => {
+  it('224 → conv 7/2 → 109 → 54 → 27 → 13, as PyTorch computes', () => {
+    const c = cases.find((k) => k.name === 'squeezenet10_pool_chain')!;
+    const x = new Tensor(new Float32Array(224 * 224), [1, 1, 224, 224]);
+    const y = conv2d(x, new Tensor(new Float32Array(2 * 49), [2, 1, 7, 7]), null, { stride: 2 });
+    const p1 = maxPool2d(y, { kernelSize: 3, stride: 2, ceilMode: true });
+    const p2 = maxPool2d(p1, { kernelSize: 3, stride: 2, ceilMode: true });
+    const p3 = maxPool2d(p2, { kernelSize: 3, stride: 2, ceilMode: true });
+    expect([y.shape, p1.shape, p2.shape, p3.shape]).toEqual([c.shapes!.conv, c.shapes!.p1, c.shapes!.p2, c.shapes!.p3]);
+    // floor mode would lose a row and column at 54 → 26
+    expect(maxPool2d(p1, { kernelSize: 3, stride: 2 }).shape).toEqual([1, 2, 26, 26]);
   });
 });

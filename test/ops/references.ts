@@ -37,7 +37,7 @@ export function asType(a: Float64Array, dtype: Dtype): FloatArray {
   return dtype === 'float64' ? Float64Array.from(a) : Float32Array.from(a);
 }
 
-export function zeros(n: number, dtype: Dtype): FloatArray {
+export function zeroArray(n: number, dtype: Dtype): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
@@ -137,7 +137,7 @@ export function checkConv(g: Conv2dGeometry, dtype: Dtype, withBias: boolean, se
   const kdepth = (g.C / g.groups) * g.KH * g.KW;
   const label = `conv ${JSON.stringify(g)}`;
 
-  const out = zeros(ref.out.length, dtype);
+  const out = zeroArray(ref.out.length, dtype);
   forwardImages(x, w, bs && asType(bs, dtype), g, out);
   expectClose(out, ref.out, ref.outScale, dtype, kdepth + 1, `${label} forward`);
 
@@ -157,7 +157,7 @@ export function checkConv(g: Conv2dGeometry, dtype: Dtype, withBias: boolean, se
   // the whole; per-range dw and db partial sums add up to it.
   if (g.N > 1) {
     const split = 1 + (seed % (g.N - 1));
-    const out2 = zeros(out.length, dtype), dx2 = zeros(dx.length, dtype);
+    const out2 = zeroArray(out.length, dtype), dx2 = zeroArray(dx.length, dtype);
     // Garbage in the partial buffers: each range's sum must overwrite, not accumulate.
     const dwA = asType(randomValues(dw.length, seed + 6), dtype), dwB = asType(randomValues(dw.length, seed + 7), dtype);
     const dbA = asType(randomValues(db.length, seed + 8), dtype), dbB = asType(randomValues(db.length, seed + 9), dtype);
@@ -267,7 +267,7 @@ export function naiveAvgPool(x: ArrayLike<number>, dy: ArrayLike<number>, g: Poo
 export function checkMaxPool(g: Pool2dGeometry, dtype: Dtype, xs: Float64Array, seed: number): void {
   const dys = randomValues(g.N * g.C * g.OH * g.OW, seed + 1);
   const ref = naiveMaxPool(xs, dys, g);
-  const out = zeros(ref.out.length, dtype), argmax = new Int32Array(ref.out.length);
+  const out = zeroArray(ref.out.length, dtype), argmax = new Int32Array(ref.out.length);
   maxPool2dForward(asType(xs, dtype), g, out, argmax);
   expect(Array.from(out)).toEqual(Array.from(ref.out));
   expect(Array.from(argmax)).toEqual(Array.from(ref.argmax));
