@@ -1,6 +1,6 @@
-// adaptiveAvgPool2d, all its tests in one file: the cpu kernel against the window-mean loop, and the
-// op on every backend (no gpujs kernel: gpujs falls back to cpu, which the harness asserts).
-// (Fixtures, argument errors and gradchecks: the table-driven files.)
+// adaptiveAvgPool2d (and globalAvgPool2d, built on it), every test in one file: the cpu kernel
+// against the window-mean loop, the op on every backend (no gpujs kernel: gpujs falls back to cpu,
+// which the harness asserts), the PyTorch fixtures, argument errors and the gradcheck.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Generator, ValueError, zeros, type Tensor } from '@firegrad/core';

@@ -1,6 +1,6 @@
-// avgPool2d, all its tests in one file: the cpu kernel against the tap-counting loop, the gpu.js
-// kernels in every gpu.js mode, and the op on every backend. (Fixtures, argument errors and
-// gradchecks: the table-driven files.)
+// avgPool2d, every test in one file: the cpu kernel against the tap-counting loop, the gpu.js
+// kernels in every gpu.js mode, the op on every backend, the PyTorch fixtures, argument errors and
+// the gradcheck.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FiregradError, Generator, ShapeError, zeros, type Tensor } from '@firegrad/core';

@@ -1,6 +1,5 @@
-// cat (and split, which is narrow() on the tape), all its tests in one file: the cpu kernel, the
-// gpu.js kernels in every gpu.js mode, and the op on every backend. (Argument errors and gradchecks:
-// the table-driven files.)
+// cat (and split, which is narrow() on the tape), every test in one file: the cpu kernel, the
+// gpu.js kernels in every gpu.js mode, the op on every backend, argument errors and the gradchecks.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DTypeError, Generator, ShapeError, ValueError, zeros, type Tensor } from '@firegrad/core';

@@ -1,7 +1,9 @@
-// conv2d and fusedConv2d, all their tests in one file: the thread split (bit-identical to one
-// thread), the cpu kernels against direct loops, the gpu.js kernels in every gpu.js mode, the op on
-// every backend, and the reported cases. (PyTorch fixtures, argument errors and gradchecks of all
-// the ops are table-driven in fixtures.test.ts, errors.test.ts and gradcheck-ops.test.ts.)
+// conv2d and fusedConv2d, every test in one file: the thread split (with 2 threads the output and
+// the gradients for input, weight and bias are bit-identical to 1 thread, on jobs big enough that
+// the workers really split them, by images, output channels, input channels and groups; the
+// thread-count option and the single-thread fallback), the cpu kernels against direct loops, the
+// gpu.js kernels in every gpu.js mode, the op on every backend, the PyTorch fixtures, argument
+// errors and gradchecks.
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';

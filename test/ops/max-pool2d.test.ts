@@ -1,6 +1,7 @@
-// maxPool2d, all its tests in one file: the cpu kernel (and its 2×2 WebAssembly SIMD path) against
-// the tap-scanning loop, the gpu.js kernels in every gpu.js mode, the op on every backend, and the
-// reported cases. (Fixtures, argument errors and gradchecks: the table-driven files.)
+// maxPool2d, every test in one file: the cpu kernel (and its 2×2 WebAssembly SIMD path) against
+// the tap-scanning loop, the gpu.js kernels in every gpu.js mode, the op on every backend, the
+// reported cases, the PyTorch fixtures (and the conv + pool chain of SqueezeNet 1.0), argument
+// errors and the gradcheck.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FiregradError, Generator, ShapeError, Tensor, ValueError, getGemmBackend, setGemmBackend, zeros } from '@firegrad/core';
