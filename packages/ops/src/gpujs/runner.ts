@@ -56,7 +56,7 @@ export function checkArray(op: string, name: string, a: unknown, expected: numbe
 }
 
 /** A buffer a kernel reads or writes: its argument name, element count and shape (for messages). */
-export type BufferSize = [name: string, length: number, shape: string];
+type BufferSize = [name: string, length: number, shape: string];
 
 /** Throws unless every size is a non-negative integer and every buffer is short enough to index exactly. */
 export function checkSizes(op: string, sizes: Record<string, number>, buffers: BufferSize[]): void {

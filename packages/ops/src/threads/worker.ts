@@ -19,7 +19,7 @@ export interface WorkerData {
 /** Posted on the port when the arena is replaced. (The main thread also posts null probes; see Pool.) */
 export interface ArenaMessage { epoch: number; arena: SharedArrayBuffer }
 
-export function serve({ control, index, port, arenaCapBytes }: WorkerData): void {
+function serve({ control, index, port, arenaCapBytes }: WorkerData): void {
   const ctrl = new Int32Array(control);
   let epoch = 0;
   let views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];

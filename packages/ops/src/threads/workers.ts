@@ -29,7 +29,7 @@ const START_TIMEOUT_MS = 15_000;
 // How long the main thread waits for the workers before probing them again.
 const PROBE_EVERY_MS = 50;
 /** The shared arena kept between jobs, per worker; a bigger one is released after its job. */
-export const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
+const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
 
 /** For tests: called right after a job is published, with the workers it went to. */
 export const testHooks: { afterPublish?: (workers: readonly Worker[]) => void } = {};
