@@ -3,8 +3,7 @@
 // Run: pnpm bench:conv [--runs N] [--shapes 0,2] [--no-tfjs-cpu-grads]   (pnpm bench:conv --help)
 import { Generator, randn, type FloatArray } from '@firegrad/core';
 import { conv2dGeometry, type Conv2dGeometry } from '@firegrad/ops';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../packages/ops/src/cpu/conv2d';
-import { gpuKernels } from '../packages/ops/src/register-gpujs';
+import { backendRunner, backwardInputImages, backwardWeightImages, conv2dGpujs, forwardImages } from '@firegrad/ops/internal';
 import { tf, useBackend } from './tfjs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { fmt, gflops, intArg, time, type Timing } from './util';
@@ -48,19 +47,18 @@ for (const s of picked) {
   const out = new Float32Array(dy.size), dx = new Float32Array(x.size), dw = new Float32Array(w.size);
 
   const cpu = {
-    fwd: await time(() => conv2dForward(xd, wd, null, g, out), runs),
-    dX: await time(() => conv2dBackwardInput(dyd, wd, g, dx), runs),
-    dW: await time(() => conv2dBackwardWeight(xd, dyd, g, dw), runs),
+    fwd: await time(() => forwardImages(xd, wd, null, g, out), runs),
+    dX: await time(() => backwardInputImages(dyd, wd, g, dx), runs),
+    dW: await time(() => backwardWeightImages(xd, dyd, g, dw), runs),
   };
-  const gk = gpuKernels();
   const gpu = {
-    fwd: await time(() => gk.conv2dForward(xd as Float32Array, wd as Float32Array, null, g), runs),
-    dX: await time(() => gk.conv2dBackwardInput(dyd as Float32Array, wd as Float32Array, g), runs),
-    dW: await time(() => gk.conv2dBackwardWeight(xd as Float32Array, dyd as Float32Array, g), runs),
+    fwd: await time(() => conv2dGpujs.forward(xd, wd, null, g), runs),
+    dX: await time(() => conv2dGpujs.backwardInput(dyd, wd, g), runs),
+    dW: await time(() => conv2dGpujs.backwardWeight(xd, dyd, g), runs),
   };
   for (const p of ['fwd', 'dX', 'dW'] as const) {
     record(s.name, 'firegrad cpu', p, flop, cpu[p]);
-    record(s.name, `firegrad gpujs (${gk.kernelClass()})`, p, flop, gpu[p]);
+    record(s.name, `firegrad gpujs (${backendRunner().lastClass})`, p, flop, gpu[p]);
   }
   record(s.name, 'firegrad cpu', 'fwd+dX+dW', 3 * flop, sumTimings(cpu.fwd, cpu.dX, cpu.dW));
 
@@ -87,7 +85,7 @@ for (const s of picked) {
     tx.dispose(); tw.dispose();
   }
 }
-await gpuKernels().destroy();
+await backendRunner().destroy();
 
 function sumTimings(...ts: Timing[]): Timing {
   const f = (k: keyof Timing) => ts.reduce((a, t) => a + (t[k] as number), 0);

@@ -4,10 +4,8 @@
 // FIREGRAD_SIMD=0). GEMM FLOPs = 2·M·N·K; conv FLOPs = 2·N·OC·OH·OW·(C/groups)·KH·KW per pass.
 import { gemm, setGemmBackend, type FloatArray } from '@firegrad/core';
 import { lastGemmPath } from '@firegrad/core/internal';
-import {
-  conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
-} from '../packages/ops/src/cpu/conv2d';
-import { convOutSize, type Conv2dGeometry } from '../packages/ops/src/geometry';
+import { backwardInputImages, backwardWeightImages, forwardImages } from '@firegrad/ops/internal';
+import { convOutSize, type Conv2dGeometry } from '@firegrad/ops';
 import { Command } from 'commander';
 import { intArg } from './util';
 
@@ -63,9 +61,9 @@ function benchConv(label: string, T: FloatCtor, N: number, C: number, H: number,
   const x = rand(T, N * C * H * W), w = rand(T, OC * C * K * K), b = rand(T, OC);
   const y = new T(N * OC * OH * OW), dy = rand(T, y.length), dx = new T(x.length), dw = new T(w.length);
   const flop = 2 * N * OC * OH * OW * C * K * K;
-  report(`${label} forward`, flop, () => conv2dForward(x, w, b, g, y));
-  report(`${label} grad input`, flop, () => conv2dBackwardInput(dy, w, g, dx));
-  report(`${label} grad weight`, flop, () => conv2dBackwardWeight(x, dy, g, dw));
+  report(`${label} forward`, flop, () => forwardImages(x, w, b, g, y));
+  report(`${label} grad input`, flop, () => backwardInputImages(dy, w, g, dx));
+  report(`${label} grad weight`, flop, () => backwardWeightImages(x, dy, g, dw));
 }
 
 for (const n of [256, 512, 1024]) benchGemm(`gemm f32 ${n}³ NN`, Float32Array, false, false, n, n, n);

@@ -1,4 +1,4 @@
-// The worker pool (packages/ops/src/parallel), 1 thread against THREADS (default 2): conv2d
+// The worker pool (packages/ops/src/threads), 1 thread against THREADS (default 2): conv2d
 // GFLOP/s per pass on 8×16×55×55 → 64 3×3 p1, a full SqueezeNetMini training step in images/s,
 // and the costs behind the pool's limits: an empty job's round trip, and a max-pool against the
 // copies a split of it would need. float32, medians of RUNS runs (default 9) after warm-ups.
@@ -9,10 +9,10 @@ import { loadavg } from 'node:os';
 import { Generator, randint, randn, type FloatArray } from '@firegrad/core';
 import { SGD, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { conv2dGeometry, maxPool2d, parallelInfo, setNumThreads } from '@firegrad/ops';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../packages/ops/src/cpu/conv2d';
-import { parallelConv2dBackwardInput, parallelConv2dBackwardWeight, parallelConv2dForward } from '../packages/ops/src/parallel/conv2d';
-import { CONV_FORWARD } from '../packages/ops/src/parallel/jobs';
-import { activePool } from '../packages/ops/src/parallel/pool';
+import {
+  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, activeWorkers, backwardInputImages, backwardWeightImages, forwardImages,
+  runConvTask, runOnThreads,
+} from '@firegrad/ops/internal';
 import { Command, Option } from 'commander';
 import { fmt, gflops, intArg, time, type Timing } from './util';
 
@@ -46,7 +46,7 @@ function alternate(fns: (() => void)[], n: number, warmup = 2): Timing[] {
 }
 
 // conv2d: one thread is the plain kernel, which is what the registered kernel runs with
-// setNumThreads(1); the pool's entry points are what it runs otherwise.
+// setNumThreads(1); runOnThreads, the split it runs otherwise.
 useThreads(threads);
 const gen = new Generator(1);
 const x = randn([8, 16, 55, 55], { generator: gen }), w = randn([64, 16, 3, 3], { generator: gen });
@@ -56,14 +56,14 @@ const xd = x.data as FloatArray, wd = w.data as FloatArray;
 const dyd = randn([g.N, g.OC, g.OH, g.OW], { generator: gen }).data as FloatArray;
 const out = new Float32Array(dyd.length), dx = new Float32Array(xd.length), dw = new Float32Array(wd.length);
 const conv = {
-  fwd: alternate([() => conv2dForward(xd, wd, null, g, out), () => parallelConv2dForward(xd, wd, null, g, out)], runs),
-  dX: alternate([() => conv2dBackwardInput(dyd, wd, g, dx), () => parallelConv2dBackwardInput(dyd, wd, g, dx)], runs),
-  dW: alternate([() => conv2dBackwardWeight(xd, dyd, g, dw), () => parallelConv2dBackwardWeight(xd, dyd, g, dw)], runs),
+  fwd: alternate([() => forwardImages(xd, wd, null, g, out), () => runOnThreads(CONV_FORWARD, g, [xd, wd, null, out], runConvTask)], runs),
+  dX: alternate([() => backwardInputImages(dyd, wd, g, dx), () => runOnThreads(CONV_BACKWARD_INPUT, g, [dyd, wd, null, dx], runConvTask)], runs),
+  dW: alternate([() => backwardWeightImages(xd, dyd, g, dw), () => runOnThreads(CONV_BACKWARD_WEIGHT, g, [xd, dyd, null, dw], runConvTask)], runs),
 };
 
 // A job with no work: publish, wake the workers, wait for them (1000 in a row).
-const pool = activePool()!;
-const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run(CONV_FORWARD, 'float32', [], () => {}); }, runs);
+const pool = activeWorkers()!;
+const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run(CONV_FORWARD, 'float32', [], runConvTask, () => {}); }, runs);
 
 // SqueezeNetMini, batch 64 of 1×28×28, cross-entropy, SGD with momentum 0.9. Changing the thread
 // count restarts the pool, so the settings alternate in blocks, each with its own warm-up.

@@ -1,6 +1,6 @@
 // Random conv and pooling geometries for the ops suites (PyTorch's ranges from the issue).
 import fc from 'fast-check';
-import { convOutSize, poolOutSize } from '../../packages/ops/src/geometry';
+import { convOutSize, poolOutSize } from '@firegrad/ops';
 
 export interface ConvCase {
   N: number; C: number; H: number; W: number; OC: number; KH: number; KW: number;

@@ -7,10 +7,9 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ShapeError, ValueError } from '@firegrad/core';
 import { withBackend } from '@firegrad/ops';
-import { kernelFor } from '../../packages/ops/src/backend';
-import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '../../packages/ops/src/geometry';
-import { createGpuKernels } from '../../packages/ops/src/gpujs';
-import type { AvgPool2dKernel, CatKernel, Conv2dKernel, MaxPool2dKernel } from '../../packages/ops/src/kernel-types';
+import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '@firegrad/ops';
+import { createGpuKernels } from '@firegrad/ops/gpujs';
+import { avgPool2dOp, catOp, conv2dOp, kernelFor, maxPool2dOp } from '@firegrad/ops/internal';
 import { convCaseArb, convValid, poolCaseArb, poolValid, type ConvCase, type PoolCase } from '../ops/arbitraries';
 
 // gpu.js as @firegrad/ops resolves it (it is not a dependency of the workspace root).
@@ -24,10 +23,10 @@ const fcOpts = { numRuns: RUNS, seed: process.env.FIREGRAD_SEED ? Number(process
 const gpu = createGpuKernels('webasm');
 afterAll(() => gpu.destroy());
 const cpu = {
-  conv: withBackend('cpu', () => kernelFor<Conv2dKernel>('conv2d', 'float32')),
-  maxPool: withBackend('cpu', () => kernelFor<MaxPool2dKernel>('maxPool2d', 'float32')),
-  avgPool: withBackend('cpu', () => kernelFor<AvgPool2dKernel>('avgPool2d', 'float32')),
-  cat: withBackend('cpu', () => kernelFor<CatKernel>('cat', 'float32')),
+  conv: withBackend('cpu', () => kernelFor(conv2dOp, 'float32')),
+  maxPool: withBackend('cpu', () => kernelFor(maxPool2dOp, 'float32')),
+  avgPool: withBackend('cpu', () => kernelFor(avgPool2dOp, 'float32')),
+  cat: withBackend('cpu', () => kernelFor(catOp, 'float32')),
 };
 
 function mulberry32(seed: number): () => number {

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, Tensor, ValueError, tensor, vjp, zeros } from '@firegrad/core';
-import { adaptiveAvgPool2d, avgPool2d, cat, conv2d, maxPool2d, split, withBackend } from '@firegrad/ops';
+import { adaptiveAvgPool2d, avgPool2d, cat, conv2d, fusedConv2d, maxPool2d, split, withBackend } from '@firegrad/ops';
 import { fcOpts } from '../helpers';
 
 const BACKENDS = ['cpu', 'gpujs'] as const;
@@ -112,7 +112,7 @@ describe('conv2d with an empty input or weight: the op decides, so backends agre
         withBackend(backend, () => {
           const x = zeros(xShape, { requiresGrad: true }), w = zeros(wShape, { requiresGrad: true });
           const b = tensor(Array.from({ length: OC }, (_, i) => i - 0.5), { requiresGrad: true });
-          const { out, vjp: pull } = vjp((p, q, r) => conv2d(p, q, r, { relu: true }), x, w, b);
+          const { out, vjp: pull } = vjp((p, q, r) => fusedConv2d(p, q, r, { activation: 'relu' }), x, w, b);
           expect(out.shape, backend).toEqual([N, OC, 3, 3]);
           // relu(bias): -0.5 -> 0, 0.5 -> 0.5
           expect(Array.from(out.data), backend).toEqual(Array.from({ length: N * OC * 9 }, (_, i) => Math.max(Math.floor(i / 9) % OC - 0.5, 0)));

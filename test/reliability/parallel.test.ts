@@ -8,8 +8,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Generator, Tensor, ValueError, randn, vjp, type FloatDType } from '@firegrad/core';
 import { conv2d, parallelInfo, scratchStats, setNumThreads } from '@firegrad/ops';
-import { testHooks } from '../../packages/ops/src/parallel/pool';
-import { numThreads, threadsFromEnvironment } from '../../packages/ops/src/parallel/threads';
+import { numThreads, testHooks, threadsFromEnvironment } from '@firegrad/ops/internal';
 import { fcOpts } from '../helpers';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -1,22 +1,28 @@
 // cat and split along any dim. split is narrow() on the core tape, so it needs no backward here.
 import {
-  DTypeError, ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, normalizeDim, numel, defineOp, requireTensor, track, type FloatArray,
+  DTypeError, ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, normalizeDim, numel, requireTensor, track,
+  type FloatArray,
 } from '@firegrad/core';
-import { kernelFor } from './backend';
-import type { CatKernel } from './kernel-types';
+import { dtypeOf, kernelFor } from './kernels';
 
-const CAT = defineOp({ name: 'cat', inputs: ['tensors'], differentiable: true, pkg: 'ops' });
+/** cat over a flattened [outer, Σ sizes] layout (sizes already include the inner dims); slice undoes it. */
+export interface CatKernel {
+  forward(parts: FloatArray[], outer: number, sizes: number[]): FloatArray;
+  slice(x: FloatArray, outer: number, total: number, offset: number, size: number): FloatArray;
+}
+
+export const catOp = defineOp<CatKernel>({ name: 'cat', inputs: ['tensors'], differentiable: true, pkg: 'ops' });
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors as unknown)) throw new ValueError(`cat: argument 'tensors' must be an array of tensors, got ${kindOf(tensors)}`);
   if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
   tensors.forEach((t, i) => {
-    requireTensor(CAT.name, `tensors[${i}]`, t);
+    requireTensor(catOp.name, `tensors[${i}]`, t);
     // as in PyTorch: a 0-d tensor has no dim to join along
     if (t.ndim === 0) throw new ShapeError(`cat: zero-dimensional tensor (tensors[${i}], shape []) cannot be concatenated; unsqueeze it first`);
   });
   const first = tensors[0];
-  const d = normalizeDim(CAT.name, dim, first.ndim);
+  const d = normalizeDim(catOp.name, dim, first.ndim);
   tensors.forEach((t, i) => {
     if (t.dtype !== first.dtype) throw new DTypeError(`cat: tensor ${i} is ${t.dtype} ${fmtShape(t.shape)} but tensor 0 is ${first.dtype} ${fmtShape(first.shape)}`);
     if (t.ndim !== first.ndim || t.shape.some((s, k) => k !== d && s !== first.shape[k])) {
@@ -24,18 +30,18 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     }
   });
   if (first.dtype === 'int32') throw new DTypeError('cat: int32 tensors are not supported');
+  const parts = tensors.map((t, i) => floatData(catOp.name, `tensors[${i}]`, t));
   const outer = numel(first.shape.slice(0, d)), inner = numel(first.shape.slice(d + 1));
   const sizes = tensors.map((t) => t.shape[d] * inner);
   const outShape = first.shape.map((s, k) => (k === d ? tensors.reduce((n, t) => n + t.shape[d], 0) : s));
-  checkNumel(CAT.name, outShape);
-  const dtype = first.dtype;
-  const out = kernelFor<CatKernel>(CAT.name, dtype).forward(tensors.map((t) => t.data as FloatArray), outer, sizes);
+  checkNumel(catOp.name, outShape);
+  const out = kernelFor(catOp, dtypeOf(parts[0])).forward(parts, outer, sizes);
   const total = sizes.reduce((a, b) => a + b, 0);
-  return track(CAT, tensors, new Tensor(out, outShape), (g, needs) => {
-    const k = kernelFor<CatKernel>(CAT.name, dtype);
+  return track(catOp, tensors, new Tensor(out, outShape), (g, needs) => {
+    const dy = floatData(catOp.name, 'grad_output', g), k = kernelFor(catOp, dtypeOf(dy));
     let offset = 0;
     return tensors.map((t, i) => {
-      const part = needs[i] ? new Tensor(k.slice(g.data as FloatArray, outer, total, offset, sizes[i]), t.shape) : null;
+      const part = needs[i] ? new Tensor(k.slice(dy, outer, total, offset, sizes[i]), t.shape) : null;
       offset += sizes[i];
       return part;
     });

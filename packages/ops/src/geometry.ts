@@ -1,22 +1,6 @@
-// Output-shape arithmetic for conv and pooling, PyTorch's rules exactly. Kernels (cpu and gpujs) take
-// these resolved geometries, so every size and offset is decided once, here.
+// The output-size arithmetic conv2d and pooling share (PyTorch's rules exactly), and pair(), which
+// reads their size arguments; each op resolves its own geometry from these, once.
 import { ValueError, kindOf } from '@firegrad/core';
-
-/** A resolved 2-D convolution: NCHW input, weight OC × C/groups × KH × KW. */
-export interface Conv2dGeometry {
-  N: number; C: number; H: number; W: number;
-  OC: number; KH: number; KW: number;
-  SH: number; SW: number; PH: number; PW: number; DH: number; DW: number;
-  groups: number;
-  OH: number; OW: number;
-}
-
-/** A resolved 2-D pooling window over NCHW input (max or average). */
-export interface Pool2dGeometry {
-  N: number; C: number; H: number; W: number;
-  KH: number; KW: number; SH: number; SW: number; PH: number; PW: number; DH: number; DW: number;
-  OH: number; OW: number;
-}
 
 export type Pair = number | readonly [number, number];
 

@@ -2,11 +2,44 @@
 // global average. Shapes and the ceil-mode rule are PyTorch's; a window holding no real element is
 // an error, never a −∞ or a division by zero.
 import {
-  ShapeError, Tensor, ValueError, checkNumel, kindOf, fmtShape, defineOp, requireFloat, requireTensor, track, type FloatArray,
+  ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, requireTensor, track,
+  type AttributesOf, type FloatArray,
 } from '@firegrad/core';
-import { kernelFor } from './backend';
-import { pair, poolOutSize, type Pair, type Pool2dGeometry } from './geometry';
-import type { AdaptiveAvgPool2dKernel, AdaptiveShape, AvgPool2dKernel, MaxPool2dKernel } from './kernel-types';
+import { pair, poolOutSize, type Pair } from './geometry';
+import { dtypeOf, kernelFor } from './kernels';
+
+const POOL2D_ATTRIBUTES = ['N', 'C', 'H', 'W', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW', 'OH', 'OW'] as const;
+const ADAPTIVE_ATTRIBUTES = ['N', 'C', 'H', 'W', 'OH', 'OW'] as const;
+
+/** argmax: per output, the flat index ih·W + iw of the maximum inside its (n, c) plane. */
+export interface MaxPool2dKernel {
+  forward(x: FloatArray, g: Pool2dGeometry): { out: FloatArray; argmax: Int32Array | Float32Array };
+  backward(dy: FloatArray, argmax: Int32Array | Float32Array, g: Pool2dGeometry): FloatArray;
+}
+
+export interface AvgPool2dKernel {
+  forward(x: FloatArray, g: Pool2dGeometry, countIncludePad: boolean): FloatArray;
+  backward(dy: FloatArray, g: Pool2dGeometry, countIncludePad: boolean): FloatArray;
+}
+
+export interface AdaptiveAvgPool2dKernel {
+  forward(x: FloatArray, shape: AdaptiveShape): FloatArray;
+  backward(dy: FloatArray, shape: AdaptiveShape): FloatArray;
+}
+
+export const maxPool2dOp = defineOp<MaxPool2dKernel, typeof POOL2D_ATTRIBUTES>({
+  name: 'maxPool2d', inputs: ['input'], attributes: POOL2D_ATTRIBUTES, differentiable: true, pkg: 'ops',
+});
+export const avgPool2dOp = defineOp<AvgPool2dKernel, typeof POOL2D_ATTRIBUTES>({
+  name: 'avgPool2d', inputs: ['input'], attributes: POOL2D_ATTRIBUTES, differentiable: true, pkg: 'ops',
+});
+export const adaptiveAvgPool2dOp = defineOp<AdaptiveAvgPool2dKernel, typeof ADAPTIVE_ATTRIBUTES>({
+  name: 'adaptiveAvgPool2d', inputs: ['input'], attributes: ADAPTIVE_ATTRIBUTES, differentiable: true, pkg: 'ops',
+});
+
+/** A resolved 2-D pooling window over NCHW input (max or average; average ignores DH, DW). */
+export type Pool2dGeometry = AttributesOf<typeof maxPool2dOp>;
+export type AdaptiveShape = AttributesOf<typeof adaptiveAvgPool2dOp>;
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -24,46 +57,50 @@ export interface AvgPool2dOptions {
   countIncludePad?: boolean;
 }
 
-type Float = 'float32' | 'float64';
-
-const MAX_POOL = defineOp({ name: 'maxPool2d', inputs: ['input'], differentiable: true, pkg: 'ops' });
 /** `opts` may be just the kernel size, as in PyTorch's max_pool2d(x, 2). */
 export function maxPool2d(x: Tensor, kernelSizeOrOpts: Pair | MaxPool2dOptions): Tensor {
-  const opts = poolOptions<MaxPool2dOptions>(MAX_POOL.name, kernelSizeOrOpts);
-  const g = poolGeometry(MAX_POOL.name, x, opts.kernelSize, opts.stride, opts.padding, opts.dilation ?? 1, opts.ceilMode ?? false);
-  const { out, argmax } = kernelFor<MaxPool2dKernel>(MAX_POOL.name, x.dtype as Float).forward(x.data as FloatArray, g);
-  return track(MAX_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
-    [new Tensor(kernelFor<MaxPool2dKernel>(MAX_POOL.name, dy.dtype as Float).backward(dy.data as FloatArray, argmax, g), x.shape)]);
+  const op = maxPool2dOp.name, opts = poolOptions<MaxPool2dOptions>(op, kernelSizeOrOpts);
+  const g = poolGeometry(op, x, opts.kernelSize, opts.stride, opts.padding, opts.dilation ?? 1, opts.ceilMode ?? false);
+  const xd = floatData(op, 'input', x);
+  const { out, argmax } = kernelFor(maxPool2dOp, dtypeOf(xd)).forward(xd, g);
+  return track(maxPool2dOp, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (grad) => {
+    const dy = floatData(op, 'grad_output', grad);
+    return [new Tensor(kernelFor(maxPool2dOp, dtypeOf(dy)).backward(dy, argmax, g), x.shape)];
+  });
 }
 
-const AVG_POOL = defineOp({ name: 'avgPool2d', inputs: ['input'], differentiable: true, pkg: 'ops' });
 /** `opts` may be just the kernel size, as in PyTorch's avg_pool2d(x, 2). */
 export function avgPool2d(x: Tensor, kernelSizeOrOpts: Pair | AvgPool2dOptions): Tensor {
-  const opts = poolOptions<AvgPool2dOptions>(AVG_POOL.name, kernelSizeOrOpts);
-  const g = poolGeometry(AVG_POOL.name, x, opts.kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
+  const op = avgPool2dOp.name, opts = poolOptions<AvgPool2dOptions>(op, kernelSizeOrOpts);
+  const g = poolGeometry(op, x, opts.kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
   const include = opts.countIncludePad ?? true;
-  const out = kernelFor<AvgPool2dKernel>(AVG_POOL.name, x.dtype as Float).forward(x.data as FloatArray, g, include);
-  return track(AVG_POOL, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (dy) =>
-    [new Tensor(kernelFor<AvgPool2dKernel>(AVG_POOL.name, dy.dtype as Float).backward(dy.data as FloatArray, g, include), x.shape)]);
+  const xd = floatData(op, 'input', x);
+  const out = kernelFor(avgPool2dOp, dtypeOf(xd)).forward(xd, g, include);
+  return track(avgPool2dOp, [x], new Tensor(out, [g.N, g.C, g.OH, g.OW]), (grad) => {
+    const dy = floatData(op, 'grad_output', grad);
+    return [new Tensor(kernelFor(avgPool2dOp, dtypeOf(dy)).backward(dy, g, include), x.shape)];
+  });
 }
 
-const ADAPTIVE = defineOp({ name: 'adaptiveAvgPool2d', inputs: ['input'], differentiable: true, pkg: 'ops' });
 /** Average over PyTorch's adaptive windows [floor(i·H/OH), ceil((i+1)·H/OH)); a null size keeps the input's. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
-  requireTensor(ADAPTIVE.name, 'input', x);
-  requireFloat(ADAPTIVE.name, 'input', x);
+  const op = adaptiveAvgPool2dOp.name;
+  requireTensor(op, 'input', x);
+  const xd = floatData(op, 'input', x);
   if (x.ndim !== 4) throw new ShapeError(`adaptiveAvgPool2d: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
   const [N, C, H, W] = x.shape;
-  const [oh, ow] = pair(outputSize, ADAPTIVE.name, 'outputSize', true);
+  const [oh, ow] = pair(outputSize, op, 'outputSize', true);
   const s: AdaptiveShape = { N, C, H, W, OH: oh ?? H, OW: ow ?? W };
   if (![s.OH, s.OW].every((v) => Number.isInteger(v) && v >= 1)) {
     throw new ValueError(`adaptiveAvgPool2d: 'outputSize' must be positive integers, got ${JSON.stringify(outputSize)} for input ${fmtShape(x.shape)}`);
   }
   if (H === 0 || W === 0) throw new ShapeError(`adaptiveAvgPool2d: input ${fmtShape(x.shape)} has an empty spatial dim`);
-  checkNumel(ADAPTIVE.name, [N, C, s.OH, s.OW]);
-  const out = kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE.name, x.dtype as Float).forward(x.data as FloatArray, s);
-  return track(ADAPTIVE, [x], new Tensor(out, [N, C, s.OH, s.OW]), (dy) =>
-    [new Tensor(kernelFor<AdaptiveAvgPool2dKernel>(ADAPTIVE.name, dy.dtype as Float).backward(dy.data as FloatArray, s), x.shape)]);
+  checkNumel(op, [N, C, s.OH, s.OW]);
+  const out = kernelFor(adaptiveAvgPool2dOp, dtypeOf(xd)).forward(xd, s);
+  return track(adaptiveAvgPool2dOp, [x], new Tensor(out, [N, C, s.OH, s.OW]), (grad) => {
+    const dy = floatData(op, 'grad_output', grad);
+    return [new Tensor(kernelFor(adaptiveAvgPool2dOp, dtypeOf(dy)).backward(dy, s), x.shape)];
+  });
 }
 
 /** Mean over H and W: N×C×H×W → N×C (TF.js's globalAveragePooling2d; use adaptiveAvgPool2d(x, 1) to keep 1×1). */
@@ -80,11 +117,12 @@ function poolOptions<T extends { kernelSize: Pair }>(op: string, arg: Pair | T):
   throw new ValueError(`${op}: second argument must be a kernel size (a number or [h, w]) or an options object with 'kernelSize', got ${kindOf(arg)}`);
 }
 
-export function poolGeometry(
+/** Validates a pooling call and resolves its geometry; errors name the op, the argument and the shapes. */
+function poolGeometry(
   op: string, x: Tensor, kernelSize: Pair, stride: Pair | undefined, padding: Pair | undefined, dilation: Pair, ceilMode: boolean,
 ): Pool2dGeometry {
   requireTensor(op, 'input', x);
-  requireFloat(op, 'input', x);
+  floatData(op, 'input', x);
   if (x.ndim !== 4) throw new ShapeError(`${op}: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
   const [N, C, H, W] = x.shape;
   const [KH, KW] = pair(kernelSize, op, 'kernelSize'), [SH, SW] = pair(stride ?? kernelSize, op, stride === undefined ? 'kernelSize' : 'stride');

@@ -1,15 +1,30 @@
-// Concatenation and its adjoint over a flattened [outer, Σ sizes] layout: cat along dimension d of
-// contiguous tensors is this with outer = the product of the dimensions before d and each part's
-// size = its extent along d times the product of the dimensions after it.
+// cat on the cpu backend (catCpu): concatenation and its adjoint over a flattened [outer, Σ sizes]
+// layout. cat along dimension d of contiguous tensors is this with outer = the product of the
+// dimensions before d and each part's size = its extent along d times the product of those after.
 import type { FloatArray } from '@firegrad/core';
+import type { CatKernel } from '../cat';
+import { allocLike } from './workspace';
 
 // Rows shorter than this are copied by a plain loop: `set(subarray(...))` allocates a view per
 // row, which costs more than the copy below ~16 elements (measured: 8× slower at 4, level at 16,
 // 4× faster at 64).
 const SMALL_COPY = 16;
 
+export const catCpu: CatKernel = {
+  forward(parts, outer, sizes) {
+    const out = allocLike(parts[0], outer * sizes.reduce((a, b) => a + b, 0));
+    catInto(parts, outer, sizes, out);
+    return out;
+  },
+  slice(x, outer, total, offset, size) {
+    const out = allocLike(x, outer * size);
+    sliceInto(x, outer, total, offset, size, out);
+    return out;
+  },
+};
+
 /** out[o, off_j + i] = parts[j][o, i], where off_j = sizes[0] + … + sizes[j−1]. */
-export function catForward(parts: readonly FloatArray[], outer: number, sizes: readonly number[], out: FloatArray): void {
+export function catInto(parts: readonly FloatArray[], outer: number, sizes: readonly number[], out: FloatArray): void {
   let total = 0;
   for (const s of sizes) total += s;
   let off = 0;
@@ -21,9 +36,9 @@ export function catForward(parts: readonly FloatArray[], outer: number, sizes: r
 
 /**
  * dst[o, i] = src[o, offset + i] for i < size, src being [outer, total]: one part's slice of a
- * concatenation (the backward of cat, and split's forward).
+ * concatenation (the backward of cat).
  */
-export function sliceCopy(src: FloatArray, outer: number, total: number, offset: number, size: number,
+export function sliceInto(src: FloatArray, outer: number, total: number, offset: number, size: number,
   dst: FloatArray): void {
   copyBlock(src, offset, total, dst, 0, size, size, outer);
 }

@@ -1,21 +1,75 @@
-// 2-D convolution on the cpu backend: NCHW typed arrays, float32 or float64, weight laid out
-// OC × C/groups × KH × KW. Every pass is im2col + GEMM per (image, group): the columns matrix of an
-// image-group is (C/groups·KH·KW) × (OH·OW), so
+// 2-D convolution on the cpu backend: the conv2dCpu and fusedConv2dCpu kernels (allocation, and
+// routing big jobs to the worker threads of ../threads), over NCHW typed arrays, float32 or float64,
+// weight laid out OC × C/groups × KH × KW. Every pass is im2col + GEMM per (image, group): the
+// columns matrix of an image-group is (C/groups·KH·KW) × (OH·OW), so
 //   forward:     out_g  = W_g · col            (OC/g × OH·OW)
 //   grad input:  col    = W_gᵀ · dY_g, then col2im scatter-adds col into dX
 //   grad weight: dW_g  += dY_g · colᵀ          (summed over images)
 // A 1×1, stride-1, unpadded conv needs no im2col: its columns matrix is the input plane itself.
-// Every function takes an image range [n0, n1) so a worker pool can split a batch; by default
-// they do the whole batch. With one group every image's GEMM has the same A (the weights), so
-// gemm is told to reuse the copy it packed for the previous image.
+// The *Images functions take an image range [n0, n1) and a sub-geometry so that the threads can
+// split a job; by default they do the whole batch. With one group every image's GEMM has the same
+// A (the weights), so gemm is told to reuse the copy it packed for the previous image.
 // An empty operand (no image, channel or output pixel) returns before any scratch is allocated:
 // its columns matrix could be huge (a big padding) yet unused.
-import { gemm, type FloatArray } from '@firegrad/core';
-import type { Conv2dGeometry } from '../geometry';
-import { workspaceLike } from './workspace';
+import { gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
+import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d';
+import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind } from '../threads/protocol';
+import { runOnThreads } from '../threads/conv2d-split';
+import { allocLike, workspaceLike } from './workspace';
+
+export const conv2dCpu: Conv2dKernel = {
+  forward(x, w, bias, g) {
+    const out = allocLike(x, g.N * g.OC * g.OH * g.OW);
+    if (!runOnThreads(CONV_FORWARD, g, [x, w, bias, out], runConvTask)) forwardImages(x, w, bias, g, out);
+    return out;
+  },
+  backwardInput(dy, w, g) {
+    const dx = allocLike(dy, g.N * g.C * g.H * g.W);
+    if (!runOnThreads(CONV_BACKWARD_INPUT, g, [dy, w, null, dx], runConvTask)) backwardInputImages(dy, w, g, dx);
+    return dx;
+  },
+  backwardWeight(x, dy, g) {
+    const dw = allocLike(dy, g.OC * (g.C / g.groups) * g.KH * g.KW);
+    if (!runOnThreads(CONV_BACKWARD_WEIGHT, g, [x, dy, null, dw], runConvTask)) backwardWeightImages(x, dy, g, dw);
+    return dw;
+  },
+  backwardBias(dy, g) {
+    const db = allocLike(dy, g.OC);
+    backwardBiasInto(dy, g, db);
+    return db;
+  },
+};
+
+export const fusedConv2dCpu: FusedConv2dKernel = {
+  ...conv2dCpu,
+  forward(x, w, bias, g, activation) {
+    const y = conv2dCpu.forward(x, w, bias, g);
+    if (activation === 'relu') reluInto(y, y);
+    return y;
+  },
+  activationBackward: reluGradient,
+};
+
+/**
+ * ReLU's backward before the conv's: no gradient where the output was clamped. Into scratch, not a
+ * new array: the conv kernels read it and keep nothing of it. Shared by the gpujs fused kernel.
+ */
+export function reluGradient(y: FloatArray, dy: FloatArray, activation: 'relu' | 'linear'): FloatArray {
+  if (activation === 'linear') return dy;
+  const masked = workspaceLike(dy, dy.length, 'reluGrad');
+  reluBackwardInto(y, dy, masked);
+  return masked;
+}
+
+/** Runs one thread's task: operands [in0, in1, in2, out] as arrays, the whole (sub-)geometry. */
+export function runConvTask(kind: ConvTaskKind, g: Conv2dGeometry, [a, b, c, out]: (FloatArray | null)[]): void {
+  if (kind === CONV_FORWARD) forwardImages(a!, b!, c, g, out!);
+  else if (kind === CONV_BACKWARD_INPUT) backwardInputImages(a!, b!, g, out!);
+  else backwardWeightImages(a!, b!, g, out!);
+}
 
 /** out = conv(x, w) + bias for images [n0, n1). */
-export function conv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null,
+export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | null,
   g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
@@ -40,7 +94,7 @@ export function conv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | n
 }
 
 /** dx = ∂L/∂x given dy = ∂L/∂out, for images [n0, n1). */
-export function conv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray,
+export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray,
   n0 = 0, n1 = g.N): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
@@ -70,7 +124,7 @@ export function conv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeom
  * dw = Σ over images [n0, n1) of ∂L/∂w; overwritten, not accumulated, so that each worker of a
  * batch split can produce its partial sum in its own buffer.
  */
-export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray,
+export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray,
   n0 = 0, n1 = g.N): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
@@ -92,7 +146,7 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
 }
 
 /** db[oc] = Σ over images [n0, n1) and output pixels of dy; overwritten like dw. */
-export function conv2dBackwardBias(dy: FloatArray, g: Conv2dGeometry, db: FloatArray, n0 = 0, n1 = g.N): void {
+export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArray, n0 = 0, n1 = g.N): void {
   const { OC } = g;
   const ohw = g.OH * g.OW;
   for (let oc = 0; oc < OC; oc++) {
@@ -102,10 +156,6 @@ export function conv2dBackwardBias(dy: FloatArray, g: Conv2dGeometry, db: FloatA
     }
     db[oc] = s;
   }
-}
-
-function isPointwise(g: Conv2dGeometry): boolean {
-  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
 }
 
 // Output positions o in [0, n) read input index off + o*stride; these two give the range of o for

@@ -1,8 +1,51 @@
-// 2-D pooling on the cpu backend over NCHW typed arrays (float32 or float64), PyTorch's semantics.
-// Each (n, c) plane is pooled independently; windows are clipped to the input, so no padding value
-// is ever read. Backward passes overwrite dx.
+// 2-D pooling on the cpu backend: the maxPool2dCpu, avgPool2dCpu and adaptiveAvgPool2dCpu kernels
+// over NCHW typed arrays (float32 or float64), PyTorch's semantics. Each (n, c) plane is pooled
+// independently; windows are clipped to the input, so no padding value is ever read. Backward
+// passes overwrite dx.
 import { maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
-import type { Pool2dGeometry } from '../geometry';
+import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool';
+import { allocLike } from './workspace';
+
+export const maxPool2dCpu: MaxPool2dKernel = {
+  forward(x, g) {
+    const n = g.N * g.C * g.OH * g.OW;
+    const out = allocLike(x, n), argmax = new Int32Array(n);
+    maxPool2dForward(x, g, out, argmax);
+    return { out, argmax };
+  },
+  backward(dy, argmax, g) {
+    const dx = allocLike(dy, g.N * g.C * g.H * g.W);
+    // a gpujs forward hands over float-encoded indices; they are exact integers below 2^24
+    maxPool2dBackward(dy, argmax instanceof Int32Array ? argmax : Int32Array.from(argmax), g, dx);
+    return dx;
+  },
+};
+
+export const avgPool2dCpu: AvgPool2dKernel = {
+  forward(x, g, countIncludePad) {
+    const out = allocLike(x, g.N * g.C * g.OH * g.OW);
+    avgPool2dForward(x, g, countIncludePad, out);
+    return out;
+  },
+  backward(dy, g, countIncludePad) {
+    const dx = allocLike(dy, g.N * g.C * g.H * g.W);
+    avgPool2dBackward(dy, g, countIncludePad, dx);
+    return dx;
+  },
+};
+
+export const adaptiveAvgPool2dCpu: AdaptiveAvgPool2dKernel = {
+  forward(x, s) {
+    const out = allocLike(x, s.N * s.C * s.OH * s.OW);
+    adaptiveAvgPool2dForward(x, s.N, s.C, s.H, s.W, s.OH, s.OW, out);
+    return out;
+  },
+  backward(dy, s) {
+    const dx = allocLike(dy, s.N * s.C * s.H * s.W);
+    adaptiveAvgPool2dBackward(dy, s.N, s.C, s.H, s.W, s.OH, s.OW, dx);
+    return dx;
+  },
+};
 
 /**
  * out = max over each window (padding counts as −∞), argmax = ih·W + iw of the chosen element in
@@ -91,60 +134,52 @@ export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, g: Pool2dG
 }
 
 /**
- * out = window mean. PyTorch's divisor: with countIncludePad, the window clipped to the padded
- * extent [−P, size + P) (so a ceil-mode window hanging past the padding counts only up to it);
- * without, the number of real input elements. A window with no real element gives 0.
+ * out = window mean, with avgWindows' divisor; a window with no real element gives 0.
  * Dilation is not part of average pooling; g.DH and g.DW are ignored.
  */
 export function avgPool2dForward(x: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, out: FloatArray): void {
-  const { H, W, KH, KW, SH, SW, PH, PW, OH, OW } = g;
-  const planes = g.N * g.C;
-  for (let p = 0; p < planes; p++) {
-    const xBase = p * H * W;
-    let o = p * OH * OW;
-    for (let oh = 0; oh < OH; oh++) {
-      // PyTorch's window: [hs, he) clipped to the padded extent gives the countIncludePad
-      // divisor factor; clipped to the input, [h0, h1) is what gets summed.
-      const hs = oh * SH - PH, he = Math.min(hs + KH, H + PH);
-      const h0 = Math.max(hs, 0), h1 = Math.min(he, H);
-      for (let ow = 0; ow < OW; ow++, o++) {
-        const ws = ow * SW - PW, we = Math.min(ws + KW, W + PW);
-        const w0 = Math.max(ws, 0), w1 = Math.min(we, W);
-        if (h0 >= h1 || w0 >= w1) {
-          out[o] = 0;
-          continue;
-        }
-        let s = 0;
-        for (let ih = h0; ih < h1; ih++) {
-          for (let i = xBase + ih * W + w0, end = i + (w1 - w0); i < end; i++) s += x[i];
-        }
-        out[o] = s / (countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
-      }
+  out.fill(0, 0, g.N * g.C * g.OH * g.OW);
+  avgWindows(g, countIncludePad, (o, xBase, h0, h1, w0, w1, divisor) => {
+    let s = 0;
+    for (let ih = h0; ih < h1; ih++) {
+      for (let i = xBase + ih * g.W + w0, end = i + (w1 - w0); i < end; i++) s += x[i];
     }
-  }
+    out[o] = s / divisor;
+  });
 }
 
 /** dx = 0, then each dy / divisor is spread over its window, with the forward's divisors. */
 export function avgPool2dBackward(dy: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, dx: FloatArray): void {
+  dx.fill(0, 0, g.N * g.C * g.H * g.W);
+  avgWindows(g, countIncludePad, (o, xBase, h0, h1, w0, w1, divisor) => {
+    const v = dy[o] / divisor;
+    for (let ih = h0; ih < h1; ih++) {
+      for (let i = xBase + ih * g.W + w0, end = i + (w1 - w0); i < end; i++) dx[i] += v;
+    }
+  });
+}
+
+/**
+ * Every output o of average pooling that has a real element: its plane's offset in x, its window
+ * clipped to the input (rows [h0, h1) × columns [w0, w1)) and PyTorch's divisor: with
+ * countIncludePad, the window clipped to the padded extent [−P, size + P) (so a ceil-mode window
+ * hanging past the padding counts only up to it); without, the number of real input elements.
+ */
+function avgWindows(g: Pool2dGeometry, countIncludePad: boolean,
+  visit: (o: number, xBase: number, h0: number, h1: number, w0: number, w1: number, divisor: number) => void): void {
   const { H, W, KH, KW, SH, SW, PH, PW, OH, OW } = g;
   const planes = g.N * g.C;
-  dx.fill(0, 0, planes * H * W);
   for (let p = 0; p < planes; p++) {
     const xBase = p * H * W;
     let o = p * OH * OW;
     for (let oh = 0; oh < OH; oh++) {
-      // PyTorch's window: [hs, he) clipped to the padded extent gives the countIncludePad
-      // divisor factor; clipped to the input, [h0, h1) is what gets summed.
       const hs = oh * SH - PH, he = Math.min(hs + KH, H + PH);
       const h0 = Math.max(hs, 0), h1 = Math.min(he, H);
       for (let ow = 0; ow < OW; ow++, o++) {
         const ws = ow * SW - PW, we = Math.min(ws + KW, W + PW);
         const w0 = Math.max(ws, 0), w1 = Math.min(we, W);
         if (h0 >= h1 || w0 >= w1) continue;
-        const v = dy[o] / (countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
-        for (let ih = h0; ih < h1; ih++) {
-          for (let i = xBase + ih * W + w0, end = i + (w1 - w0); i < end; i++) dx[i] += v;
-        }
+        visit(o, xBase, h0, h1, w0, w1, countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
       }
     }
   }

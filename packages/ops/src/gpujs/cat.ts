@@ -1,8 +1,18 @@
-// Concatenation and slicing over a flattened [outer, total] layout: for a cat along dim d, `outer` is
-// the product of the dims before d and each part's size is its extent along d times the product of
-// the dims after d. Slicing is cat's backward (and split).
+// cat on the gpujs backend (catGpujs): concatenation and slicing over a flattened [outer, total]
+// layout. For a cat along dim d, `outer` is the product of the dims before d and each part's size
+// is its extent along d times the product of the dims after d. Slicing is cat's backward.
+// checkCatCall and checkSliceCall check what createGpuKernels' callers pass raw; the op validated
+// its own calls, so the kernels check only gpu.js's 2^24-element limit.
 import { ShapeError, ValueError } from '@firegrad/core';
-import { all, andThen, checkArray, checkSizes, type KernelRunner, type KernelThis, type MaybePromise } from './context';
+import type { CatKernel } from '../cat';
+import {
+  andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
+} from './runner';
+
+export const catGpujs: CatKernel = {
+  forward: (parts, outer, sizes) => sync(cat(backendRunner(), parts.map(float32), outer, sizes)),
+  slice: (x, outer, total, offset, size) => sync(slice(backendRunner(), float32(x), outer, total, offset, size)),
+};
 
 /**
  * Parts per cat kernel. Each part is a storage-buffer binding on WebGPU, where a device offers 8 per
@@ -45,7 +55,8 @@ function catRound(r: KernelRunner, parts: Float32Array[], outer: number, sizes: 
   return r.run('cat', catKernel, consts, outer * consts.T, args);
 }
 
-export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
+/** The counts, sizes and lengths of a raw cat call. */
+export function checkCatCall(parts: unknown[], outer: number, sizes: number[]): void {
   const op = 'cat';
   if (parts.length !== sizes.length || parts.length === 0) {
     throw new ValueError(`${op}: got ${parts.length} parts and ${sizes.length} sizes; need the same number, at least one`);
@@ -53,6 +64,11 @@ export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes
   const total = sizes.reduce((a, b) => a + b, 0);
   checkSizes(op, { outer, ...Object.fromEntries(sizes.map((s, k) => [`sizes[${k}]`, s])) }, [['output', outer * total, `outer×Σsizes = ${outer}×${total}`]]);
   parts.forEach((p, k) => checkArray(op, `parts[${k}]`, p, outer * sizes[k], `outer×size = ${outer}×${sizes[k]}`));
+}
+
+export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  checkSizes('cat', {}, [['output', outer * total, `outer×Σsizes = ${outer}×${total}`]]);
   // Empty parts contribute nothing; drop them so they take no binding.
   const keep = sizes.map((_, k) => k).filter((k) => sizes[k] > 0);
   if (keep.length <= 1) {
@@ -68,17 +84,15 @@ export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes
   return rounds(keep.map((k) => parts[k]), keep.map((k) => sizes[k]));
 }
 
-export function slice(r: KernelRunner, x: Float32Array, outer: number, total: number, offset: number, size: number): MaybePromise<Float32Array> {
+/** The sizes, range and length of a raw slice call. */
+export function checkSliceCall(x: unknown, outer: number, total: number, offset: number, size: number): void {
   const op = 'slice';
   checkSizes(op, { outer, total, offset, size }, [['input', outer * total, `outer×total = ${outer}×${total}`]]);
   if (offset + size > total) throw new ShapeError(`${op}: columns [${offset}, ${offset + size}) run past the row size ${total}`);
   checkArray(op, 'input', x, outer * total, `outer×total = ${outer}×${total}`);
-  return r.run(op, sliceKernel, { T: total, OFF: offset, S: size }, outer * size, [x]);
 }
 
-/** The parts of x along consecutive column ranges of the given sizes (cat's backward). */
-export function split(r: KernelRunner, x: Float32Array, outer: number, sizes: number[]): MaybePromise<Float32Array[]> {
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
-  return all(sizes.map((s, k) => slice(r, x, outer, total, offsets[k], s)));
+export function slice(r: KernelRunner, x: Float32Array, outer: number, total: number, offset: number, size: number): MaybePromise<Float32Array> {
+  checkSizes('slice', {}, [['input', outer * total, `outer×total = ${outer}×${total}`]]);
+  return r.run('slice', sliceKernel, { T: total, OFF: offset, S: size }, outer * size, [x]);
 }

@@ -1,10 +1,38 @@
-// Conv2d forward, input gradient (dX) and weight gradient (dW) as gpu.js kernels over flat NCHW
-// Float32Arrays. One thread per output cell; every reduction is a gather. A reduction longer than
-// LOOP_BUDGET is cut into parts: the kernel computes one partial sum per (part, cell) and `sumParts`
-// adds them up in a second pass.
-import type { Conv2dGeometry } from '../geometry';
-import { ValueError } from '@firegrad/core';
-import { LOOP_BUDGET, andThen, checkArray, checkSizes, type KernelFn, type KernelRunner, type KernelThis, type MaybePromise } from './context';
+// conv2d on the gpujs backend: conv2dGpujs and fusedConv2dGpujs, whose forward, input gradient (dX)
+// and weight gradient (dW) are gpu.js kernels over flat NCHW Float32Arrays. One thread per output
+// cell; every reduction is a gather. A reduction longer than LOOP_BUDGET is cut into parts: the
+// kernel computes one partial sum per (part, cell) and `sumParts` adds them up in a second pass.
+// The op validated the geometry; the functions here check only the limits of gpu.js itself (2^24
+// elements, the loop budget), and checkConv2dCall checks what createGpuKernels' callers pass raw.
+import { ValueError, reluInto } from '@firegrad/core';
+import type { Conv2dGeometry, Conv2dKernel, FusedConv2dKernel } from '../conv2d';
+import { backwardBiasInto, reluGradient } from '../cpu/conv2d';
+import {
+  LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelFn, type KernelRunner, type KernelThis, type MaybePromise,
+} from './runner';
+
+export const conv2dGpujs: Conv2dKernel = {
+  forward: (x, w, b, g) => sync(conv2dForward(backendRunner(), float32(x), float32(w), b && float32(b), g)),
+  backwardInput: (dy, w, g) => sync(conv2dBackwardInput(backendRunner(), float32(dy), float32(w), g)),
+  backwardWeight: (x, dy, g) => sync(conv2dBackwardWeight(backendRunner(), float32(x), float32(dy), g)),
+  // an OC-long sum: not worth a kernel launch
+  backwardBias: (dy, g) => {
+    const db = new Float32Array(g.OC);
+    backwardBiasInto(dy, g, db);
+    return db;
+  },
+};
+
+/** The activation runs on the cpu after the gpu.js conv: one pass, no kernel of its own. */
+export const fusedConv2dGpujs: FusedConv2dKernel = {
+  ...conv2dGpujs,
+  forward(x, w, b, g, activation) {
+    const y = conv2dGpujs.forward(x, w, b, g);
+    if (activation === 'relu') reluInto(y, y);
+    return y;
+  },
+  activationBackward: reluGradient,
+};
 
 /** out[j] = Σ_p parts[p·L + j]. */
 function sumParts(this: KernelThis, parts: Float32Array): number {
@@ -154,13 +182,14 @@ function chunkChannels(op: string, channels: number, KH: number, KW: number): { 
   return { CC, NP: Math.max(1, Math.ceil(channels / CC)) };
 }
 
-function validate(op: string, g: Conv2dGeometry): { CG: number; OCG: number } {
-  const { N, C, H, W, OC, KH, KW, OH, OW, groups } = g;
-  const s = shapes(g, C / groups);
-  checkSizes(op, { ...g }, [
-    ['input', N * C * H * W, s.x], ['weight', OC * (C / groups) * KH * KW, s.w],
-    [op === 'conv2dForward' ? 'output' : 'grad_output', N * OC * OH * OW, s.dy],
-  ]);
+/**
+ * What conv2d's op checks, for the raw arrays createGpuKernels' callers pass: integer sizes,
+ * groups dividing the channels, positive kernel, stride and dilation, and each array's length.
+ */
+export function checkConv2dCall(op: string, g: Conv2dGeometry, arrays: [name: 'input' | 'weight' | 'bias' | 'grad_output', a: unknown][]): void {
+  const { C, OC, KH, KW, groups } = g;
+  checkSizes(op, { ...g }, []);
+  checkLimits(op, g);
   // Zero channels (or images) are valid, as on cpu: the empty sums give zeros.
   if (groups < 1 || C % groups !== 0 || OC % groups !== 0) {
     throw new ValueError(`${op}: in_channels=${C} and out_channels=${OC} must be divisible by groups=${groups}, a positive integer`);
@@ -168,6 +197,19 @@ function validate(op: string, g: Conv2dGeometry): { CG: number; OCG: number } {
   if (g.SH < 1 || g.SW < 1 || g.DH < 1 || g.DW < 1 || KH < 1 || KW < 1) {
     throw new ValueError(`${op}: kernel ${KH}×${KW}, stride ${g.SH}×${g.SW} and dilation ${g.DH}×${g.DW} must be positive`);
   }
+  const s = shapes(g, C / groups);
+  const lengths = { input: [g.N * C * g.H * g.W, s.x], weight: [OC * (C / groups) * KH * KW, s.w], bias: [OC, `OC = ${OC}`], grad_output: [g.N * OC * g.OH * g.OW, s.dy] } as const;
+  for (const [name, a] of arrays) checkArray(op, name, a, lengths[name][0], lengths[name][1]);
+}
+
+/** Refuses buffers gpu.js cannot index exactly (see MAX_ELEMENTS). */
+function checkLimits(op: string, g: Conv2dGeometry): { CG: number; OCG: number } {
+  const { N, C, H, W, OC, KH, KW, OH, OW, groups } = g;
+  const s = shapes(g, C / groups);
+  checkSizes(op, {}, [
+    ['input', N * C * H * W, s.x], ['weight', OC * (C / groups) * KH * KW, s.w],
+    [op === 'conv2dForward' ? 'output' : 'grad_output', N * OC * OH * OW, s.dy],
+  ]);
   return { CG: C / groups, OCG: OC / groups };
 }
 
@@ -185,11 +227,7 @@ function convConstants(g: Conv2dGeometry, CG: number, OCG: number) {
 
 export function conv2dForward(r: KernelRunner, x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dForward';
-  const { CG, OCG } = validate(op, g);
-  const s = shapes(g, CG);
-  checkArray(op, 'input', x, g.N * g.C * g.H * g.W, s.x);
-  checkArray(op, 'weight', w, g.OC * CG * g.KH * g.KW, s.w);
-  if (bias !== null) checkArray(op, 'bias', bias, g.OC, `OC = ${g.OC}`);
+  const { CG, OCG } = checkLimits(op, g);
   const { CC, NP } = chunkChannels(op, CG, g.KH, g.KW);
   const consts = { ...convConstants(g, CG, OCG), L: g.N * g.OC * g.OH * g.OW, CC, NP, HW: g.H * g.W, KHW: g.KH * g.KW };
   return runParts(r, op, conv2dForwardKernel, consts, [x, w, bias ?? new Float32Array(g.OC)]);
@@ -197,10 +235,7 @@ export function conv2dForward(r: KernelRunner, x: Float32Array, w: Float32Array,
 
 export function conv2dBackwardInput(r: KernelRunner, dy: Float32Array, w: Float32Array, g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dBackwardInput';
-  const { CG, OCG } = validate(op, g);
-  const s = shapes(g, CG);
-  checkArray(op, 'grad_output', dy, g.N * g.OC * g.OH * g.OW, s.dy);
-  checkArray(op, 'weight', w, g.OC * CG * g.KH * g.KW, s.w);
+  const { CG, OCG } = checkLimits(op, g);
   const { CC, NP } = chunkChannels(op, OCG, g.KH, g.KW);
   const consts = { ...convConstants(g, CG, OCG), L: g.N * g.C * g.H * g.W, CC, NP, OHW: g.OH * g.OW, CKK: CG * g.KH * g.KW };
   return runParts(r, op, conv2dBackwardInputKernel, consts, [dy, w]);
@@ -208,10 +243,7 @@ export function conv2dBackwardInput(r: KernelRunner, dy: Float32Array, w: Float3
 
 export function conv2dBackwardWeight(r: KernelRunner, x: Float32Array, dy: Float32Array, g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dBackwardWeight';
-  const { CG, OCG } = validate(op, g);
-  const s = shapes(g, CG);
-  checkArray(op, 'input', x, g.N * g.C * g.H * g.W, s.x);
-  checkArray(op, 'grad_output', dy, g.N * g.OC * g.OH * g.OW, s.dy);
+  const { CG, OCG } = checkLimits(op, g);
   const L = g.OC * CG * g.KH * g.KW;
   const ROWS = g.N * g.OH;
   if (ROWS * g.OW === 0) return r.isAsync ? Promise.resolve(new Float32Array(L)) : new Float32Array(L);

@@ -1,15 +1,19 @@
-// gpu.js kernels (float32) for conv2d, pooling and cat/slice, forward and backward, as pure functions
-// over flat NCHW Float32Arrays. Every result is a fresh Float32Array that owns its memory. On 'webasm',
-// 'cpu', 'headlessgl' and 'gpu' every call returns it directly; on 'webgpu' every call returns a Promise.
-import type { Conv2dGeometry, Pool2dGeometry } from '../geometry';
-import { KernelRunner, type GpuMode } from './context';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d';
-import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool';
-import { cat, slice, split } from './cat';
+// createGpuKernels: the gpu.js kernels (float32) for conv2d, pooling and cat/slice, forward and
+// backward, as pure functions over flat NCHW Float32Arrays, in any gpu.js mode (WebGPU included,
+// which the synchronous gpujs backend cannot use). Built from the very functions the backend's
+// kernels run, plus the checks an op would have made, since callers pass raw arrays. Every result
+// is a fresh Float32Array that owns its memory. On 'webasm', 'cpu', 'headlessgl' and 'gpu' every
+// call returns it directly; on 'webgpu' every call returns a Promise.
+import type { Conv2dGeometry } from '../conv2d';
+import type { Pool2dGeometry } from '../pool';
+import { cat, checkCatCall, checkSliceCall, slice } from './cat';
+import { checkConv2dCall, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d';
+import { avgPool2dBackward, avgPool2dForward, checkPool2dCall, maxPool2dBackward, maxPool2dForward } from './pool';
+import { KernelRunner, type GpuMode } from './runner';
 import { installWebGpuShim, probeWebGpu } from './webgpu';
 
-export type { GpuMode } from './context';
-export { DEFAULT_MAX_KERNELS, LOOP_BUDGET } from './context';
+export type { GpuMode } from './runner';
+export { DEFAULT_MAX_KERNELS, LOOP_BUDGET } from './runner';
 export {
   hardwareGpuAvailable, headlessGlRenderer, installWebGpuShim, isSoftwareRenderer, probeWebGpu, uninstallWebGpuShim, type WebGpuAdapter,
 } from './webgpu';
@@ -43,8 +47,6 @@ export interface GpuKernels<Async extends boolean = boolean> {
   cat(parts: Float32Array[], outer: number, sizes: number[]): Result<Float32Array, Async>;
   /** Columns [offset, offset + size) of x laid out as [outer, total]: cat's backward. */
   slice(x: Float32Array, outer: number, total: number, offset: number, size: number): Result<Float32Array, Async>;
-  /** x laid out as [outer, Σ sizes] cut into its [outer, sizes[k]] parts. */
-  split(x: Float32Array, outer: number, sizes: number[]): Result<Float32Array[], Async>;
 }
 
 export interface GpuKernelsOptions {
@@ -64,16 +66,42 @@ function build(mode: GpuMode, isAsync: boolean, strict: boolean, maxKernels?: nu
     fallbackReason: () => r.lastFallbackReason,
     kernelKeys: () => r.kernelKeys(),
     destroy: () => r.destroy(),
-    conv2dForward: (x, w, bias, g) => conv2dForward(r, x, w, bias, g),
-    conv2dBackwardInput: (dy, w, g) => conv2dBackwardInput(r, dy, w, g),
-    conv2dBackwardWeight: (x, dy, g) => conv2dBackwardWeight(r, x, dy, g),
-    maxPool2dForward: (x, g) => maxPool2dForward(r, x, g),
-    maxPool2dBackward: (dy, argmax, g) => maxPool2dBackward(r, dy, argmax, g),
-    avgPool2dForward: (x, g, cip) => avgPool2dForward(r, x, g, cip),
-    avgPool2dBackward: (dy, g, cip) => avgPool2dBackward(r, dy, g, cip),
-    cat: (parts, outer, sizes) => cat(r, parts, outer, sizes),
-    slice: (x, outer, total, offset, size) => slice(r, x, outer, total, offset, size),
-    split: (x, outer, sizes) => split(r, x, outer, sizes),
+    conv2dForward(x, w, bias, g) {
+      checkConv2dCall('conv2dForward', g, bias === null ? [['input', x], ['weight', w]] : [['input', x], ['weight', w], ['bias', bias]]);
+      return conv2dForward(r, x, w, bias, g);
+    },
+    conv2dBackwardInput(dy, w, g) {
+      checkConv2dCall('conv2dBackwardInput', g, [['grad_output', dy], ['weight', w]]);
+      return conv2dBackwardInput(r, dy, w, g);
+    },
+    conv2dBackwardWeight(x, dy, g) {
+      checkConv2dCall('conv2dBackwardWeight', g, [['input', x], ['grad_output', dy]]);
+      return conv2dBackwardWeight(r, x, dy, g);
+    },
+    maxPool2dForward(x, g) {
+      checkPool2dCall('maxPool2dForward', g, [['input', x]]);
+      return maxPool2dForward(r, x, g);
+    },
+    maxPool2dBackward(dy, argmax, g) {
+      checkPool2dCall('maxPool2dBackward', g, [['grad_output', dy], ['argmax', argmax]]);
+      return maxPool2dBackward(r, dy, argmax, g);
+    },
+    avgPool2dForward(x, g, countIncludePad) {
+      checkPool2dCall('avgPool2dForward', g, [['input', x]]);
+      return avgPool2dForward(r, x, g, countIncludePad);
+    },
+    avgPool2dBackward(dy, g, countIncludePad) {
+      checkPool2dCall('avgPool2dBackward', g, [['grad_output', dy]]);
+      return avgPool2dBackward(r, dy, g, countIncludePad);
+    },
+    cat(parts, outer, sizes) {
+      checkCatCall(parts, outer, sizes);
+      return cat(r, parts, outer, sizes);
+    },
+    slice(x, outer, total, offset, size) {
+      checkSliceCall(x, outer, total, offset, size);
+      return slice(r, x, outer, total, offset, size);
+    },
   };
 }
 

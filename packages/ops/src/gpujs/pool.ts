@@ -1,10 +1,29 @@
-// Max and average 2-D pooling, forward and backward, as gpu.js kernels over flat NCHW Float32Arrays.
-// Semantics are PyTorch's: max pooling pads with −∞, ties go to the first maximum in row-major window
-// order, and the argmax is the flat index ih·W + iw within the (n, c) plane. Windows may run past the
-// input (ceil mode is already resolved into OH/OW by geometry.ts); only real cells are read.
-import type { Pool2dGeometry } from '../geometry';
+// Pooling on the gpujs backend: maxPool2dGpujs and avgPool2dGpujs, forward and backward as gpu.js
+// kernels over flat NCHW Float32Arrays. Semantics are PyTorch's: max pooling pads with −∞, ties go
+// to the first maximum in row-major window order, and the argmax is the flat index ih·W + iw within
+// the (n, c) plane. Windows may run past the input (ceil mode is already resolved into OH/OW by the
+// op); only real cells are read. As for conv2d, the functions check only gpu.js's own limits and
+// checkPool2dCall checks what createGpuKernels' callers pass raw.
+//
+// The average window and its divisor are written in both average kernels, not shared: gpu.js
+// compiles a kernel from its function's source, so a shared helper would have to be added to every
+// GPU instance with gpu.addFunction and compiled per mode (WebGL, WebAssembly, WebGPU), whose
+// argument typing differs; the two copies are a dozen lines each and tested against the cpu kernel.
 import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
-import { LOOP_BUDGET, andThen, checkArray, checkSizes, type KernelRunner, type KernelThis, type MaybePromise } from './context';
+import type { AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool';
+import {
+  LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
+} from './runner';
+
+export const maxPool2dGpujs: MaxPool2dKernel = {
+  forward: (x, g) => sync(maxPool2dForward(backendRunner(), float32(x), g)),
+  backward: (dy, argmax, g) => sync(maxPool2dBackward(backendRunner(), float32(dy), argmax, g)),
+};
+
+export const avgPool2dGpujs: AvgPool2dKernel = {
+  forward: (x, g, countIncludePad) => sync(avgPool2dForward(backendRunner(), float32(x), g, countIncludePad)),
+  backward: (dy, g, countIncludePad) => sync(avgPool2dBackward(backendRunner(), float32(dy), g, countIncludePad)),
+};
 
 /** argmax of the window of output cell i, or −1 when the window holds no real cell. */
 function maxPoolArgmaxKernel(this: KernelThis, x: Float32Array): number {
@@ -184,61 +203,61 @@ function avgPoolBackwardKernel(this: KernelThis, dy: Float32Array): number {
   return sum;
 }
 
-function validate(op: string, g: Pool2dGeometry) {
-  const { N, C, H, W, KH, KW, SH, SW, DH, DW, OH, OW } = g;
-  const x = `N×C×H×W = ${N}×${C}×${H}×${W}`, y = `N×C×OH×OW = ${N}×${C}×${OH}×${OW}`;
-  checkSizes(op, { ...g }, [['input', N * C * H * W, x], [op.endsWith('Forward') ? 'output' : 'grad_output', N * C * OH * OW, y]]);
+const shapes = (g: Pool2dGeometry) => ({ x: `N×C×H×W = ${g.N}×${g.C}×${g.H}×${g.W}`, y: `N×C×OH×OW = ${g.N}×${g.C}×${g.OH}×${g.OW}` });
+
+/** Refuses what gpu.js cannot run exactly: buffers past 2^24 elements, windows past the loop budget. */
+function checkLimits(op: string, g: Pool2dGeometry): Record<string, number> {
+  const { N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  const s = shapes(g);
+  checkSizes(op, {}, [['input', N * C * H * W, s.x], [op.endsWith('Forward') ? 'output' : 'grad_output', N * C * OH * OW, s.y]]);
+  if (KH + KH * KW > LOOP_BUDGET) throw new ValueError(`${op}: a ${KH}×${KW} window exceeds the per-thread loop budget of ${LOOP_BUDGET}`);
+  return { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, HW: H * W, OHW: OH * OW };
+}
+
+/**
+ * What the pooling ops check, for the raw arrays createGpuKernels' callers pass: integer and
+ * positive sizes, no dilation for average pooling, each array's length, the argmax's type.
+ */
+export function checkPool2dCall(op: string, g: Pool2dGeometry, arrays: [name: 'input' | 'grad_output' | 'argmax', a: unknown][]): void {
+  const { KH, KW, SH, SW, DH, DW } = g;
+  checkSizes(op, { ...g }, []);
+  checkLimits(op, g);
   if (KH < 1 || KW < 1 || SH < 1 || SW < 1 || DH < 1 || DW < 1) {
     throw new ValueError(`${op}: kernel ${KH}×${KW}, stride ${SH}×${SW} and dilation ${DH}×${DW} must be positive`);
   }
-  if (KH + KH * KW > LOOP_BUDGET) throw new ValueError(`${op}: a ${KH}×${KW} window exceeds the per-thread loop budget of ${LOOP_BUDGET}`);
-  const { PH, PW } = g;
-  return {
-    consts: { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, HW: H * W, OHW: OH * OW },
-    x,
-    y,
-  };
+  if (op.startsWith('avg') && (DH !== 1 || DW !== 1)) throw new ValueError(`${op}: average pooling takes no dilation, got ${DH}×${DW}`);
+  const s = shapes(g);
+  for (const [name, a] of arrays) {
+    if (name === 'input') checkArray(op, name, a, g.N * g.C * g.H * g.W, s.x);
+    else if (name === 'grad_output') checkArray(op, name, a, g.N * g.C * g.OH * g.OW, s.y);
+    else if (!(a instanceof Float32Array || a instanceof Int32Array)) throw new DTypeError(`${op}: 'argmax' must be a Float32Array or an Int32Array`);
+    else if (a.length !== g.N * g.C * g.OH * g.OW) throw new ShapeError(`${op}: 'argmax' has ${a.length} elements, expected ${g.N * g.C * g.OH * g.OW} (${s.y})`);
+  }
 }
 
 export function maxPool2dForward(r: KernelRunner, x: Float32Array, g: Pool2dGeometry): MaybePromise<{ out: Float32Array; argmax: Float32Array }> {
-  const op = 'maxPool2dForward';
-  const v = validate(op, g);
-  checkArray(op, 'input', x, g.N * g.C * g.H * g.W, v.x);
+  const consts = checkLimits('maxPool2dForward', g);
   const len = g.N * g.C * g.OH * g.OW;
-  return andThen(r.run('maxPoolArgmax', maxPoolArgmaxKernel, v.consts, len, [x]), (argmax) =>
-    andThen(r.run('maxPoolGather', maxPoolGatherKernel, v.consts, len, [x, argmax, new Float32Array([-Infinity])]), (out) => ({ out, argmax })));
+  return andThen(r.run('maxPoolArgmax', maxPoolArgmaxKernel, consts, len, [x]), (argmax) =>
+    andThen(r.run('maxPoolGather', maxPoolGatherKernel, consts, len, [x, argmax, new Float32Array([-Infinity])]), (out) => ({ out, argmax })));
 }
 
 export function maxPool2dBackward(r: KernelRunner, dy: Float32Array, argmax: Float32Array | Int32Array, g: Pool2dGeometry): MaybePromise<Float32Array> {
   const op = 'maxPool2dBackward';
-  const v = validate(op, g);
-  checkArray(op, 'grad_output', dy, g.N * g.C * g.OH * g.OW, v.y);
-  if (!(argmax instanceof Float32Array || argmax instanceof Int32Array)) {
-    throw new DTypeError(`${op}: 'argmax' must be a Float32Array or an Int32Array`);
-  }
-  if (argmax.length !== dy.length) throw new ShapeError(`${op}: 'argmax' has ${argmax.length} elements, expected ${dy.length} (${v.y})`);
-  // gpu.js reads every array as f32; the indices are below H·W ≤ 2^24 (validate), so they convert exactly.
+  const consts = checkLimits(op, g);
+  // gpu.js reads every array as f32; the indices are below H·W ≤ 2^24 (checkLimits), so they convert exactly.
   const arg = argmax instanceof Int32Array ? Float32Array.from(argmax) : argmax;
-  return r.run(op, maxPoolBackwardKernel, v.consts, g.N * g.C * g.H * g.W, [dy, arg]);
-}
-
-function avgValidate(op: string, g: Pool2dGeometry, countIncludePad: boolean) {
-  const v = validate(op, g);
-  if (g.DH !== 1 || g.DW !== 1) throw new ValueError(`${op}: average pooling takes no dilation, got ${g.DH}×${g.DW}`);
-  return { ...v, consts: { ...v.consts, CIP: countIncludePad ? 1 : 0 } };
+  return r.run(op, maxPoolBackwardKernel, consts, g.N * g.C * g.H * g.W, [dy, arg]);
 }
 
 export function avgPool2dForward(r: KernelRunner, x: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): MaybePromise<Float32Array> {
   const op = 'avgPool2dForward';
-  const v = avgValidate(op, g, countIncludePad);
-  checkArray(op, 'input', x, g.N * g.C * g.H * g.W, v.x);
-  return r.run(op, avgPoolForwardKernel, v.consts, g.N * g.C * g.OH * g.OW, [x]);
+  const consts = { ...checkLimits(op, g), CIP: countIncludePad ? 1 : 0 };
+  return r.run(op, avgPoolForwardKernel, consts, g.N * g.C * g.OH * g.OW, [x]);
 }
 
 export function avgPool2dBackward(r: KernelRunner, dy: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): MaybePromise<Float32Array> {
   const op = 'avgPool2dBackward';
-  const v = avgValidate(op, g, countIncludePad);
-  checkArray(op, 'grad_output', dy, g.N * g.C * g.OH * g.OW, v.y);
-  return r.run(op, avgPoolBackwardKernel, v.consts, g.N * g.C * g.H * g.W, [dy]);
+  const consts = { ...checkLimits(op, g), CIP: countIncludePad ? 1 : 0 };
+  return r.run(op, avgPoolBackwardKernel, consts, g.N * g.C * g.H * g.W, [dy]);
 }
-

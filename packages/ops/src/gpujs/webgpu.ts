@@ -1,5 +1,5 @@
 // WebGPU in Node for gpu.js: Dawn (the `webgpu` package) installed as `navigator.gpu`, since gpu.js
-// only looks there (research/gpujs.md §2.2), plus a probe that tells a real GPU from a software one.
+// only looks there (docs/gpujs.md), plus a probe that tells a real GPU from a software one.
 import * as gpujs from 'gpu.js';
 
 interface AdapterInfo { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }

@@ -1,4 +1,4 @@
-// The worker pool: threads − 1 worker_threads, started once (at the first job big enough to
+// The worker group: threads − 1 worker_threads, started once (at the first job big enough to
 // split) and unref()ed so they never keep the process alive, plus the calling thread, which runs
 // a share of every job. Ops are synchronous, so the pool is driven synchronously: the main thread
 // writes the job into the control block, bumps the generation and Atomics.notify()s, runs its own
@@ -14,29 +14,27 @@
 // thread, the same kernel call on the same data, so the result is unchanged, and the pool is shut
 // down: later jobs run on one thread, and parallelInfo().reason says why.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { FiregradError, type FloatArray } from '@firegrad/core';
+import { FiregradError, type FloatArray, type FloatDType } from '@firegrad/core';
 import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace';
 import {
-  controlSize, runTask, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, OP, PENDING, QUIT, REPORTED,
-  type ConvOp, type Task,
-} from './jobs';
-import { numThreads, warnOnce, type ThreadConfig } from './threads';
+  controlSize, scratchSlot, stateSlot, writeTask, WORKER_ROLE, DONE, DTYPE, EPOCH, FAILED, GEN, KIND, PENDING, QUIT, REPORTED,
+  type ConvTaskKind, type RunTask, type Task,
+} from './protocol';
+import { numThreads, warnOnce, type ThreadConfig } from './config';
 import type { ArenaMessage, WorkerData } from './worker';
 
-// Generous: a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
+// Generous: from sources a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
 // that hangs while starting is noticed this way; one that dies is noticed at the next probe.
 const START_TIMEOUT_MS = 15_000;
 // How long the main thread waits for the workers before probing them again.
 const PROBE_EVERY_MS = 50;
 /** The shared arena kept between jobs, per worker; a bigger one is released after its job. */
-export const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
-
-export type Dtype = 'float32' | 'float64';
+const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
 
 /** For tests: called right after a job is published, with the workers it went to. */
 export const testHooks: { afterPublish?: (workers: readonly Worker[]) => void } = {};
 
-export class Pool {
+export class WorkerGroup {
   private arena = new SharedArrayBuffer(0);
   private views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
   /** Set when a worker died: why this pool must not run another job. */
@@ -50,7 +48,7 @@ export class Pool {
   }
 
   /** Starts threads − 1 workers and waits until they run; on failure, why. */
-  static start(threads: number): Pool | string {
+  static start(threads: number): WorkerGroup | string {
     if (typeof SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is unavailable';
     const n = threads - 1;
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * controlSize(n)));
@@ -63,7 +61,7 @@ export class Pool {
       for (let index = 0; index < n; index++) {
         const { port1, port2 } = new MessageChannel();
         const data: WorkerData = {
-          control: ctrl.buffer as SharedArrayBuffer, index, port: port2, arenaCapBytes: ARENA_CAP_BYTES_PER_WORKER * n,
+          role: WORKER_ROLE, control: ctrl.buffer as SharedArrayBuffer, index, port: port2, arenaCapBytes: ARENA_CAP_BYTES_PER_WORKER * n,
           slots: { failed: FAILED, reported: REPORTED },
         };
         const w = newWorker(data);
@@ -85,11 +83,11 @@ export class Pool {
       if (dead >= 0) return stop(`worker ${dead + 1} exited while starting: ${drain(ports)}`);
     }
     if (ctrl[FAILED]) return stop(drain(ports));
-    return new Pool(threads, ctrl, workers, ports);
+    return new WorkerGroup(threads, ctrl, workers, ports);
   }
 
   /** The arena seen as `dtype`, at least `length` elements long; grown on demand, contents garbage. */
-  arenaView(dtype: Dtype, length: number): FloatArray {
+  arenaView(dtype: FloatDType, length: number): FloatArray {
     const bytes = length * (dtype === 'float64' ? 8 : 4);
     // Grow by at least half, so a slowly growing job size does not reallocate every call.
     if (this.arena.byteLength < bytes) this.replaceArena(Math.ceil(Math.max(bytes, 1.5 * this.arena.byteLength) / 8) * 8);
@@ -111,11 +109,11 @@ export class Pool {
   /**
    * Runs a job: worker i gets tasks[i] (null: none) on the arena, and the calling thread runs
    * `main` meanwhile. Returns once every worker is done, having run the part of any worker that
-   * died on the calling thread; rethrows a worker's error.
+   * died on the calling thread (through `runTask`); rethrows a worker's error.
    */
-  run(op: ConvOp, dtype: Dtype, tasks: (Task | null)[], main: () => void): void {
+  run(kind: ConvTaskKind, dtype: FloatDType, tasks: (Task | null)[], runTask: RunTask, main: () => void): void {
     const c = this.ctrl;
-    c[OP] = op;
+    c[KIND] = kind;
     c[DTYPE] = dtype === 'float64' ? 1 : 0;
     for (let i = 0; i < this.workers.length; i++) {
       writeTask(c, i, tasks[i] ?? null);
@@ -143,7 +141,7 @@ export class Pool {
     const arena = this.views[c[DTYPE]];
     for (const i of dead) {
       const task = tasks[i];
-      if (task) runTask(op, task.g, task.regions.map((r) => r && arena.subarray(r.offset, r.offset + r.length)));
+      if (task) runTask(kind, task.g, task.regions.map((r) => r && arena.subarray(r.offset, r.offset + r.length)));
     }
   }
 
@@ -170,7 +168,7 @@ export class Pool {
 
   /** Workers leave their loop and exit; nothing waits for them. */
   close(): void {
-    this.ctrl[OP] = QUIT;
+    this.ctrl[KIND] = QUIT;
     Atomics.add(this.ctrl, GEN, 1);
     Atomics.notify(this.ctrl, GEN);
     if (this.lost) for (const w of this.workers) void w.terminate();
@@ -181,6 +179,16 @@ export class Pool {
 function isAlive(port: MessagePort): boolean {
   return (port as unknown as { postMessage(probe: null): boolean }).postMessage(null);
 }
+
+/**
+ * The worker's entry, resolved next to this module. Built JavaScript starts ./worker.js itself, so
+ * nothing but Node is needed at run time. Only when running from the TypeScript sources
+ * (import.meta.url ends in .ts: vitest, tsx) does a worker need a loader for .ts, and then the
+ * dev-only ./dev-bootstrap.mjs registers tsx inside the worker before importing ./worker.ts.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./dev-bootstrap.mjs', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
 
 let workerExecArgv: string[] | null = null;
 
@@ -193,7 +201,7 @@ let workerExecArgv: string[] | null = null;
  * once and the worker created again. Module-loading flags (--import tsx, --conditions) are kept.
  */
 function newWorker(data: WorkerData): Worker {
-  const entry = new URL('./bootstrap.mjs', import.meta.url);
+  const entry = WORKER_ENTRY;
   const options = (execArgv: string[]) => ({ workerData: data, transferList: [data.port], execArgv });
   workerExecArgv ??= withoutEntryFlags(process.execArgv);
   try {
@@ -226,7 +234,7 @@ function drain(ports: MessagePort[]): string {
   return lines.join('\n') || 'no message';
 }
 
-let pool: Pool | null = null;
+let group: WorkerGroup | null = null;
 let state: { config: ThreadConfig; threads: number; reason: string } | null = null;
 let jobs = 0;
 
@@ -235,29 +243,29 @@ let jobs = 0;
  * is set again); null when running on the calling thread alone: by choice, because the pool could
  * not start, or because a worker died (until setNumThreads is called again).
  */
-export function activePool(): Pool | null {
+export function activeWorkers(): WorkerGroup | null {
   const config = numThreads();
-  if (pool?.lost) {
-    const why = `the worker pool was shut down: ${pool.lost}`;
-    pool.close();
-    pool = null;
+  if (group?.lost) {
+    const why = `the worker pool was shut down: ${group.lost}`;
+    group.close();
+    group = null;
     warnOnce('worker died', `conv2d runs on 1 thread from now on: ${why}`);
     state = { config, threads: 1, reason: `1 thread (${config.source}; ${why})` };
   }
-  if (state?.config === config) return pool;
-  pool?.close();
-  pool = null;
+  if (state?.config === config) return group;
+  group?.close();
+  group = null;
   const { threads, source } = config;
-  const started = threads > 1 ? Pool.start(threads) : null;
-  if (started instanceof Pool) {
-    pool = started;
+  const started = threads > 1 ? WorkerGroup.start(threads) : null;
+  if (started instanceof WorkerGroup) {
+    group = started;
     state = { config, threads, reason: `${threads} threads (${source})` };
   } else {
     const why = started === null ? '' : `; the worker pool failed to start: ${started}`;
     if (started !== null) warnOnce('pool failed', `conv2d runs on 1 thread: the worker pool failed to start: ${started}`);
     state = { config, threads: 1, reason: `1 thread (${source}${why})` };
   }
-  return pool;
+  return group;
 }
 
 /** Counts a job that ran on more than one thread. */
@@ -276,7 +284,7 @@ export interface ParallelInfo {
 
 /** The thread count in effect and why; starts the pool if the configuration asks for one. */
 export function parallelInfo(): ParallelInfo {
-  activePool();
+  activeWorkers();
   return { threads: state!.threads, reason: state!.reason, jobs };
 }
 
@@ -292,11 +300,11 @@ export interface ScratchStats {
 
 /** Memory the cpu conv2d kernels keep between calls; starts nothing. */
 export function scratchStats(): ScratchStats {
-  const workers = pool?.workerScratchBytes() ?? [];
+  const workers = group?.workerScratchBytes() ?? [];
   return {
     capBytes: SCRATCH_CAP_BYTES,
     retainedBytes: [retainedScratchBytes(), ...workers],
-    arenaBytes: pool?.arenaBytes ?? 0,
+    arenaBytes: group?.arenaBytes ?? 0,
     arenaCapBytes: ARENA_CAP_BYTES_PER_WORKER * workers.length,
   };
 }

@@ -1,4 +1,4 @@
-// conv2d on the worker pool, bit-identical to the single-thread kernels.
+// conv2d's cpu kernels split over the worker threads, bit-identical to one thread.
 //
 // A job is cut into one part per thread, and every part is a plain cpu-kernel call (../cpu/conv2d)
 // on a sub-geometry, so each output element is computed by exactly one thread, by the same
@@ -17,37 +17,23 @@
 // Workers see only the arena, so the main thread copies their input boxes in and their output
 // boxes out; its own part reads and writes the tensors in place where its box is contiguous.
 import type { FloatArray } from '@firegrad/core';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../cpu/conv2d';
-import type { Conv2dGeometry } from '../geometry';
-import { boxLength, boxView, gather, isContiguous, scatter, type Box, type Layout } from './blocks';
-import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, runTask, type ConvOp, type Region, type Task } from './jobs';
-import { activePool, countJob } from './pool';
+import { isPointwise, type Conv2dGeometry } from '../conv2d';
+import { boxLength, boxView, copyBoxIn, copyBoxOut, isContiguous, type Box, type Layout } from './boxes';
+import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind, type Region, type RunTask, type Task } from './protocol';
+import { activeWorkers, countJob } from './workers';
 
 // Below this a job runs on one thread. A round trip to the workers costs ≈ 15 µs and the copies
 // a few more; on 2 cores a split broke even at ≈ 0.5 ms of single-thread work: ≈ 5 MFLOP for
 // float32 (WebAssembly SIMD GEMM, ≈ 10 GFLOP/s), < 1 MFLOP for float64 (JS GEMM, ≈ 3 GFLOP/s),
 // and gained 1.2–1.5× at 9 and 5 MFLOP respectively.
 const MIN_JOB_FLOP = { float32: 8e6, float64: 2e6 };
-// Smallest GEMM call (multiply-adds) of a part in a one-group channel split; gemm's float32
-// WebAssembly cutoff is 4096.
+// Smallest GEMM call (multiply-adds) of a part in a one-group channel split, far above gemm's
+// float32 WebAssembly cutoff (256).
 const MIN_PART_MACS = 1 << 16;
-
-export function parallelConv2dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null,
-  g: Conv2dGeometry, out: FloatArray): void {
-  if (!runSplit(CONV_FORWARD, g, [x, w, bias, out])) conv2dForward(x, w, bias, g, out);
-}
-
-export function parallelConv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
-  if (!runSplit(CONV_BACKWARD_INPUT, g, [dy, w, null, dx])) conv2dBackwardInput(dy, w, g, dx);
-}
-
-export function parallelConv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
-  if (!runSplit(CONV_BACKWARD_WEIGHT, g, [x, dy, null, dw])) conv2dBackwardWeight(x, dy, g, dw);
-}
 
 /** What each operand slot [in0, in1, in2, out] of an op is: input x, output y, weight, bias. */
 type Role = 'x' | 'y' | 'w' | 'bias';
-const ROLES: Record<ConvOp, (Role | null)[]> = {
+const ROLES: Record<ConvTaskKind, (Role | null)[]> = {
   [CONV_FORWARD]: ['x', 'w', 'bias', 'y'],
   [CONV_BACKWARD_INPUT]: ['y', 'w', null, 'x'],
   [CONV_BACKWARD_WEIGHT]: ['x', 'y', null, 'w'],
@@ -72,7 +58,7 @@ interface Part { g: Conv2dGeometry; boxes: Record<Role, Box> }
  * two or more, even unevenly (3 on 2 threads): a channel split repeats work in every thread (see
  * channelSplit), which with a fast GEMM costs more than the imbalance.
  */
-function chooseSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | null {
+function chooseSplit(op: ConvTaskKind, g: Conv2dGeometry, threads: number): Split | null {
   if (op !== CONV_BACKWARD_WEIGHT && g.N > 1) return { unit: 'image', ranges: ranges(g.N, threads) };
   return channelSplit(op, g, threads);
 }
@@ -84,12 +70,12 @@ function chooseSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | nu
  * smaller in most grad-weight passes (3×3 kernels, squeeze layers); forward can only split output
  * channels and grad-input input channels.
  */
-function channelSplit(op: ConvOp, g: Conv2dGeometry, threads: number): Split | null {
+function channelSplit(op: ConvTaskKind, g: Conv2dGeometry, threads: number): Split | null {
   if (g.groups > 1) {
     const split: Split = { unit: 'group', ranges: ranges(g.groups, threads) };
     return split.ranges.length > 1 ? split : null;
   }
-  const pointwise = g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+  const pointwise = isPointwise(g);
   const units: Unit[] = op === CONV_FORWARD ? ['outChannel'] : op === CONV_BACKWARD_INPUT ? ['inChannel']
     : g.OC < (pointwise ? 1 : 2) * g.C * g.KH * g.KW ? ['inChannel', 'outChannel'] : ['outChannel', 'inChannel'];
   for (const unit of units) {
@@ -127,13 +113,16 @@ function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
   };
 }
 
-/** Runs the op on the pool; false when it should run on one thread instead. */
-function runSplit(op: ConvOp, g: Conv2dGeometry, operands: (FloatArray | null)[]): boolean {
+/**
+ * Runs the task kind on the worker threads, each part through `runTask`, with operands
+ * [in0, in1, in2, out]; false (having done nothing) when it should run on one thread instead.
+ */
+export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[], runTask: RunTask): boolean {
   const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
   if (2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW < MIN_JOB_FLOP[dtype]) return false;
-  const pool = activePool();
-  const split = pool && chooseSplit(op, g, pool.threads);
-  if (!pool || !split) return false;
+  const workers = activeWorkers();
+  const split = workers && chooseSplit(op, g, workers.threads);
+  if (!workers || !split) return false;
   const L = layouts(g), roles = ROLES[op];
   const [mine, ...theirs] = split.ranges.map(([u0, u1]) => part(g, split.unit, u0, u1));
 
@@ -156,21 +145,21 @@ function runSplit(op: ConvOp, g: Conv2dGeometry, operands: (FloatArray | null)[]
   const mainRegions = roles.map((role, slot) =>
     role && operands[slot] && !isContiguous(L[role], mine.boxes[role]) ? alloc(boxLength(L[role], mine.boxes[role])) : null);
 
-  const arena = pool.arenaView(dtype, top);
-  for (const { slot, box, region } of inputs.values()) gather(operands[slot]!, L[roles[slot]!], box, arena, region.offset);
-  pool.run(op, dtype, tasks, () => {
+  const arena = workers.arenaView(dtype, top);
+  for (const { slot, box, region } of inputs.values()) copyBoxIn(operands[slot]!, L[roles[slot]!], box, arena, region.offset);
+  workers.run(op, dtype, tasks, runTask, () => {
     runTask(op, mine.g, roles.map((role, slot) => {
       const a = operands[slot], r = mainRegions[slot];
       if (!role || !a) return null;
       if (!r) return boxView(a, L[role], mine.boxes[role]);
-      if (slot !== OUT) gather(a, L[role], mine.boxes[role], arena, r.offset);
+      if (slot !== OUT) copyBoxIn(a, L[role], mine.boxes[role], arena, r.offset);
       return arena.subarray(r.offset, r.offset + r.length);
     }));
   });
   const outRole = roles[OUT]!, out = operands[OUT]!;
-  tasks.forEach((t, i) => scatter(arena, t.regions[OUT]!.offset, out, L[outRole], theirs[i].boxes[outRole]));
-  if (mainRegions[OUT]) scatter(arena, mainRegions[OUT].offset, out, L[outRole], mine.boxes[outRole]);
-  pool.endJob();
+  tasks.forEach((t, i) => copyBoxOut(arena, t.regions[OUT]!.offset, out, L[outRole], theirs[i].boxes[outRole]));
+  if (mainRegions[OUT]) copyBoxOut(arena, mainRegions[OUT].offset, out, L[outRole], mine.boxes[outRole]);
+  workers.endJob();
   countJob();
   return true;
 }

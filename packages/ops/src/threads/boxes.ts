@@ -17,8 +17,8 @@ export function boxView(a: FloatArray, l: Layout, b: Box): FloatArray {
   return a.subarray(start, start + boxLength(l, b));
 }
 
-/** Copies the box of `src` to dst[off…], packed. */
-export function gather(src: FloatArray, l: Layout, b: Box, dst: FloatArray, off: number): void {
+/** Copies the box of `src` to dst[off…], packed (into the arena). */
+export function copyBoxIn(src: FloatArray, l: Layout, b: Box, dst: FloatArray, off: number): void {
   if (isContiguous(l, b)) return dst.set(boxView(src, l, b), off);
   const run = (b.c1 - b.c0) * l.plane;
   for (let n = b.n0; n < b.n1; n++, off += run) {
@@ -27,8 +27,8 @@ export function gather(src: FloatArray, l: Layout, b: Box, dst: FloatArray, off:
   }
 }
 
-/** The inverse of gather: unpacks src[off…] into the box of `dst`. */
-export function scatter(src: FloatArray, off: number, dst: FloatArray, l: Layout, b: Box): void {
+/** The inverse of copyBoxIn: unpacks src[off…] (from the arena) into the box of `dst`. */
+export function copyBoxOut(src: FloatArray, off: number, dst: FloatArray, l: Layout, b: Box): void {
   if (isContiguous(l, b)) return dst.set(src.subarray(off, off + boxLength(l, b)), (b.n0 * l.channels + b.c0) * l.plane);
   const run = (b.c1 - b.c0) * l.plane;
   for (let n = b.n0; n < b.n1; n++, off += run) {

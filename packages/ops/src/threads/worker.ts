@@ -1,20 +1,25 @@
-// A pool worker (started through bootstrap.mjs): sleeps in Atomics.wait until the main thread
-// publishes a job, runs its task on views of the arena, marks itself finished, and sleeps again.
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+// A conv2d worker thread, and its entry (see WORKER_ENTRY in ./workers): sleeps in Atomics.wait
+// until the main thread publishes a job, runs its task on views of the arena, marks itself
+// finished, and sleeps again.
+import { isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { runConvTask } from '../cpu/conv2d';
 import { retainedScratchBytes } from '../cpu/workspace';
-import { DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, OP, QUIT, REPORTED, readTask, runTask, scratchSlot, stateSlot, type ConvOp } from './jobs';
+import {
+  DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, KIND, QUIT, REPORTED, WORKER_ROLE, readTask, scratchSlot, stateSlot, type ConvTaskKind,
+} from './protocol';
 
 export interface WorkerData {
+  role: typeof WORKER_ROLE;
   control: SharedArrayBuffer; index: number; port: MessagePort;
   /** The pool's arena cap: a bigger arena is released after its job (see Pool.endJob). */
   arenaCapBytes: number;
-  /** Control-block slots for bootstrap.mjs, which cannot import ./jobs. */
+  /** Control-block slots for dev-bootstrap.mjs, which cannot import ./protocol. */
   slots: { failed: number; reported: number };
 }
 /** Posted on the port when the arena is replaced. (The main thread also posts null probes; see Pool.) */
 export interface ArenaMessage { epoch: number; arena: SharedArrayBuffer }
 
-export function serve({ control, index, port, arenaCapBytes }: WorkerData): void {
+function serve({ control, index, port, arenaCapBytes }: WorkerData): void {
   const ctrl = new Int32Array(control);
   let epoch = 0;
   let views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
@@ -26,7 +31,7 @@ export function serve({ control, index, port, arenaCapBytes }: WorkerData): void
     const gen = Atomics.load(ctrl, GEN);
     if (gen === seen) continue;
     seen = gen;
-    if (ctrl[OP] === QUIT) break;
+    if (ctrl[KIND] === QUIT) break;
     try {
       const arena = takeMessages(port, ctrl[EPOCH]);
       if (arena) {
@@ -38,7 +43,7 @@ export function serve({ control, index, port, arenaCapBytes }: WorkerData): void
       const task = readTask(ctrl, index);
       if (task) {
         const a = views[ctrl[DTYPE]];
-        runTask(ctrl[OP] as ConvOp, task.g, task.regions.map((r) => r && a.subarray(r.offset, r.offset + r.length)));
+        runConvTask(ctrl[KIND] as ConvTaskKind, task.g, task.regions.map((r) => r && a.subarray(r.offset, r.offset + r.length)));
       }
     } catch (e) {
       port.postMessage(`worker ${index + 1}: ${e instanceof Error ? e.stack : String(e)}`);
@@ -72,3 +77,6 @@ function takeMessages(port: MessagePort, epoch: number): SharedArrayBuffer | nul
   }
   return arena;
 }
+
+// Started as a worker entry (./worker.js, or ./worker.ts through dev-bootstrap.mjs): serve at once.
+if (!isMainThread && (workerData as WorkerData | null)?.role === WORKER_ROLE) serve(workerData);

@@ -1,8 +1,11 @@
-// One gpu.js GPU instance plus a cache of built kernels, one per (op, sizes). Every kernel follows
-// research/gpujs.md §4: sizes baked into `constants` (loops bounded by them are never capped), flat
-// 1-D outputs, buffers of at most MAX_ELEMENTS, f32 math, and no setConstants/setOutput after build.
+// One gpu.js GPU instance plus a cache of built kernels, one per (op, sizes): the KernelRunner. Every
+// kernel follows docs/gpujs.md: sizes baked into `constants` (loops bounded by them are never
+// capped), flat 1-D outputs, buffers of at most MAX_ELEMENTS, f32 math, and no setConstants/setOutput
+// after build. Also the runner the gpujs backend's kernels use, and what 'auto' means here.
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
-import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
+import { DTypeError, ShapeError, ValueError, type FloatArray } from '@firegrad/core';
+import type { BackendName } from '../kernels';
+import { headlessGlRenderer, isSoftwareRenderer } from './webgpu';
 
 export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgpu' | 'gpu';
 
@@ -53,7 +56,7 @@ export function checkArray(op: string, name: string, a: unknown, expected: numbe
 }
 
 /** A buffer a kernel reads or writes: its argument name, element count and shape (for messages). */
-export type BufferSize = [name: string, length: number, shape: string];
+type BufferSize = [name: string, length: number, shape: string];
 
 /** Throws unless every size is a non-negative integer and every buffer is short enough to index exactly. */
 export function checkSizes(op: string, sizes: Record<string, number>, buffers: BufferSize[]): void {
@@ -151,4 +154,36 @@ export class KernelRunner {
     this.cache.clear();
     await this.gpu.destroy();
   }
+}
+
+/** A hardware GPU behind headless-gl, if any (sync: ops cannot await a WebGPU adapter). */
+export function gpujsProbe(): { backend: BackendName; reason: string } {
+  const renderer = headlessGlRenderer();
+  if (renderer === null) return { backend: 'cpu', reason: 'no hardware GPU: headless-gl is unavailable (gl not built, or no display), so gpu.js would run on WebAssembly, which is slower than the cpu kernels' };
+  if (isSoftwareRenderer(renderer)) return { backend: 'cpu', reason: `no hardware GPU: headless-gl renders with "${renderer}", a software renderer` };
+  return { backend: 'gpujs', reason: `headless-gl on "${renderer}"` };
+}
+
+let backend: KernelRunner | null = null;
+
+/**
+ * The runner of the gpujs backend (built on first use): ops are synchronous, so it runs gpu.js's
+ * synchronous modes, 'headlessgl' on a hardware GPU, else 'webasm' (how CI runs it). WebGPU is
+ * async-only and reached through createGpuKernels('webgpu').
+ */
+export function backendRunner(): KernelRunner {
+  backend ??= new KernelRunner(gpujsProbe().backend === 'gpujs' ? 'headlessgl' : 'webasm', false, true);
+  return backend;
+}
+
+/** The result of a synchronous runner's call. */
+export function sync<T>(v: MaybePromise<T>): T {
+  if (v instanceof Promise) throw new Error('gpujs: an asynchronous (WebGPU) result where the backend runs synchronously');
+  return v;
+}
+
+/** The gpujs backend runs only float32 calls (float64 goes to cpu); this checks it, without a cast. */
+export function float32(a: FloatArray): Float32Array {
+  if (!(a instanceof Float32Array)) throw new DTypeError(`gpujs: kernels take float32 data, got ${a.constructor.name}`);
+  return a;
 }

@@ -1,0 +1,29 @@
+// Which kernel runs each op on each backend: a plain list. cpu is the reference, runs every
+// float64 call and every op a backend lacks; gpujs runs float32 on gpu.js. The gpujs probe decides
+// what setBackend('auto') means on this machine.
+import { catOp } from './cat';
+import { conv2dOp, fusedConv2dOp } from './conv2d';
+import { catCpu } from './cpu/cat';
+import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d';
+import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool';
+import { catGpujs } from './gpujs/cat';
+import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d';
+import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool';
+import { gpujsProbe } from './gpujs/runner';
+import { registerKernel, setAutoProbe } from './kernels';
+import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool';
+
+registerKernel(conv2dOp, 'cpu', conv2dCpu);
+registerKernel(fusedConv2dOp, 'cpu', fusedConv2dCpu);
+registerKernel(maxPool2dOp, 'cpu', maxPool2dCpu);
+registerKernel(avgPool2dOp, 'cpu', avgPool2dCpu);
+registerKernel(adaptiveAvgPool2dOp, 'cpu', adaptiveAvgPool2dCpu);
+registerKernel(catOp, 'cpu', catCpu);
+
+registerKernel(conv2dOp, 'gpujs', conv2dGpujs);
+registerKernel(fusedConv2dOp, 'gpujs', fusedConv2dGpujs);
+registerKernel(maxPool2dOp, 'gpujs', maxPool2dGpujs);
+registerKernel(avgPool2dOp, 'gpujs', avgPool2dGpujs);
+registerKernel(catOp, 'gpujs', catGpujs);
+
+setAutoProbe(gpujsProbe);
