@@ -44,7 +44,7 @@ for (const s of picked) {
   const flop = 2 * g.N * g.OC * g.OH * g.OW * g.C * g.KH * g.KW;
   const dy = randn([g.N, g.OC, g.OH, g.OW], { generator: gen });
   const xd = x.data as FloatArray, wd = w.data as FloatArray, dyd = dy.data as FloatArray;
-  const out = new Float32Array(dy.size), dx = new Float32Array(x.size), dw = new Float32Array(w.size);
+  const out = new Float32Array(dy.numel()), dx = new Float32Array(x.numel()), dw = new Float32Array(w.numel());
 
   const cpu = {
     fwd: await time(() => forwardImages(xd, wd, null, g, out), runs),

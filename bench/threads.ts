@@ -91,7 +91,7 @@ const steps = stepMs.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)
 // memory that a split by images would need.
 const pooled = randn([64, 64, 28, 28], { generator: gen });
 const [pooling] = alternate([() => maxPool2d(pooled, { kernelSize: 2 })], runs);
-const shared = new Float32Array(new SharedArrayBuffer(pooled.size * 4));
+const shared = new Float32Array(new SharedArrayBuffer(pooled.numel() * 4));
 const src = pooled.data as Float32Array, half = src.length / 2;
 const [copies] = alternate([() => { shared.set(src.subarray(0, half)); src.set(shared.subarray(0, half / 4)); }], runs);
 

@@ -29,7 +29,11 @@ describe('creation', () => {
     expect(Array.from(zeros([2]).data)).toEqual([0, 0]);
     expect(Array.from(ones([2, 1], { dtype: 'float64' }).data)).toEqual([1, 1]);
     expect(Array.from(full([3], 7).data)).toEqual([7, 7, 7]);
-    expect(zeros([2, 0, 3]).size).toBe(0);
+    expect(zeros([2, 0, 3]).numel()).toBe(0);
+    // PyTorch's size(): the shape, or one dim of it
+    expect(zeros([2, 0, 3]).size()).toEqual([2, 0, 3]);
+    expect(zeros([2, 0, 3]).size(-1)).toBe(3);
+    expect(() => zeros([2, 3]).size(2)).toThrow(/size: argument 'dim' = 2 is out of range/);
   });
   it('arange follows Python ranges', () => {
     expect(Array.from(arange(4).data)).toEqual([0, 1, 2, 3]);
@@ -89,7 +93,7 @@ describe('Generator', () => {
     expect(x.dtype).toBe('int32');
     const counts = new Array(10).fill(0);
     for (const v of x.data) counts[v + 3]++;
-    const expected = x.size / 10;
+    const expected = x.numel() / 10;
     const chi2 = counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
     expect(chi2).toBeLessThan(27.9);
     expect(() => randint(3, 3, [1])).toThrow(/low < high/);

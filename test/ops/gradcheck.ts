@@ -8,8 +8,8 @@ import { expectGradcheck } from '../helpers';
 
 /** Full Jacobian when in·out is small, else three fast-mode (vᵀJu) checks. */
 export function check(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]) {
-  const inSize = inputs.reduce((n, t) => n + t.size, 0);
-  const outSize = fn(...inputs.map((t) => t.detach())).size;
+  const inSize = inputs.reduce((n, t) => n + t.numel(), 0);
+  const outSize = fn(...inputs.map((t) => t.detach())).numel();
   if (inSize * outSize <= 40_000) expectGradcheck(fn, inputs);
   else for (const seed of [0, 1, 2]) expectGradcheck(fn, inputs, { fast: true, seed });
 }

@@ -10,9 +10,9 @@ function leaves(xs: readonly Tensor[]): Tensor[] {
 }
 
 function gradsFor(out: Tensor, gOut: Tensor, inputs: readonly Tensor[], retainGraph: boolean): Tensor[] {
-  if (!out.requiresGrad) return inputs.map((x) => new Tensor(allocate(x.dtype, x.size), x.shape));
+  if (!out.requiresGrad) return inputs.map((x) => new Tensor(allocate(x.dtype, x.numel()), x.shape));
   const grads = runBackward([out], [gOut], { retainGraph, accumulate: false });
-  return inputs.map((x) => grads.get(x) ?? new Tensor(allocate(x.dtype, x.size), x.shape));
+  return inputs.map((x) => grads.get(x) ?? new Tensor(allocate(x.dtype, x.numel()), x.shape));
 }
 
 /** grad(fn)(...xs): the gradients of a scalar fn with respect to each x (inputs with no path get zeros). */
@@ -20,7 +20,7 @@ export function grad(fn: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tens
   return (...xs) => {
     const inputs = leaves(xs);
     const out = fn(...inputs);
-    if (out.size !== 1) throw new AutogradError(`grad: fn must return a scalar, got shape ${fmtShape(out.shape)}; use vjp for other outputs`);
+    if (out.numel() !== 1) throw new AutogradError(`grad: fn must return a scalar, got shape ${fmtShape(out.shape)}; use vjp for other outputs`);
     return gradsFor(out, new Tensor(allocate(out.dtype, 1).fill(1), out.shape), inputs, false);
   };
 }

@@ -67,21 +67,21 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
     } catch (e) {
       report.fail(`backward threw: ${(e as Error).message}`);
     }
-    return checked.map((i) => (grads.get(leaves[i])?.data as Float64Array | undefined) ?? new Float64Array(inputs[i].size));
+    return checked.map((i) => (grads.get(leaves[i])?.data as Float64Array | undefined) ?? new Float64Array(inputs[i].numel()));
   };
 
-  const zeroGrads = vjpRow(new Float64Array(out.size));
+  const zeroGrads = vjpRow(new Float64Array(out.numel()));
   zeroGrads.forEach((g, k) => {
     if (g.some((v) => v !== 0)) report.fail(`a zero output gradient gave a non-zero gradient for input ${checked[k]}`);
   });
 
   if (fast) {
-    fastCheck(report, inputs, checked, evaluate, vjpRow, out.size, eps, opts.seed ?? 0);
+    fastCheck(report, inputs, checked, evaluate, vjpRow, out.numel(), eps, opts.seed ?? 0);
   } else {
     // Analytical Jacobian, one VJP per output element, computed twice for reentrancy.
     const rows: Float64Array[][] = [];
-    for (let o = 0; o < out.size; o++) {
-      const onehot = new Float64Array(out.size);
+    for (let o = 0; o < out.numel(); o++) {
+      const onehot = new Float64Array(out.numel());
       onehot[o] = 1;
       const first = vjpRow(onehot), second = vjpRow(onehot);
       if (first.some((g, k) => g.some((v, j) => v !== second[k][j]))) {
@@ -93,7 +93,7 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
       const x = inputs[i].data as Float64Array;
       for (let j = 0; j < x.length; j++) {
         const column = centralDifference(x, j, eps, evaluate);
-        for (let o = 0; o < out.size; o++) {
+        for (let o = 0; o < out.numel(); o++) {
           report.compare(rows[o][k][j], column[o], () => ({
             input: i, inputIndex: unravel(j, inputs[i].shape), outputIndex: unravel(o, out.shape),
           }));
@@ -121,7 +121,7 @@ function fastCheck(
 ) {
   const gen = new Generator(seed);
   const v = Float64Array.from({ length: outSize }, () => gen.normal());
-  const us = checked.map((i) => Float64Array.from({ length: inputs[i].size }, () => gen.normal()));
+  const us = checked.map((i) => Float64Array.from({ length: inputs[i].numel() }, () => gen.normal()));
   const norm = Math.sqrt(us.reduce((s, u) => s + u.reduce((t, x) => t + x * x, 0), 0)) || 1;
   us.forEach((u) => u.forEach((_, j) => (u[j] /= norm)));
   const saved = checked.map((i) => (inputs[i].data as Float64Array).slice());

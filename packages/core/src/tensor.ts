@@ -1,7 +1,7 @@
 import { runBackward, type BackwardOptions, type Node } from './autograd';
 import { AutogradError, DTypeError, ShapeError, ValueError, fmtShape } from './errors';
 import { allocate, kindOf, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype';
-import { checkShape, numel, type Shape } from './shape';
+import { checkShape, normalizeDim, numel, type Shape } from './shape';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as sh from './ops/shape';
@@ -42,7 +42,12 @@ export class Tensor {
   }
 
   get ndim(): number { return this.shape.length; }
-  get size(): number { return this.data.length; }
+  /** PyTorch's size(): the shape, or the length of one dim (negative dims count from the end). */
+  size(): readonly number[];
+  size(dim: number): number;
+  size(dim?: number): readonly number[] | number {
+    return dim === undefined ? this.shape : this.shape[normalizeDim('size', dim, this.ndim)];
+  }
   numel(): number { return this.data.length; }
   get isLeaf(): boolean { return this.gradFn === null; }
 

@@ -53,7 +53,7 @@ export class Conv2d extends Module {
   }
   /** Per output element: (C/groups)·KH·KW. */
   override macs(y: Tensor): number {
-    return y.size * (this.inChannels / (this.options.groups ?? 1)) * this.kernelSize[0] * this.kernelSize[1];
+    return y.numel() * (this.inChannels / (this.options.groups ?? 1)) * this.kernelSize[0] * this.kernelSize[1];
   }
   override describe(): string {
     const { stride = 1, padding = 0, groups = 1 } = this.options;
@@ -78,7 +78,7 @@ export class Linear extends Module {
     const y = x.matmul(this.weight.T);
     return this.bias ? y.add(this.bias) : y;
   }
-  override macs(y: Tensor): number { return y.size * this.inFeatures; }
+  override macs(y: Tensor): number { return y.numel() * this.inFeatures; }
   override describe(): string { return `Linear(${this.inFeatures}, ${this.outFeatures})`; }
 }
 

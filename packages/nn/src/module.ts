@@ -149,7 +149,7 @@ export abstract class Module {
 
   numParameters(): number {
     let n = 0;
-    for (const p of this.parameters()) n += p.size;
+    for (const p of this.parameters()) n += p.numel();
     return n;
   }
 

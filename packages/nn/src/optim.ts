@@ -35,7 +35,7 @@ export abstract class Optimizer {
     this.stepCount++;
     this.params.forEach((p, i) => {
       if (p.grad === null) return;
-      if (p.grad.size !== p.size) throw new AutogradError(`${this.constructor.name}: grad ${fmtShape(p.grad.shape)} does not match parameter ${fmtShape(p.shape)}`);
+      if (p.grad.numel() !== p.numel()) throw new AutogradError(`${this.constructor.name}: grad ${fmtShape(p.grad.shape)} does not match parameter ${fmtShape(p.shape)}`);
       const name = this.constructor.name;
       this.update(floatData(name, `params[${i}]`, p), floatData(name, `params[${i}].grad`, p.grad), i);
     });
@@ -79,7 +79,7 @@ export abstract class Optimizer {
         if (!Array.isArray(values) || !values.every((v) => typeof v === 'number')) {
           throw new ValueError(`${where}: slot '${name}' of parameter ${i} must be an array of numbers`);
         }
-        if (values.length !== this.params[i].size) {
+        if (values.length !== this.params[i].numel()) {
           throw new ValueError(`${where}: slot '${name}' of parameter ${i} has ${values.length} values, parameter ${fmtShape(this.params[i].shape)}`);
         }
       }

@@ -36,7 +36,7 @@ function firstDtype(model: Module): FloatDType {
 
 function ownParams(m: Module): number {
   let n = 0;
-  for (const p of m.parameters()) n += p.size;
+  for (const p of m.parameters()) n += p.numel();
   return n;
 }
 

@@ -55,7 +55,7 @@ export interface FusedConv2dOptions extends Conv2dOptions {
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const g = conv2dGeometry(x, weight, bias, opts);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  if (x.size === 0 || weight.size === 0) return emptyConv2d(conv2dOp, x, weight, bias, g, 'linear');
+  if (x.numel() === 0 || weight.numel() === 0) return emptyConv2d(conv2dOp, x, weight, bias, g, 'linear');
   const xd = floatData(conv2dOp.name, 'input', x), wd = floatData(conv2dOp.name, 'weight', weight);
   const bd = bias && floatData(conv2dOp.name, 'bias', bias);
   const y = kernelFor(conv2dOp, dtypeOf(xd)).forward(xd, wd, bd, g);
@@ -72,7 +72,7 @@ export function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null = nul
     throw new ValueError(`fusedConv2d: argument 'activation' must be 'relu' or 'linear', got ${kindOf(activation)}`);
   }
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  if (x.size === 0 || weight.size === 0) return emptyConv2d(fusedConv2dOp, x, weight, bias, g, activation);
+  if (x.numel() === 0 || weight.numel() === 0) return emptyConv2d(fusedConv2dOp, x, weight, bias, g, activation);
   const xd = floatData(fusedConv2dOp.name, 'input', x), wd = floatData(fusedConv2dOp.name, 'weight', weight);
   const bd = bias && floatData(fusedConv2dOp.name, 'bias', bias);
   const y = kernelFor(fusedConv2dOp, dtypeOf(xd)).forward(xd, wd, bd, g, activation);

@@ -41,7 +41,7 @@ function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: numb
   loop?: SameShapeLoop): [Tensor, Tensor, Tensor] {
   const [x, y, shape] = binaryOperands(op, a, bLike);
   const xd = floatData(op, 'input', x), out = allocateLike(xd, checkNumel(op, shape), op);
-  if (loop && x.size === y.size && x.size === out.length) loop(xd, floatData(op, 'other', y), out);
+  if (loop && x.numel() === y.numel() && x.numel() === out.length) loop(xd, floatData(op, 'other', y), out);
   else mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
   return [x, y, new Tensor(out, shape)];
 }
@@ -130,11 +130,11 @@ export function abs(x: Tensor): Tensor {
 
 const RELU = defineOp({ name: 'relu', inputs: ['input'], differentiable: true });
 export function relu(x: Tensor): Tensor {
-  const xd = floatData(RELU.name, 'input', x), od = allocateLike(xd, x.size);
+  const xd = floatData(RELU.name, 'input', x), od = allocateLike(xd, x.numel());
   reluInto(xd, od); // NaN stays NaN, as in PyTorch
   const out = new Tensor(od, x.shape);
   return track(RELU, [x], out, (g) => {
-    const gd = floatData(RELU.name, 'grad', g), gx = allocateLike(gd, g.size);
+    const gd = floatData(RELU.name, 'grad', g), gx = allocateLike(gd, g.numel());
     reluBackwardInto(od, gd, gx);
     return [new Tensor(gx, x.shape)];
   });

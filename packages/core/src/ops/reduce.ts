@@ -56,7 +56,7 @@ export function max(x: Tensor, dim?: number, keepDim = false): Tensor {
   requireFloat(MAX.name, 'input', x);
   const { values, indices, outShape } = maxAlong(MAX.name, x, dim, keepDim);
   return track(MAX, [x], new Tensor(values, outShape), (g) => {
-    const gx = allocate(x.dtype, x.size);
+    const gx = allocate(x.dtype, x.numel());
     for (let o = 0; o < indices.length; o++) gx[indices[o]] += g.data[o];
     return [new Tensor(gx, x.shape)];
   });
@@ -73,9 +73,9 @@ export function argmax(x: Tensor, dim?: number, keepDim = false): Tensor {
 
 /** For each output: the max value, its flat index in x, and its position along the dim. */
 function maxAlong(op: string, x: Tensor, dim: number | undefined, keepDim: boolean) {
-  if (x.size === 0) throw new ValueError(`${op}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
+  if (x.numel() === 0) throw new ValueError(`${op}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
   const d = dim === undefined ? -1 : normalizeDim(op, dim, x.ndim);
-  const shape = d < 0 ? [x.size] : x.shape;
+  const shape = d < 0 ? [x.numel()] : x.shape;
   const axis = d < 0 ? 0 : d;
   const len = shape[axis] ?? 1;
   if (len === 0) throw new ValueError(`${op}: dim ${dim} of ${fmtShape(x.shape)} is empty`);
@@ -108,7 +108,7 @@ export function logsumexp(x: Tensor, dim: Dims, keepDim = false): Tensor {
   requireTensor('logsumexp', 'input', x);
   const dims = normalizeDims('logsumexp', dim, x.ndim);
   let m = x.detach();
-  if (x.size === 0) m = new Tensor(allocate(x.dtype, numel(keepShapeOf(x.shape, dims))), keepShapeOf(x.shape, dims));
+  if (x.numel() === 0) m = new Tensor(allocate(x.dtype, numel(keepShapeOf(x.shape, dims))), keepShapeOf(x.shape, dims));
   else for (const d of dims) m = max(m, d, true);
   const finite = where(m.abs().lt(Infinity), m, 0);
   const out = add(log(sum(exp(sub(x, finite)), dims, true)), finite);

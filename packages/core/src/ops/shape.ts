@@ -14,9 +14,9 @@ function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[]
   if (free > 1 || shape.some((s) => !Number.isInteger(s) || s < -1)) {
     throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)} for input ${fmtShape(x.shape)} (at most one -1)`);
   }
-  const out = shape.map((s) => (s === -1 ? (known === 0 ? 0 : x.size / known) : s));
-  if (numel(out) !== x.size || out.some((s) => !Number.isInteger(s))) {
-    throw new ShapeError(`${op}: shape ${fmtShape(shape)} is invalid for input ${fmtShape(x.shape)} of ${x.size} elements`);
+  const out = shape.map((s) => (s === -1 ? (known === 0 ? 0 : x.numel() / known) : s));
+  if (numel(out) !== x.numel() || out.some((s) => !Number.isInteger(s))) {
+    throw new ShapeError(`${op}: shape ${fmtShape(shape)} is invalid for input ${fmtShape(x.shape)} of ${x.numel()} elements`);
   }
   return out;
 }
@@ -58,7 +58,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(perm).size !== perm.length) throw new ValueError(`permute: dims [${dims.join(', ')}] repeat a dim`);
   const outShape = perm.map((d) => x.shape[d]);
   const srcStrides = stridesOf(x.shape);
-  const out = allocate(x.dtype, x.size);
+  const out = allocate(x.dtype, x.numel());
   const idx = new Array<number>(x.ndim).fill(0);
   const step = perm.map((d) => srcStrides[d]);
   for (let o = 0, src = 0; o < out.length; o++) {
@@ -122,7 +122,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const out = allocate(x.dtype, numel(outShape));
   copyBlock(x.data, out, x.shape, d, start, length, false);
   return track(NARROW, [x], new Tensor(out, outShape), (g) => {
-    const gx = allocate(g.dtype, x.size);
+    const gx = allocate(g.dtype, x.numel());
     copyBlock(g.data, gx, x.shape, d, start, length, true);
     return [new Tensor(gx, x.shape)];
   });
@@ -185,7 +185,7 @@ export function gather(x: Tensor, dim: number, indexLike: IndexLike): Tensor {
     out[i] = x.data[src[i]];
   }
   return track(GATHER, [x], new Tensor(out, index.shape), (g) => {
-    const gx = allocate(g.dtype, x.size);
+    const gx = allocate(g.dtype, x.numel());
     for (let i = 0; i < src.length; i++) gx[src[i]] += g.data[i];
     return [new Tensor(gx, x.shape)];
   });
@@ -228,7 +228,7 @@ export function indexSelect(x: Tensor, dim: number, indexLike: IndexLike): Tenso
     }
   }
   return track(INDEX_SELECT, [x], new Tensor(out, outShape), (g) => {
-    const gx = allocate(g.dtype, x.size);
+    const gx = allocate(g.dtype, x.numel());
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < k; j++) {
         const to = (o * size + index.data[j]) * inner, from = (o * k + j) * inner;
@@ -245,7 +245,7 @@ export function cast(x: Tensor, dtype: FloatDType): Tensor {
   requireTensor('cast', 'input', x);
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`to: target dtype must be float32 or float64, got '${dtype}'`);
   if (x.dtype === dtype) return x;
-  const out = allocate(dtype, x.size);
+  const out = allocate(dtype, x.numel());
   out.set(x.data);
   const from = x.dtype;
   return track(CAST, [x], new Tensor(out, x.shape), (g) => [from === 'int32' ? null : cast(g, from)]);

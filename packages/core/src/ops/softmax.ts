@@ -16,7 +16,7 @@ function forEachSlice(shape: readonly number[], dim: number, fn: (offset: number
 
 /** log-softmax, or softmax as exp(x - max) / Σ (more accurate than exp of the log form for large logits). */
 function softmaxData(x: Tensor, d: number, op: string, log: boolean): FloatArray {
-  const src = floatData(op, 'input', x), out = allocateLike(src, x.size);
+  const src = floatData(op, 'input', x), out = allocateLike(src, x.numel());
   if (x.ndim === 0) return out.fill(log ? 0 : 1);
   forEachSlice(x.shape, d, (off, stride, len) => {
     let m = -Infinity;
