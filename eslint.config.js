@@ -28,7 +28,6 @@ export default tseslint.config(
       '@stylistic/eol-last': 'error',
       '@stylistic/no-trailing-spaces': 'error',
       '@stylistic/no-multiple-empty-lines': ['error', { max: 1 }],
-      '@stylistic/object-curly-spacing': ['error', 'always'],
       '@stylistic/comma-spacing': 'error',
       '@stylistic/keyword-spacing': 'error',
       '@stylistic/space-before-blocks': 'error',

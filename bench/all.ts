@@ -1,4 +1,4 @@
-// pnpm bench: the workloads W1–W6 of shared/research/peers.md for firegrad and, in the same run,
+// pnpm bench: the workloads W1–W6 of docs/benchmarks.md for firegrad and, in the same run,
 // PyTorch (/usr/bin/python3, same thread count), ONNX Runtime (node, models exported by PyTorch),
 // TF.js 4.22 wasm and cpu. Prints one table (median, min–max, ratio to firegrad) and writes it to
 // bench/results/latest.json. Compare ratios within one run: the machine is shared and noisy.
@@ -36,7 +36,7 @@ const skipSlow = args.skipSlow;
 const maxRuns = args.runs ?? (quick ? 3 : 9);
 const minRuns = Math.min(maxRuns, quick ? 2 : 3);
 const budgetMs = quick ? 5_000 : 30_000; // per cell: slow peers get fewer runs (never fewer than minRuns)
-const PYTHON = '/usr/bin/python3'; // the python3 first on PATH may lack torch (peers.md)
+const PYTHON = '/usr/bin/python3'; // the python3 first on PATH may lack torch (docs/benchmarks.md)
 
 const picked = WORKLOADS.filter((w) => !args.only || args.only.includes(w));
 
@@ -144,7 +144,7 @@ try {
 const onnxDir = mkdtempSync(join(tmpdir(), 'firegrad-bench-'));
 
 // PyTorch's OpenMP threads spin while they wait: when another process holds a core, its 2-thread
-// times can jump ~10× for a whole run (peers.md's W1: 39–952 ms). Check the load averages printed.
+// times can jump ~10× for a whole run (PyTorch's W1 measured 39–952 ms in one run). Check the load averages printed.
 async function peersFromPython(w: Workload, threads: number): Promise<string | null> {
   const rows = ROWS.filter((r) => r.workload === w);
   const onnx = ort && w !== 'W4' && w !== 'W5' ? join(onnxDir, `${w}.onnx`) : null;

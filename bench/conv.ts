@@ -77,7 +77,9 @@ for (const s of picked) {
     const wantGrads = backend === 'wasm' || (opts.tfjsCpuGrads && process.env.TFJS_CPU_GRADS !== '0' && s === shapes[0]);
     if (!wantGrads) { record(s.name, `tfjs ${backend}`, 'fwd+dX+dW', 3 * flop, null, 'skipped (tens of seconds per call)'); continue; }
     try {
-      const t = await time(() => tf.grads((a: any, b: any) => tf.sum(conv(a, b)))([tx, tw]).forEach((r) => { r.dataSync(); r.dispose(); }), slow ? 1 : runs, slow ? 0 : 1);
+      const t = await time(
+        () => tf.grads((a: any, b: any) => tf.sum(conv(a, b)))([tx, tw]).forEach((r) => { r.dataSync(); r.dispose(); }),
+        slow ? 1 : runs, slow ? 0 : 1);
       record(s.name, `tfjs ${backend}`, 'fwd+dX+dW', 3 * flop, t);
     } catch (e) {
       record(s.name, `tfjs ${backend}`, 'fwd+dX+dW', 3 * flop, null, `fails: ${(e as Error).message.split('\n')[0].slice(0, 80)}`);

@@ -47,7 +47,7 @@ for (const n of profile.nodes) {
   if (!hits) continue;
   total += hits;
   const file = n.callFrame.url.replace(/^.*\/(packages|node_modules)\//, '').replace(/^file:\/\//, '') || `(${n.callFrame.functionName || 'native'})`;
-  const fn = `${n.callFrame.functionName || "(anonymous)"}  ${file}`;
+  const fn = `${n.callFrame.functionName || '(anonymous)'}  ${file}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
   byFile.set(file, (byFile.get(file) ?? 0) + hits);
 }

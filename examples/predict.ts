@@ -52,7 +52,7 @@ function readPng(path: string): Uint8Array {
   try {
     png = PNG.sync.read(bytes);
   } catch (e) {
-    throw new Error(`${path} is a damaged PNG image (${(e as Error).message})`);
+    throw new Error(`${path} is a damaged PNG image (${(e as Error).message})`, { cause: e });
   }
   if (png.width !== 28 || png.height !== 28) throw new Error(`${path} is ${png.width}×${png.height}; the model takes 28×28 images`);
   return Uint8Array.from({ length: 784 }, (_, i) => {

@@ -124,7 +124,8 @@ async function main() {
   let last = history.at(-1);
   let final: ReturnType<typeof evaluate> | undefined;
   for (let epoch = startEpoch; epoch <= settings.epochs; epoch++) {
-    const result = await trainEpoch(model, optimizer, scheduler, train, settings, gen, epoch, epoch === startEpoch ? resumed?.run.progress : undefined, stop);
+    const result = await trainEpoch(model, optimizer, scheduler, train, settings, gen, epoch,
+      epoch === startEpoch ? resumed?.run.progress : undefined, stop);
     if ('interrupted' in result) {
       saveCheckpoint(checkpointPath, model, optimizer,
         { epoch: epoch - 1, settings, schedulerEpoch: scheduler.epoch, generator: gen.getState(), history, progress: result.interrupted });
@@ -150,7 +151,8 @@ async function main() {
   stop.release();
 
   const metrics = {
-    testAccuracy: final!.accuracy, testLoss: final!.loss, testImages: testSplit.length, trainLoss: last!.trainLoss, trainAccuracy: last!.trainAccuracy,
+    testAccuracy: final!.accuracy, testLoss: final!.loss, testImages: testSplit.length,
+    trainLoss: last!.trainLoss, trainAccuracy: last!.trainAccuracy,
     imagesPerSecond: last!.imagesPerSecond, epochs: history.length, history, settings,
     wallSeconds: (performance.now() - t0) / 1000, checkpoint: checkpointPath,
   };
@@ -215,7 +217,8 @@ export function subset(split: Split, n: number, seed: number): Split {
 
 /** One epoch, or its rest when `from` says where an interrupted one stopped; stops early when a signal asks. */
 async function trainEpoch(model: Module, optimizer: Optimizer, scheduler: CosineAnnealingLR, train: Split, s: Settings, gen: Generator,
-  epoch: number, from: EpochProgress | undefined, stop: StopFlag): Promise<{ loss: number; accuracy: number; seconds: number } | { interrupted: EpochProgress }> {
+  epoch: number, from: EpochProgress | undefined, stop: StopFlag,
+): Promise<{ loss: number; accuracy: number; seconds: number } | { interrupted: EpochProgress }> {
   model.train();
   // the shuffle is redrawn from the generator state the epoch started with, so a resumed epoch sees the same order
   const epochGenerator = from?.epochGenerator ?? gen.getState();

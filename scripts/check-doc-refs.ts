@@ -9,7 +9,7 @@ const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclud
   .split('\n').filter(Boolean);
 const REF = /(?<![\w@/.-])((?:\.{1,2}\/)*[\w.-]+(?:\/[\w.-]+)*\.(?:ts|mjs|js|md|py|json|safetensors|png|svg|html))(?![\w/])/g;
 // Names that are not files of this repository: packages' own files, outputs written at run time.
-const EXTERNAL = /^(?:node_modules\/|runs\/|\.cache\/|bench\/results\/|dist\/)|^(?:package|tsconfig|metrics|checkpoint|latest)\.json$|^[\w-]+\.(?:png|svg)$/;
+const EXTERNAL = /^(?:node_modules\/|runs\/|\.cache\/|bench\/results\/|dist\/)|^(?:package|tsconfig|metrics|checkpoint|latest)\.json$|^[\w-]+\.(?:png|svg|safetensors)$/;
 
 function* textOf(path: string, src: string): Generator<[number, string]> {
   const lines = src.split('\n');
@@ -26,7 +26,9 @@ function* textOf(path: string, src: string): Generator<[number, string]> {
 
 const present = (ref: string) => {
   const clean = ref.replace(/^(?:\.{1,2}\/)+/, '');
-  return files.some((f) => f === clean || f.endsWith(`/${clean}`));
+  // A `.js` name next to a `.ts` file is that file once built (ESM imports name the emitted file).
+  const names = [clean, clean.replace(/\.js$/, '.ts')];
+  return files.some((f) => names.some((n) => f === n || f.endsWith(`/${n}`)));
 };
 const problems: string[] = [];
 for (const path of files.filter((f) => /\.(?:ts|mjs|js|md|py)$/.test(f) && !f.startsWith('test/fixtures/'))) {

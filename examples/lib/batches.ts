@@ -4,8 +4,8 @@ import { Tensor, type Generator } from '@firegrad/core';
 import { IMAGE_SIZE, type Split } from './fashion-mnist';
 
 /** Fashion-MNIST's training-set pixel statistics (measured on the 60,000 train images: 0.2860, 0.3528). */
-export const MEAN = 0.286;
-export const STD = 0.353;
+const MEAN = 0.286;
+const STD = 0.353;
 
 export interface Augment { crop: number; flip: boolean }
 

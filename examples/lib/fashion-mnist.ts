@@ -20,7 +20,7 @@ export interface Split {
 }
 
 /** <repo>/.cache, ignored by git. */
-export const DEFAULT_CACHE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache', 'fashion-mnist-v1.bin');
+const DEFAULT_CACHE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache', 'fashion-mnist-v1.bin');
 
 /**
  * The deterministic split, stratified by class: of each class's 7,000 images in package order, the

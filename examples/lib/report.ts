@@ -141,7 +141,10 @@ function curveSpec(
   };
 }
 
-/** Writes loss.svg + loss.png (train and test loss per epoch) and accuracy.svg + accuracy.png (train and test accuracy per epoch) into dir; returns the written paths. */
+/**
+ * Writes loss.svg + loss.png (train and test loss per epoch) and accuracy.svg + accuracy.png (train and test accuracy per epoch)
+ * into dir; returns the written paths.
+ */
 export async function writeCurves(dir: string, history: EpochRecord[]): Promise<string[]> {
   if (history.length === 0) throw new Error('writeCurves: history is empty');
   const last = history[history.length - 1];
@@ -171,7 +174,10 @@ export async function writeCurves(dir: string, history: EpochRecord[]): Promise<
   return [...writeSvgAndPng(dir, 'loss', loss, CHART_PNG_SCALE), ...writeSvgAndPng(dir, 'accuracy', acc, CHART_PNG_SCALE)];
 }
 
-/** confusion[t][p] = count of true class t predicted as p. Writes confusion.svg + confusion.png: a heatmap with counts in the cells, class names on both axes ("true" rows, "predicted" columns). */
+/**
+ * confusion[t][p] = count of true class t predicted as p. Writes confusion.svg + confusion.png: a heatmap with counts in the cells,
+ * class names on both axes ("true" rows, "predicted" columns).
+ */
 export async function writeConfusionMatrix(dir: string, confusion: number[][], classNames: string[]): Promise<string[]> {
   const k = classNames.length;
   if (k === 0) throw new Error('writeConfusionMatrix: no class names');
@@ -305,7 +311,11 @@ function tilePng(pixels: Uint8Array, scale: number): Buffer {
 
 const xmlEscape = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
-/** A grid (8 columns by default) of 28×28 grayscale test images (each a Uint8Array of 784 bytes, 0..255), upscaled (×4 by default), each captioned "pred: <name>" / "true: <name>", wrong predictions marked red (border, caption and a tinted cell), correct ones green. Writes predictions.svg + predictions.png. */
+/**
+ * A grid (8 columns by default) of 28×28 grayscale test images (each a Uint8Array of 784 bytes, 0..255), upscaled (×4 by default),
+ * each captioned "pred: <name>" / "true: <name>", wrong predictions marked red (border, caption and a tinted cell), correct ones green.
+ * Writes predictions.svg + predictions.png.
+ */
 export async function writePredictionGrid(
   dir: string,
   images: Uint8Array[],
@@ -329,7 +339,7 @@ export async function writePredictionGrid(
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${L.width}" height="${L.height}" viewBox="0 0 ${L.width} ${L.height}" font-family="DejaVu Sans, Verdana, Arial, sans-serif">`,
     `<rect width="${L.width}" height="${L.height}" fill="white"/>`,
-    `<text x="12" y="24" font-size="16" font-weight="bold" fill="#222">Test predictions</text>`,
+    '<text x="12" y="24" font-size="16" font-weight="bold" fill="#222">Test predictions</text>',
     `<text x="12" y="44" font-size="12" fill="#555">${n - wrong} / ${n} correct · <tspan fill="${WRONG_COLOR}" font-weight="bold">red = wrong</tspan> · <tspan fill="${RIGHT_COLOR}" font-weight="bold">green = right</tspan></text>`,
   ];
   images.forEach((img, i) => {

@@ -42,23 +42,29 @@ export const properties: Record<string, () => void> = {
   relu: unaryProperty((x) => x.relu(), awayFromZero()),
   sigmoid: unaryProperty((x) => x.sigmoid()),
   tanh: unaryProperty((x) => x.tanh()),
-  clamp: () => fc.assert(fc.property(shapeArb(), seedArb, fc.double({ min: -1, max: 0, noNaN: true }), fc.double({ min: 0.01, max: 1, noNaN: true }), (shape, seed, lo, width) => {
-    const hi = lo + width;
-    // keep every value at least 1e-3 from both bounds: the gradient jumps there
-    const draw: Draw = (g) => { let v; do v = 2 * g.normal(); while (Math.abs(v - lo) < 1e-3 || Math.abs(v - hi) < 1e-3); return v; };
-    expectGradcheck((x) => x.clamp(lo, hi), [leaf(new Generator(seed), shape, draw)]);
-  }), fcOpts()),
+  clamp: () => fc.assert(fc.property(
+    shapeArb(), seedArb, fc.double({ min: -1, max: 0, noNaN: true }), fc.double({ min: 0.01, max: 1, noNaN: true }),
+    (shape, seed, lo, width) => {
+      const hi = lo + width;
+      // keep every value at least 1e-3 from both bounds: the gradient jumps there
+      const draw: Draw = (g) => { let v; do v = 2 * g.normal(); while (Math.abs(v - lo) < 1e-3 || Math.abs(v - hi) < 1e-3); return v; };
+      expectGradcheck((x) => x.clamp(lo, hi), [leaf(new Generator(seed), shape, draw)]);
+    },
+  ), fcOpts()),
   where: () => fc.assert(fc.property(broadcastPairArb(), seedArb, ([sa, sb], seed) => {
     const g = new Generator(seed);
     const a = leaf(g, sa), b = leaf(g, sb);
     const cond = leaf(g, sa.length >= sb.length ? sa : sb, (r) => (r.random() < 0.5 ? 1 : 0), false);
     expectGradcheck((x, y) => fg.where(cond, x, y), [a, b]);
   }), fcOpts()),
-  sum: () => fc.assert(fc.property(shapeArb(), fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 3 }), fc.boolean(), seedArb, (shape, dimsRaw, keepDim, seed) => {
-    const dims = [...new Set(dimsRaw.filter((d) => d < shape.length))];
-    const x = leaf(new Generator(seed), shape);
-    expectGradcheck((t) => t.sum(dims.length ? dims : undefined, keepDim), [x]);
-  }), fcOpts()),
+  sum: () => fc.assert(fc.property(
+    shapeArb(), fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 3 }), fc.boolean(), seedArb,
+    (shape, dimsRaw, keepDim, seed) => {
+      const dims = [...new Set(dimsRaw.filter((d) => d < shape.length))];
+      const x = leaf(new Generator(seed), shape);
+      expectGradcheck((t) => t.sum(dims.length ? dims : undefined, keepDim), [x]);
+    },
+  ), fcOpts()),
   max: () => fc.assert(fc.property(dimCase(1), fc.boolean(), ([shape, dim, keepDim, seed], overall) => {
     const x = leaf(new Generator(seed), shape);
     expectGradcheck((t) => (overall ? t.max() : t.max(dim, keepDim)), [x]);
@@ -85,7 +91,8 @@ export const properties: Record<string, () => void> = {
   }), fcOpts()),
   narrow: () => fc.assert(fc.property(dimCase(1).chain(([shape, dim, , seed]) => {
     const size = shape[dim < 0 ? dim + shape.length : dim];
-    return fc.integer({ min: 0, max: size }).chain((start) => fc.tuple(fc.constant([shape, dim, seed] as const), fc.constant(start), fc.integer({ min: 0, max: size - start })));
+    return fc.integer({ min: 0, max: size })
+      .chain((start) => fc.tuple(fc.constant([shape, dim, seed] as const), fc.constant(start), fc.integer({ min: 0, max: size - start })));
   }), ([[shape, dim, seed], start, length]) => {
     expectGradcheck((t) => t.narrow(dim, start, length), [leaf(new Generator(seed), shape)]);
   }), fcOpts()),

@@ -97,7 +97,8 @@ describe('report figures', () => {
   it('writePredictionGrid: captioned, colour-marked, sharp tiles', async () => {
     const n = 16;
     // image i: a diagonal gradient whose brightness depends on i, so tiles differ and pixels are checkable
-    const images = Array.from({ length: n }, (_, i) => Uint8Array.from({ length: 784 }, (_, k) => ((k % 28) * 9 + Math.floor(k / 28) * 3 + i * 11) % 256));
+    const images = Array.from({ length: n },
+      (_, i) => Uint8Array.from({ length: 784 }, (_, k) => ((k % 28) * 9 + Math.floor(k / 28) * 3 + i * 11) % 256));
     const labels = Array.from({ length: n }, (_, i) => i % 10);
     const wrong = new Set([3, 10]);
     const predicted = labels.map((l, i) => (wrong.has(i) ? (l + 1) % 10 : l));

@@ -11,7 +11,8 @@ class WithBuffers extends Module {
 }
 
 describe('Module', () => {
-  const net = () => new Sequential(new Conv2d(1, 2, 3, { generator: new Generator(0) }), new ReLU(), new Sequential(new Linear(4, 3), new Dropout(0.5)));
+  const net = () => new Sequential(
+    new Conv2d(1, 2, 3, { generator: new Generator(0) }), new ReLU(), new Sequential(new Linear(4, 3), new Dropout(0.5)));
   it('names parameters with dotted paths in registration order', () => {
     expect([...net().namedParameters()].map(([n, t]) => [n, t.shape])).toEqual([
       ['0.weight', [2, 1, 3, 3]], ['0.bias', [2]], ['2.0.weight', [3, 4]], ['2.0.bias', [3]],

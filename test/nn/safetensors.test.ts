@@ -190,7 +190,7 @@ describe('validation on read', () => {
     }
   });
   it('unknown dtype is named, with the supported ones', () => {
-    rejects(fileOf({ w: entry('BF16', [2], [0, 4]) }, f32(1)), `tensor 'w': unknown dtype "BF16" (supported: F32, F64, I32)`);
+    rejects(fileOf({ w: entry('BF16', [2], [0, 4]) }, f32(1)), 'tensor \'w\': unknown dtype "BF16" (supported: F32, F64, I32)');
     rejects(fileOf({ w: entry(4, [1], [0, 4]) }, f32(1)), "tensor 'w': unknown dtype 4");
   });
   it('shape must hold non-negative safe integers', () => {

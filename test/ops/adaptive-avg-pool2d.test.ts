@@ -82,10 +82,10 @@ describe('errors: bad input -> typed error naming op and argument', () => {
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('adaptiveAvgPool2d', () => fc.assert(fc.property(
-      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 })), seedArb, ([N, C, H, W, OH, OW], seed) => {
-        check((t) => adaptiveAvgPool2d(t, [OH, OW]), [leaf(new Generator(seed), [N, C, H, W])]);
-      }), fcOpts()));
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }),
+      fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 })), seedArb, ([N, C, H, W, OH, OW], seed) => {
+      check((t) => adaptiveAvgPool2d(t, [OH, OW]), [leaf(new Generator(seed), [N, C, H, W])]);
+    }), fcOpts()));
   it('globalAvgPool2d', () => {
     check((t) => globalAvgPool2d(t), [leaf(new Generator(3), [2, 3, 5, 4])]);
   });

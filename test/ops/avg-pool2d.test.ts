@@ -47,7 +47,6 @@ describe('cpu kernel against the tap-counting loop', () => {
   });
 });
 
-
 forEachGpuMode(({ kernels, ran }) => {
   for (const countIncludePad of [true, false]) {
     it(`avg pool forward and backward, countIncludePad=${countIncludePad}, windows past the edge`, async () => {
@@ -71,7 +70,8 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
 
   it('output and gradient agree with the cpu-js reference, float32', () => fc.assert(fc.property(poolCaseArb(false).filter(poolValid), (c) => {
     const x = f32(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
-    const fn = (t: Tensor) => avgPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad });
+    const fn = (t: Tensor) => avgPool2d(t,
+      { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad });
     const [[, ref], ...others] = forEachBackend('avgPool2d', fn, [x], (shape) => f32(new Generator(c.seed + 1), [...shape]));
     // f32 tolerance scaled by the window: the backends sum its terms in different orders
     const atol = 1e-6 * c.kernel[0] * c.kernel[1];
@@ -85,7 +85,7 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
 describe('PyTorch fixtures', () => pytorchFixtures(['avgPool2d']));
 
 describe('errors: bad input -> typed error naming op and argument', () => {
-  it(`avgPool2d: invalid geometries throw, valid ones never give −∞ or NaN`, () =>
+  it('avgPool2d: invalid geometries throw, valid ones never give −∞ or NaN', () =>
     fc.assert(fc.property(poolCaseArb(false), (c) => {
       const opts = { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad };
       const run = () => avgPool2d(zeros([c.N, c.C, c.H, c.W]).add(1), opts);
@@ -102,7 +102,8 @@ describe('errors: bad input -> typed error naming op and argument', () => {
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('avgPool2d', () => fc.assert(fc.property(poolCaseArb(false).filter(poolValid), (c) => {
-      const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
-      check((t) => avgPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad }), [x]);
-    }), fcOpts()));
+    const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
+    check((t) => avgPool2d(t,
+      { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad }), [x]);
+  }), fcOpts()));
 });

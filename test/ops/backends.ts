@@ -8,7 +8,7 @@ import { lastBackend, setNumThreads, withBackend, type BackendName } from '@fire
 import { backendRunner, numThreads } from '@firegrad/ops/internal';
 
 export type BackendCase = 'cpu-js' | 'cpu-wasm' | 'cpu-threads' | 'gpujs';
-export const BACKENDS: readonly BackendCase[] = ['cpu-js', 'cpu-wasm', 'cpu-threads', 'gpujs'];
+const BACKENDS: readonly BackendCase[] = ['cpu-js', 'cpu-wasm', 'cpu-threads', 'gpujs'];
 
 /** The configuration of each case: the op backend, the SIMD switch and the thread count. */
 const SETUP: Record<BackendCase, { backend: BackendName; simd: boolean; threads: number }> = {
@@ -26,7 +26,7 @@ export interface BackendRun { out: Tensor; grads: Tensor[]; ran: BackendName | u
  * (float32 on gpujs runs there when the op has a gpujs kernel; everything else runs on cpu). Restores the SIMD switch and the
  * thread count after. (A job below the threads' size threshold still runs on one thread.)
  */
-export function runOn(c: BackendCase, op: string, fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[],
+function runOn(c: BackendCase, op: string, fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[],
   gradOutput: (shape: readonly number[]) => Tensor, hasGpujsKernel = true): BackendRun {
   const { backend, simd, threads } = SETUP[c];
   const prevSimd = simdEnabled(), prevThreads = numThreads().threads;

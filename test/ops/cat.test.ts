@@ -44,7 +44,6 @@ describe('cpu kernel', () => {
   });
 });
 
-
 forEachGpuMode(({ mode, kernels, ran }) => {
   it('cat, and slices back, over [outer, Σ sizes], 1..7 parts (more than one kernel round), empty parts', async () => {
     const k = kernels();
@@ -122,11 +121,11 @@ describe('errors: bad input -> typed error naming op and argument', () => {
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('cat', () => fc.assert(fc.property(shapeArb(3, 4, 0, 1), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 4 }), fc.nat(), seedArb, (shape, sizes, dimRaw, seed) => {
-      const g = new Generator(seed);
-      const dim = dimRaw % shape.length;
-      const parts = sizes.map((s) => leaf(g, shape.map((v, i) => (i === dim ? s : v))));
-      check((...ts) => cat(ts, dim).mul(cat(ts, dim)), parts);
-    }), fcOpts()));
+    const g = new Generator(seed);
+    const dim = dimRaw % shape.length;
+    const parts = sizes.map((s) => leaf(g, shape.map((v, i) => (i === dim ? s : v))));
+    check((...ts) => cat(ts, dim).mul(cat(ts, dim)), parts);
+  }), fcOpts()));
   it('split (composed from narrow)', () => fc.assert(fc.property(shapeArb(3, 5, 1, 1), fc.integer({ min: 1, max: 4 }), seedArb, (shape, chunk, seed) => {
     const x = leaf(new Generator(seed), shape);
     check((t) => cat(split(t, chunk, -1).map((p, i) => p.mul(i + 1)), -1), [x]);

@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DTypeError, FiregradError, Generator, ShapeError, Tensor, ValueError, randn, vjp, zeros, type FloatDType } from '@firegrad/core';
-import { conv2d, convOutSize, fusedConv2d, parallelInfo, setNumThreads, withBackend, type Conv2dGeometry } from '@firegrad/ops';
+import { DTypeError, Generator, ShapeError, Tensor, ValueError, randn, vjp, zeros, type FloatDType } from '@firegrad/core';
+import { conv2d, fusedConv2d, parallelInfo, setNumThreads, withBackend, type Conv2dGeometry } from '@firegrad/ops';
 import { LOOP_BUDGET } from '@firegrad/ops/gpujs';
 import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
 import { convCaseArb, convValid } from './arbitraries';
@@ -360,19 +360,19 @@ describe('errors: bad input -> typed error naming op and argument', () => {
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('conv2d', () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
-      const g = new Generator(c.seed);
-      const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
-      const inputs = c.bias ? [x, w, leaf(g, [c.OC])] : [x, w];
-      const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
-      check((xx, ww, bb) => conv2d(xx, ww, bb ?? null, opts), inputs);
-    }), fcOpts()));
+    const g = new Generator(c.seed);
+    const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
+    const inputs = c.bias ? [x, w, leaf(g, [c.OC])] : [x, w];
+    const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+    check((xx, ww, bb) => conv2d(xx, ww, bb ?? null, opts), inputs);
+  }), fcOpts()));
   gradcheckOp('fusedConv2d', () => fc.assert(fc.property(convCaseArb.filter(convValid), (c) => {
-      const g = new Generator(c.seed);
-      const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
-      const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
-      // the same values and gradients as the unfused pair
-      const fused = fusedConv2d(x.detach(), w.detach(), null, { ...opts, activation: 'relu' }), plain = conv2d(x.detach(), w.detach(), null, opts).relu();
-      expect(Array.from(fused.data)).toEqual(Array.from(plain.data));
-      check((xx, ww) => fusedConv2d(xx, ww, null, { ...opts, activation: 'relu' }), [x, w]);
-    }), fcOpts()));
+    const g = new Generator(c.seed);
+    const x = leaf(g, [c.N, c.C, c.H, c.W]), w = leaf(g, [c.OC, c.C / c.groups, c.KH, c.KW]);
+    const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+    // the same values and gradients as the unfused pair
+    const fused = fusedConv2d(x.detach(), w.detach(), null, { ...opts, activation: 'relu' }), plain = conv2d(x.detach(), w.detach(), null, opts).relu();
+    expect(Array.from(fused.data)).toEqual(Array.from(plain.data));
+    check((xx, ww) => fusedConv2d(xx, ww, null, { ...opts, activation: 'relu' }), [x, w]);
+  }), fcOpts()));
 });

@@ -41,7 +41,7 @@ export function tiedArray(n: number, rand: () => number): Float32Array {
 // u = 2^-24 of a partial sum no larger than Σ|terms|. Independent rounding errors grow like √len, so
 // 8·√(len + 2)·u·Σ|terms| is ~8 standard deviations. The references accumulate in float64, whose error
 // is negligible here. A dropped or doubled term in a short reduction is ~Σ|terms|/len: far above it.
-export const U = 2 ** -24;
+const U = 2 ** -24;
 
 export function expectGpuClose(what: string, actual: Float32Array, ref: Float64Array, mag: Float64Array, len: number): void {
   expect(actual).toBeInstanceOf(Float32Array);
@@ -172,7 +172,10 @@ export const ceilPastEdge: [Pool2dGeometry, number] = [{
 }, 1];
 
 export function conv(N: number, C: number, H: number, W: number, OC: number, K: number, P: number): Conv2dGeometry {
-  return { N, C, H, W, OC, KH: K, KW: K, SH: 1, SW: 1, PH: P, PW: P, DH: 1, DW: 1, groups: 1, OH: convOutSize(H, K, 1, P, 1), OW: convOutSize(W, K, 1, P, 1) };
+  return {
+    N, C, H, W, OC, KH: K, KW: K, SH: 1, SW: 1, PH: P, PW: P, DH: 1, DW: 1, groups: 1,
+    OH: convOutSize(H, K, 1, P, 1), OW: convOutSize(W, K, 1, P, 1),
+  };
 }
 
 // WebGPU needs an adapter: Dawn's default backend (a real GPU), else OpenGL ES on Mesa llvmpipe

@@ -4,7 +4,7 @@
 // errors and the gradcheck.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FiregradError, Generator, ShapeError, Tensor, ValueError, setSimd, simdEnabled, wasmMaxPool2x2Fits, zeros } from '@firegrad/core';
+import { FiregradError, Generator, Tensor, ValueError, setSimd, simdEnabled, wasmMaxPool2x2Fits, zeros } from '@firegrad/core';
 import { conv2d, maxPool2d, poolOutSize, type Pool2dGeometry } from '@firegrad/ops';
 import { maxPool2dBackward, maxPool2dForward } from '@firegrad/ops/internal';
 import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
@@ -86,7 +86,6 @@ describe('cpu kernel against the tap-scanning loop', () => {
   });
 });
 
-
 forEachGpuMode(({ mode, kernels, ran }) => {
   it('max pool forward and backward: padding as −∞, dilation, windows past the edge (ceil mode), ties', async () => {
     const k = kernels();
@@ -134,7 +133,8 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
 
   it('output and gradient agree with the cpu-js reference, float32', () => fc.assert(fc.property(poolCaseArb(true).filter(poolValid), (c) => {
     const x = f32(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
-    const fn = (t: Tensor) => maxPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode });
+    const fn = (t: Tensor) => maxPool2d(t,
+      { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode });
     const [[, ref], ...others] = forEachBackend('maxPool2d', fn, [x], (shape) => f32(new Generator(c.seed + 1), [...shape]));
     // f32 tolerance scaled by the window: the backends sum its terms in different orders
     const atol = 1e-6 * c.kernel[0] * c.kernel[1];
@@ -156,7 +156,7 @@ describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
 describe('PyTorch fixtures', () => pytorchFixtures(['maxPool2d', 'chain']));
 
 describe('errors: bad input -> typed error naming op and argument', () => {
-  it(`maxPool2d: invalid geometries throw, valid ones never give −∞ or NaN`, () =>
+  it('maxPool2d: invalid geometries throw, valid ones never give −∞ or NaN', () =>
     fc.assert(fc.property(poolCaseArb(true), (c) => {
       const opts = { kernelSize: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad,
         dilation: c.dilation };
@@ -176,9 +176,9 @@ describe('errors: bad input -> typed error naming op and argument', () => {
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('maxPool2d', () => fc.assert(fc.property(poolCaseArb(true).filter(poolValid), (c) => {
-      const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
-      check((t) => maxPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode }), [x]);
-    }), fcOpts()));
+    const x = leaf(new Generator(c.seed), [c.N, c.C, c.H, c.W]);
+    check((t) => maxPool2d(t, { kernelSize: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode }), [x]);
+  }), fcOpts()));
 });
 
 describe('SqueezeNet 1.0 pool chain shapes (ceil mode)', () => {

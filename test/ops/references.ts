@@ -17,7 +17,7 @@ import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } fr
 import { backwardBiasInto, backwardInputImages, backwardWeightImages, forwardImages, maxPool2dBackward, maxPool2dForward } from '@firegrad/ops/internal';
 
 export const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
-export const U32 = 2 ** -24;
+const U32 = 2 ** -24;
 
 export type Dtype = 'float32' | 'float64';
 export const DTYPES: Dtype[] = ['float64', 'float32'];
@@ -57,7 +57,7 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, sca
   }
 }
 
-export interface ConvRef {
+interface ConvRef {
   out: Float64Array; outScale: Float64Array;
   dx: Float64Array; dxScale: Float64Array;
   dw: Float64Array; dwScale: Float64Array;
@@ -65,7 +65,7 @@ export interface ConvRef {
 }
 
 /** The 7-deep direct convolution and, in the same loops, its three gradients given dy. */
-export function naiveConv(x: Float64Array, w: Float64Array, bias: Float64Array | null, dy: Float64Array,
+function naiveConv(x: Float64Array, w: Float64Array, bias: Float64Array | null, dy: Float64Array,
   g: Conv2dGeometry): ConvRef {
   const { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, groups } = g;
   const cg = C / groups, ocg = OC / groups;
@@ -176,7 +176,6 @@ export function checkConv(g: Conv2dGeometry, dtype: Dtype, withBias: boolean, se
   }
 }
 
-
 export function poolGeometry(dilation: boolean): fc.Arbitrary<Pool2dGeometry> {
   const d = fc.integer({ min: 1, max: dilation ? 3 : 1 });
   return fc.record({
@@ -195,7 +194,7 @@ export function poolGeometry(dilation: boolean): fc.Arbitrary<Pool2dGeometry> {
 }
 
 /** Max pool by scanning every tap in row-major order (PyTorch's CPU update rule), and its scatter. */
-export function naiveMaxPool(x: ArrayLike<number>, dy: ArrayLike<number>, g: Pool2dGeometry) {
+function naiveMaxPool(x: ArrayLike<number>, dy: ArrayLike<number>, g: Pool2dGeometry) {
   const { N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
   const out = new Float64Array(N * C * OH * OW), argmax = new Int32Array(out.length);
   const dx = new Float64Array(x.length), dxScale = new Float64Array(x.length);

@@ -12,7 +12,6 @@
 // float64, the gradient jumps whatever the summation: PyTorch's own float32 is 1.1e-2 off on
 // features.0.weight at this 227 input (one max-pool flip) and over 1e-5 on 6 of 20 others, so
 // features.0's dW at 227 is checked alone, from the float64 dY.
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gemm, setGemmBackend, type Tensor } from '@firegrad/core';

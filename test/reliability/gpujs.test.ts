@@ -183,7 +183,9 @@ describe('buffers over 2^24 elements, which gpu.js cannot index exactly, are ref
   });
   it('average pooling, conv2d (every buffer), cat and slice', () => {
     expect(() => gpu.avgPool2dBackward(tiny, bigPool, true)).toThrow(new RegExp(`avgPool2dBackward: ${input.source}`));
-    const conv: Conv2dGeometry = { N: 1, C: 1, H: 4097, W: 4097, OC: 1, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, groups: 1, OH: 4097, OW: 4097 };
+    const conv: Conv2dGeometry = {
+      N: 1, C: 1, H: 4097, W: 4097, OC: 1, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, groups: 1, OH: 4097, OW: 4097,
+    };
     expect(() => gpu.conv2dForward(tiny, tiny, null, conv)).toThrow(new RegExp(`conv2dForward: ${input.source}`));
     const wide = { ...conv, H: 1, W: 1, OC: 2 ** 24 + 1, OH: 1, OW: 1 };
     expect(() => gpu.conv2dBackwardWeight(tiny, tiny, wide)).toThrow(/conv2dBackwardWeight: 'weight' \(OC×C\/groups×KH×KW = 16777217×1×1×1\)/);

@@ -148,7 +148,7 @@ describe('layer constructors validate their arguments up front, naming the layer
   });
 
   it('dtype must be float32 or float64; Dropout p a number in [0, 1]', () => {
-    expectTyped(() => new Linear(2, 2, { dtype: 'int32' as never }), DTypeError, `Linear: 'dtype' must be 'float32' or 'float64', got "int32"`);
+    expectTyped(() => new Linear(2, 2, { dtype: 'int32' as never }), DTypeError, 'Linear: \'dtype\' must be \'float32\' or \'float64\', got "int32"');
     expectTyped(() => new Conv2d(2, 2, 1, { dtype: 'f32' as never }), DTypeError, "Conv2d: 'dtype'");
     for (const p of [-0.1, 1.5, NaN, '0.5', null]) expectTyped(() => new Dropout(p as never), ValueError, "Dropout: 'p' must be a number in [0, 1]");
   });

@@ -198,7 +198,9 @@ describe('scratch memory is bounded', () => {
     const before = scratchStats().retainedBytes[0];
     // [x, w, padding]: the first two would need a 2·3·3 × 80001² columns matrix, 10¹¹ elements,
     // more than a typed array can hold (RangeError).
-    const cases: [number[], number[], number][] = [[[0, 2, 1, 1], [3, 2, 3, 3], 40_000], [[1, 2, 1, 1], [0, 2, 3, 3], 40_000], [[2, 0, 5, 5], [3, 0, 3, 3], 1]];
+    const cases: [number[], number[], number][] = [
+      [[0, 2, 1, 1], [3, 2, 3, 3], 40_000], [[1, 2, 1, 1], [0, 2, 3, 3], 40_000], [[2, 0, 5, 5], [3, 0, 3, 3], 1],
+    ];
     for (const [xs, ws, padding] of cases) {
       const gen = new Generator(3);
       const x = randn(xs, { generator: gen, dtype: 'float64' }), w = randn(ws, { generator: gen, dtype: 'float64' });

@@ -118,7 +118,7 @@ function walk(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: Back
       if (node.backwardFn === null) {
         throw new AutogradError(
           `backward: tried to backward through the graph a second time (op '${node.op.name}' has already freed it); ` +
-          `pass { retainGraph: true } to the first backward() if you need to walk it again`);
+          'pass { retainGraph: true } to the first backward() if you need to walk it again');
       }
       const inputGrads = node.backwardFn(g, node.needs);
       node.inputs.forEach((input, k) => {

@@ -82,6 +82,16 @@ let packed = new Float64Array((MR + NR) * KC);
 // The micro-kernel's output: always a full 4×4 tile, of which writeTile stores the part inside C.
 const tile = new Float64Array(MR * NR);
 
+/** gemm()'s signature, which gemmWasm shares for float32 operands. */
+export type GemmFn<T extends FloatArray> = (
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: T, aOff: number, lda: number,
+  B: T, bOff: number, ldb: number,
+  C: T, cOff: number, ldc: number,
+  accumulate: boolean,
+  sameAsLastA?: boolean,
+) => void;
+
 /**
  * C[m,n] (+)= Σ_k opA(A)[m,k] · opB(B)[k,n], row-major. opA(A) = A (M×K, row stride lda) or, with
  * transA, Aᵀ where A is stored K×M; likewise opB(B) = B (K×N) or Bᵀ with B stored N×K.
@@ -91,14 +101,7 @@ const tile = new Float64Array(MR * NR);
  * call; if that call had the same A, transA, aOff, lda, M and K, the WebAssembly path then reuses
  * its packed copy of A (a conv multiplies every image of a batch by the same weights).
  */
-export function gemm(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: FloatArray, aOff: number, lda: number,
-  B: FloatArray, bOff: number, ldb: number,
-  C: FloatArray, cOff: number, ldc: number,
-  accumulate: boolean,
-  sameAsLastA = false,
-): void {
+export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA = false) => {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
@@ -113,7 +116,7 @@ export function gemm(
     lastPath = 'js';
     gemmJs(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
   }
-}
+};
 
 /** gemm() on the JS path, for M, N, K > 0. */
 function gemmJs(

@@ -89,22 +89,23 @@ function checkWindow(layer: string, o: { stride?: Pair; padding?: Pair; dilation
   if (o.dilation !== undefined) pairArg(layer, 'dilation', o.dilation, 1);
 }
 
-export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: Omit<MaxPool2dOptions, 'kernelSize'> = {}) {
+/** A pooling layer's window options, checked as the layer is built. */
+abstract class Pool2d<Options extends { stride?: Pair; padding?: Pair; dilation?: Pair }> extends Module {
+  constructor(layer: string, readonly kernelSize: Pair, readonly options: Omit<Options, 'kernelSize'>) {
     super();
-    pairArg('MaxPool2d', 'kernelSize', kernelSize, 1);
-    checkWindow('MaxPool2d', options);
+    pairArg(layer, 'kernelSize', kernelSize, 1);
+    checkWindow(layer, options);
   }
+}
+
+export class MaxPool2d extends Pool2d<MaxPool2dOptions> {
+  constructor(kernelSize: Pair, options: Omit<MaxPool2dOptions, 'kernelSize'> = {}) { super('MaxPool2d', kernelSize, options); }
   forward(x: Tensor): Tensor { return maxPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
   override describe(): string { return `MaxPool2d(kernelSize=${pair(this.kernelSize).join('×')}, stride=${pair(this.options.stride ?? this.kernelSize).join('×')}${this.options.ceilMode ? ', ceilMode' : ''})`; }
 }
 
-export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: Omit<AvgPool2dOptions, 'kernelSize'> = {}) {
-    super();
-    pairArg('AvgPool2d', 'kernelSize', kernelSize, 1);
-    checkWindow('AvgPool2d', options);
-  }
+export class AvgPool2d extends Pool2d<AvgPool2dOptions> {
+  constructor(kernelSize: Pair, options: Omit<AvgPool2dOptions, 'kernelSize'> = {}) { super('AvgPool2d', kernelSize, options); }
   forward(x: Tensor): Tensor { return avgPool2d(x, { kernelSize: this.kernelSize, ...this.options }); }
 }
 

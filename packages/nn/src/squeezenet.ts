@@ -1,4 +1,4 @@
-// Fire modules and SqueezeNet, laid out like torchvision's squeezenet.py so state-dict keys match
+// Fire modules and SqueezeNet, laid out like torchvision's SqueezeNet definition so state-dict keys match
 // (features.3.squeeze.weight, classifier.1.weight) and torchvision weights load one-to-one.
 import { ShapeError, ValueError, fmtShape, type Generator, type Tensor } from '@firegrad/core';
 import { cat } from '@firegrad/ops';
@@ -84,7 +84,7 @@ export class SqueezeNet extends Module {
     /** Fire number n (the paper's Fire2 … Fire9) with expand1x1 = expand3x3. */
     const fire = (n: number, inC: number, squeeze: number, expand: number) =>
       new Fire(inC, squeeze, expand, expand, { ...layer, bypass: fireBypass(bypass, n) });
-    // torchvision's squeezenet.py, layer for layer, so state-dict indices match
+    // torchvision's SqueezeNet definition, layer for layer, so state-dict indices match
     const features = version === '1.0'
       ? [
         new Conv2d(inChannels, 96, 7, { ...layer, stride: 2 }), new ReLU(), pool(),

@@ -1,7 +1,7 @@
 // Argument checks for nn: layer constructor arguments are checked up front, so a bad value fails
 // where it was given, with the layer and argument named, not later inside an op (or as a tensor of
 // shape [8, Infinity]).
-import { DTypeError, Tensor, ValueError, fmtShape, type FloatDType } from '@firegrad/core';
+import { DTypeError, ValueError, type FloatDType } from '@firegrad/core';
 
 /** A short rendering of a bad argument for messages. */
 export function show(v: unknown): string {

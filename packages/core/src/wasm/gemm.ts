@@ -22,7 +22,7 @@
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
 // second block call on. KC, MC and NC moved the kernel by less than the noise.
 
-import { pack4, pack8 } from '../gemm';
+import { pack4, pack8, type GemmFn } from '../gemm';
 import { kernelModule } from './gemm-kernel';
 import { instantiate } from './emit';
 
@@ -67,14 +67,7 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /** gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes. */
-export function gemmWasm(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: Float32Array, aOff: number, lda: number,
-  B: Float32Array, bOff: number, ldb: number,
-  C: Float32Array, cOff: number, ldc: number,
-  accumulate: boolean,
-  sameAsLastA: boolean,
-): void {
+export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA) => {
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
   const bCol = transB ? ldb : 1, bDep = transB ? 1 : ldb;
   const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR);
@@ -114,13 +107,14 @@ export function gemmWasm(
           const mc = Math.min(MC, rows - ic);
           if (!whole) pack4(A, aOff + (r0 + ic) * aRow + pc * aDep, aRow, aDep, mc, kc, h, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
-          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc, ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
+          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc,
+            ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
         }
       }
       copyRows(h, cBase, ldw, C, cAt, ldc, rows, nc);
     }
   }
-}
+};
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;

@@ -40,21 +40,29 @@ export const conv2dCpu: Conv2dKernel = {
   },
 };
 
-export const fusedConv2dCpu: FusedConv2dKernel = {
-  ...conv2dCpu,
-  forward(x, w, bias, g, activation) {
-    const y = conv2dCpu.forward(x, w, bias, g);
-    if (activation === 'relu') reluInto(y, y);
-    return y;
-  },
-  activationBackward: reluGradient,
-};
+export const fusedConv2dCpu = withActivation(conv2dCpu);
+
+/**
+ * `conv` with the activation fused: ReLU runs in place on the conv's output, on the cpu (one pass,
+ * no kernel of its own). Shared by the gpujs backend.
+ */
+export function withActivation(conv: Conv2dKernel): FusedConv2dKernel {
+  return {
+    ...conv,
+    forward(x, w, bias, g, activation) {
+      const y = conv.forward(x, w, bias, g);
+      if (activation === 'relu') reluInto(y, y);
+      return y;
+    },
+    activationBackward: reluGradient,
+  };
+}
 
 /**
  * ReLU's backward before the conv's: no gradient where the output was clamped. Into scratch, not a
- * new array: the conv kernels read it and keep nothing of it. Shared by the gpujs fused kernel.
+ * new array: the conv kernels read it and keep nothing of it (withActivation uses it for every backend).
  */
-export function reluGradient(y: FloatArray, dy: FloatArray, activation: 'relu' | 'linear'): FloatArray {
+function reluGradient(y: FloatArray, dy: FloatArray, activation: 'relu' | 'linear'): FloatArray {
   if (activation === 'linear') return dy;
   const masked = workspaceLike(dy, dy.length, 'reluGrad');
   reluBackwardInto(y, dy, masked);
@@ -73,7 +81,7 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
   g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
-  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  const ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
   if (C === 0) { // out = bias: an empty sum
     for (let n = n0; n < n1; n++) for (let o = 0; o < OC; o++) out.fill(bias ? bias[o] : 0, (n * OC + o) * ohw, (n * OC + o + 1) * ohw);
@@ -81,16 +89,13 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : workspaceLike(x, ckk * ohw);
-  for (let n = n0; n < n1; n++) {
-    for (let gi = 0; gi < groups; gi++) {
-      const xOff = (n * C + gi * cg) * hw, oOff = (n * OC + gi * ocg) * ohw;
-      // Bias goes in first and the GEMM accumulates onto it, saving a pass over the output.
-      if (bias) for (let o = 0; o < ocg; o++) out.fill(bias[gi * ocg + o], oOff + o * ohw, oOff + (o + 1) * ohw);
-      if (!pointwise) im2col(x, xOff, g, cg, col);
-      gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk,
-        col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null, groups === 1 && n > n0);
-    }
-  }
+  eachImageGroup(g, n0, n1, (n, gi, xOff, oOff) => {
+    // Bias goes in first and the GEMM accumulates onto it, saving a pass over the output.
+    if (bias) for (let o = 0; o < ocg; o++) out.fill(bias[gi * ocg + o], oOff + o * ohw, oOff + (o + 1) * ohw);
+    if (!pointwise) im2col(x, xOff, g, cg, col);
+    gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk,
+      col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null, groups === 1 && n > n0);
+  });
 }
 
 /** dx = ∂L/∂x given dy = ∂L/∂out, for images [n0, n1). */
@@ -106,18 +111,15 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? dx : workspaceLike(dx, ckk * ohw);
-  for (let n = n0; n < n1; n++) {
-    for (let gi = 0; gi < groups; gi++) {
-      const dyOff = (n * OC + gi * ocg) * ohw, dxOff = (n * C + gi * cg) * hw;
-      // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
-      gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
-        col, pointwise ? dxOff : 0, ohw, false, groups === 1 && n > n0);
-      if (pointwise) continue;
-      // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
-      dx.fill(0, dxOff, dxOff + cg * hw);
-      col2im(col, g, cg, dx, dxOff);
-    }
-  }
+  eachImageGroup(g, n0, n1, (n, gi, dxOff, dyOff) => {
+    // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
+    gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
+      col, pointwise ? dxOff : 0, ohw, false, groups === 1 && n > n0);
+    if (pointwise) return;
+    // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
+    dx.fill(0, dxOff, dxOff + cg * hw);
+    col2im(col, g, cg, dx, dxOff);
+  });
 }
 
 /**
@@ -128,20 +130,31 @@ export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   n0 = 0, n1 = g.N): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
-  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  const ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ckk === 0 || ohw === 0) { // an empty sum, or no dw element
     dw.fill(0, 0, OC * ckk);
     return;
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : workspaceLike(x, ckk * ohw);
+  eachImageGroup(g, n0, n1, (n, gi, xOff, dyOff) => {
+    if (!pointwise) im2col(x, xOff, g, cg, col);
+    gemm(false, true, ocg, ckk, ohw, dy, dyOff, ohw, col, pointwise ? xOff : 0, ohw,
+      dw, gi * ocg * ckk, ckk, n > n0);
+  });
+}
+
+/**
+ * Calls visit for each image n in [n0, n1) and group gi, in that order, with the offsets of the
+ * (n, gi) channel block in input-shaped (x, dx) and output-shaped (out, dy) arrays.
+ */
+function eachImageGroup(g: Conv2dGeometry, n0: number, n1: number,
+  visit: (n: number, gi: number, inOff: number, outOff: number) => void): void {
+  const { C, OC, groups } = g;
+  const cg = C / groups, ocg = OC / groups;
+  const hw = g.H * g.W, ohw = g.OH * g.OW;
   for (let n = n0; n < n1; n++) {
-    for (let gi = 0; gi < groups; gi++) {
-      const xOff = (n * C + gi * cg) * hw, dyOff = (n * OC + gi * ocg) * ohw;
-      if (!pointwise) im2col(x, xOff, g, cg, col);
-      gemm(false, true, ocg, ckk, ohw, dy, dyOff, ohw, col, pointwise ? xOff : 0, ohw,
-        dw, gi * ocg * ckk, ckk, n > n0);
-    }
+    for (let gi = 0; gi < groups; gi++) visit(n, gi, (n * C + gi * cg) * hw, (n * OC + gi * ocg) * ohw);
   }
 }
 

@@ -139,24 +139,37 @@ export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, g: Pool2dG
  */
 export function avgPool2dForward(x: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, out: FloatArray): void {
   out.fill(0, 0, g.N * g.C * g.OH * g.OW);
-  avgWindows(g, countIncludePad, (o, xBase, h0, h1, w0, w1, divisor) => {
-    let s = 0;
-    for (let ih = h0; ih < h1; ih++) {
-      for (let i = xBase + ih * g.W + w0, end = i + (w1 - w0); i < end; i++) s += x[i];
-    }
-    out[o] = s / divisor;
-  });
+  avgWindows(g, countIncludePad, windowMean(x, g.W, out));
 }
 
 /** dx = 0, then each dy / divisor is spread over its window, with the forward's divisors. */
 export function avgPool2dBackward(dy: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, dx: FloatArray): void {
   dx.fill(0, 0, g.N * g.C * g.H * g.W);
-  avgWindows(g, countIncludePad, (o, xBase, h0, h1, w0, w1, divisor) => {
+  avgWindows(g, countIncludePad, spreadOverWindow(dy, g.W, dx));
+}
+
+/** Output o's window: rows [h0, h1) × columns [w0, w1) of the plane at xBase in x, and its divisor. */
+type WindowVisitor = (o: number, xBase: number, h0: number, h1: number, w0: number, w1: number, divisor: number) => void;
+
+/** out[o] = the window's sum / divisor, for an input W wide. */
+function windowMean(x: FloatArray, W: number, out: FloatArray): WindowVisitor {
+  return (o, xBase, h0, h1, w0, w1, divisor) => {
+    let s = 0;
+    for (let ih = h0; ih < h1; ih++) {
+      for (let i = xBase + ih * W + w0, end = i + (w1 - w0); i < end; i++) s += x[i];
+    }
+    out[o] = s / divisor;
+  };
+}
+
+/** dx += dy[o] / divisor over the window (windows may overlap), for an input W wide. */
+function spreadOverWindow(dy: FloatArray, W: number, dx: FloatArray): WindowVisitor {
+  return (o, xBase, h0, h1, w0, w1, divisor) => {
     const v = dy[o] / divisor;
     for (let ih = h0; ih < h1; ih++) {
-      for (let i = xBase + ih * g.W + w0, end = i + (w1 - w0); i < end; i++) dx[i] += v;
+      for (let i = xBase + ih * W + w0, end = i + (w1 - w0); i < end; i++) dx[i] += v;
     }
-  });
+  };
 }
 
 /**
@@ -165,8 +178,7 @@ export function avgPool2dBackward(dy: FloatArray, g: Pool2dGeometry, countInclud
  * countIncludePad, the window clipped to the padded extent [−P, size + P) (so a ceil-mode window
  * hanging past the padding counts only up to it); without, the number of real input elements.
  */
-function avgWindows(g: Pool2dGeometry, countIncludePad: boolean,
-  visit: (o: number, xBase: number, h0: number, h1: number, w0: number, w1: number, divisor: number) => void): void {
+function avgWindows(g: Pool2dGeometry, countIncludePad: boolean, visit: WindowVisitor): void {
   const { H, W, KH, KW, SH, SW, PH, PW, OH, OW } = g;
   const planes = g.N * g.C;
   for (let p = 0; p < planes; p++) {
@@ -188,36 +200,25 @@ function avgWindows(g: Pool2dGeometry, countIncludePad: boolean,
 /** out[n, c, i, j] = mean of x over rows [⌊iH/OH⌋, ⌈(i+1)H/OH⌉) and likewise columns (PyTorch). */
 export function adaptiveAvgPool2dForward(x: FloatArray, N: number, C: number, H: number, W: number,
   OH: number, OW: number, out: FloatArray): void {
-  for (let p = 0, o = 0; p < N * C; p++) {
-    const xBase = p * H * W;
-    for (let i = 0; i < OH; i++) {
-      const h0 = adaptiveStart(i, H, OH), h1 = adaptiveEnd(i, H, OH);
-      for (let j = 0; j < OW; j++, o++) {
-        const w0 = adaptiveStart(j, W, OW), w1 = adaptiveEnd(j, W, OW);
-        let s = 0;
-        for (let ih = h0; ih < h1; ih++) {
-          for (let k = xBase + ih * W + w0, end = k + (w1 - w0); k < end; k++) s += x[k];
-        }
-        out[o] = s / ((h1 - h0) * (w1 - w0));
-      }
-    }
-  }
+  adaptiveWindows(N * C, H, W, OH, OW, windowMean(x, W, out));
 }
 
 /** dx = 0, then each dy / window size is spread over its window (windows may overlap). */
 export function adaptiveAvgPool2dBackward(dy: FloatArray, N: number, C: number, H: number, W: number,
   OH: number, OW: number, dx: FloatArray): void {
   dx.fill(0, 0, N * C * H * W);
-  for (let p = 0, o = 0; p < N * C; p++) {
+  adaptiveWindows(N * C, H, W, OH, OW, spreadOverWindow(dy, W, dx));
+}
+
+/** Like avgWindows, for adaptive average pooling over `planes` planes; the divisor is the window's size. */
+function adaptiveWindows(planes: number, H: number, W: number, OH: number, OW: number, visit: WindowVisitor): void {
+  for (let p = 0, o = 0; p < planes; p++) {
     const xBase = p * H * W;
     for (let i = 0; i < OH; i++) {
       const h0 = adaptiveStart(i, H, OH), h1 = adaptiveEnd(i, H, OH);
       for (let j = 0; j < OW; j++, o++) {
         const w0 = adaptiveStart(j, W, OW), w1 = adaptiveEnd(j, W, OW);
-        const v = dy[o] / ((h1 - h0) * (w1 - w0));
-        for (let ih = h0; ih < h1; ih++) {
-          for (let k = xBase + ih * W + w0, end = k + (w1 - w0); k < end; k++) dx[k] += v;
-        }
+        visit(o, xBase, h0, h1, w0, w1, (h1 - h0) * (w1 - w0));
       }
     }
   }

@@ -1,8 +1,8 @@
 // Memory for the cpu kernels: their results (allocLike), and scratch buffers, one per purpose and
-// element type, grown on demand and reused across calls so steady-state training allocates nothing for them. Ops are synchronous and each worker thread has
-// its own module instance, so a slot is never used by two running computations; slots exist so
-// that one computation can hold two scratch arrays at once (conv's ReLU-masked gradient while the
-// kernels it calls use their im2col columns).
+// element type, grown on demand and reused across calls so steady-state training allocates nothing
+// for them. Ops are synchronous and each worker thread has its own module instance, so a slot is
+// never used by two running computations; slots exist so that one computation can hold two scratch
+// arrays at once (conv's ReLU-masked gradient while the kernels it calls use their im2col columns).
 //
 // Bounded: a thread retains at most SCRATCH_CAP_BYTES of scratch between calls. A buffer that
 // would take it past the cap serves its call only and is left to the garbage collector with the

@@ -26,6 +26,7 @@ function catKernel(this: KernelThis, a0: Float32Array, a1: Float32Array, a2: Flo
   const i = this.thread.x;
   const o = Math.floor(i / this.constants.T);
   const j = i % this.constants.T;
+  // eslint-disable-next-line no-useless-assignment -- gpu.js types a variable by its initializer
   let v = 0;
   if (j < this.constants.E0) {
     v = a0[o * this.constants.S0 + j];

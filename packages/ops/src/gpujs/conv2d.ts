@@ -4,12 +4,16 @@
 // kernel computes one partial sum per (part, cell) and `sumParts` adds them up in a second pass.
 // The op validated the geometry; the functions here check only the limits of gpu.js itself (2^24
 // elements, the loop budget), and checkConv2dCall checks what createGpuKernels' callers pass raw.
-import { ValueError, reluInto } from '@firegrad/core';
+import { ValueError } from '@firegrad/core';
 import type { Conv2dGeometry, Conv2dKernel, FusedConv2dKernel } from '../conv2d';
-import { backwardBiasInto, reluGradient } from '../cpu/conv2d';
+import { backwardBiasInto, withActivation } from '../cpu/conv2d';
+import type * as fns from './kernel-functions';
 import {
   LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelFn, type KernelRunner, type KernelThis, type MaybePromise,
 } from './runner';
+
+// Compiled into the kernels (see ./kernel-functions).
+declare const coveringOutput: typeof fns.coveringOutput;
 
 export const conv2dGpujs: Conv2dKernel = {
   forward: (x, w, b, g) => sync(conv2dForward(backendRunner(), float32(x), float32(w), b && float32(b), g)),
@@ -23,16 +27,7 @@ export const conv2dGpujs: Conv2dKernel = {
   },
 };
 
-/** The activation runs on the cpu after the gpu.js conv: one pass, no kernel of its own. */
-export const fusedConv2dGpujs: FusedConv2dKernel = {
-  ...conv2dGpujs,
-  forward(x, w, b, g, activation) {
-    const y = conv2dGpujs.forward(x, w, b, g);
-    if (activation === 'relu') reluInto(y, y);
-    return y;
-  },
-  activationBackward: reluGradient,
-};
+export const fusedConv2dGpujs: FusedConv2dKernel = withActivation(conv2dGpujs);
 
 /** out[j] = Σ_p parts[p·L + j]. */
 function sumParts(this: KernelThis, parts: Float32Array): number {
@@ -45,15 +40,10 @@ function sumParts(this: KernelThis, parts: Float32Array): number {
 
 /** y[n, oc, oh, ow], partial over input channels [part·CC, part·CC + CC) of oc's group. */
 function conv2dForwardKernel(this: KernelThis, x: Float32Array, w: Float32Array, b: Float32Array): number {
-  const i = this.thread.x;
-  const part = Math.floor(i / this.constants.L);
-  const j = i % this.constants.L;
-  const ow = j % this.constants.OW;
-  const t1 = Math.floor(j / this.constants.OW);
-  const oh = t1 % this.constants.OH;
-  const t2 = Math.floor(t1 / this.constants.OH);
-  const oc = t2 % this.constants.OC;
-  const n = Math.floor(t2 / this.constants.OC);
+  const part = Math.floor(this.thread.x / this.constants.L), j = this.thread.x % this.constants.L;
+  const ow = j % this.constants.OW, t1 = Math.floor(j / this.constants.OW);
+  const oh = t1 % this.constants.OH, t2 = Math.floor(t1 / this.constants.OH);
+  const oc = t2 % this.constants.OC, n = Math.floor(t2 / this.constants.OC);
   const g = Math.floor(oc / this.constants.OCG);
   const c0 = part * this.constants.CC;
   let sum = 0;
@@ -82,41 +72,27 @@ function conv2dForwardKernel(this: KernelThis, x: Float32Array, w: Float32Array,
 }
 
 /**
- * dx[n, c, ih, iw]: Σ over the output cells whose window covers (ih, iw) (stride-aware: oh·SH must
- * equal ih + PH − kh·DH exactly), partial over output channels [part·CC, part·CC + CC) of c's group.
+ * dx[n, c, ih, iw]: Σ over the output cells whose window covers (ih, iw), partial over output channels [part·CC, part·CC + CC) of c's group.
  */
 function conv2dBackwardInputKernel(this: KernelThis, dy: Float32Array, w: Float32Array): number {
-  const i = this.thread.x;
-  const part = Math.floor(i / this.constants.L);
-  const j = i % this.constants.L;
-  const iw = j % this.constants.W;
-  const t1 = Math.floor(j / this.constants.W);
-  const ih = t1 % this.constants.H;
-  const t2 = Math.floor(t1 / this.constants.H);
-  const c = t2 % this.constants.C;
-  const n = Math.floor(t2 / this.constants.C);
-  const g = Math.floor(c / this.constants.CG);
-  const ci = c % this.constants.CG;
+  const part = Math.floor(this.thread.x / this.constants.L), j = this.thread.x % this.constants.L;
+  const t1 = Math.floor(j / this.constants.W), iw = j % this.constants.W, ih = t1 % this.constants.H;
+  const t2 = Math.floor(t1 / this.constants.H), c = t2 % this.constants.C, n = Math.floor(t2 / this.constants.C);
+  const g = Math.floor(c / this.constants.CG), ci = c % this.constants.CG;
   const o0 = part * this.constants.CC;
   let sum = 0;
   for (let kh = 0; kh < this.constants.KH; kh++) {
-    const th = ih + this.constants.PH - kh * this.constants.DH;
-    if (th >= 0) {
-      const oh = Math.floor(th / this.constants.SH);
-      if (oh * this.constants.SH === th && oh < this.constants.OH) {
-        for (let kw = 0; kw < this.constants.KW; kw++) {
-          const tw = iw + this.constants.PW - kw * this.constants.DW;
-          if (tw >= 0) {
-            const ow = Math.floor(tw / this.constants.SW);
-            if (ow * this.constants.SW === tw && ow < this.constants.OW) {
-              const oc0 = g * this.constants.OCG + o0;
-              const dyb = ((n * this.constants.OC + oc0) * this.constants.OH + oh) * this.constants.OW + ow;
-              const wb = ((oc0 * this.constants.CG + ci) * this.constants.KH + kh) * this.constants.KW + kw;
-              for (let oi = 0; oi < this.constants.CC; oi++) {
-                if (o0 + oi < this.constants.OCG) {
-                  sum += dy[dyb + oi * this.constants.OHW] * w[wb + oi * this.constants.CKK];
-                }
-              }
+    const oh = coveringOutput(ih + this.constants.PH - kh * this.constants.DH, this.constants.SH, this.constants.OH);
+    if (oh >= 0) {
+      for (let kw = 0; kw < this.constants.KW; kw++) {
+        const ow = coveringOutput(iw + this.constants.PW - kw * this.constants.DW, this.constants.SW, this.constants.OW);
+        if (ow >= 0) {
+          const oc0 = g * this.constants.OCG + o0;
+          const dyb = ((n * this.constants.OC + oc0) * this.constants.OH + oh) * this.constants.OW + ow;
+          const wb = ((oc0 * this.constants.CG + ci) * this.constants.KH + kh) * this.constants.KW + kw;
+          for (let oi = 0; oi < this.constants.CC; oi++) {
+            if (o0 + oi < this.constants.OCG) {
+              sum += dy[dyb + oi * this.constants.OHW] * w[wb + oi * this.constants.CKK];
             }
           }
         }
@@ -131,22 +107,16 @@ function conv2dBackwardInputKernel(this: KernelThis, dy: Float32Array, w: Float3
  * (n, oh) in [part·RC, part·RC + RC).
  */
 function conv2dBackwardWeightKernel(this: KernelThis, x: Float32Array, dy: Float32Array): number {
-  const i = this.thread.x;
-  const part = Math.floor(i / this.constants.L);
-  const j = i % this.constants.L;
-  const kw = j % this.constants.KW;
-  const t1 = Math.floor(j / this.constants.KW);
-  const kh = t1 % this.constants.KH;
-  const t2 = Math.floor(t1 / this.constants.KH);
-  const ci = t2 % this.constants.CG;
-  const oc = Math.floor(t2 / this.constants.CG);
+  const part = Math.floor(this.thread.x / this.constants.L), j = this.thread.x % this.constants.L;
+  const kw = j % this.constants.KW, t1 = Math.floor(j / this.constants.KW);
+  const kh = t1 % this.constants.KH, t2 = Math.floor(t1 / this.constants.KH);
+  const ci = t2 % this.constants.CG, oc = Math.floor(t2 / this.constants.CG);
   const c = Math.floor(oc / this.constants.OCG) * this.constants.CG + ci;
   let sum = 0;
   for (let r = 0; r < this.constants.RC; r++) {
     const row = part * this.constants.RC + r;
     if (row < this.constants.ROWS) {
-      const n = Math.floor(row / this.constants.OH);
-      const oh = row % this.constants.OH;
+      const n = Math.floor(row / this.constants.OH), oh = row % this.constants.OH;
       const ih = oh * this.constants.SH - this.constants.PH + kh * this.constants.DH;
       const xb = ((n * this.constants.C + c) * this.constants.H + ih) * this.constants.W;
       const dyb = ((n * this.constants.OC + oc) * this.constants.OH + oh) * this.constants.OW;
@@ -225,7 +195,8 @@ function convConstants(g: Conv2dGeometry, CG: number, OCG: number) {
   return { C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, CG, OCG };
 }
 
-export function conv2dForward(r: KernelRunner, x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry): MaybePromise<Float32Array> {
+export function conv2dForward(r: KernelRunner, x: Float32Array, w: Float32Array, bias: Float32Array | null,
+  g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dForward';
   const { CG, OCG } = checkLimits(op, g);
   const { CC, NP } = chunkChannels(op, CG, g.KH, g.KW);

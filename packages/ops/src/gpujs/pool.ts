@@ -4,16 +4,16 @@
 // the (n, c) plane. Windows may run past the input (ceil mode is already resolved into OH/OW by the
 // op); only real cells are read. As for conv2d, the functions check only gpu.js's own limits and
 // checkPool2dCall checks what createGpuKernels' callers pass raw.
-//
-// The average window and its divisor are written in both average kernels, not shared: gpu.js
-// compiles a kernel from its function's source, so a shared helper would have to be added to every
-// GPU instance with gpu.addFunction and compiled per mode (WebGL, WebAssembly, WebGPU), whose
-// argument typing differs; the two copies are a dozen lines each and tested against the cpu kernel.
 import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
+import type * as fns from './kernel-functions';
 import type { AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool';
 import {
   LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
 } from './runner';
+
+// Helpers compiled into the kernels (see ./kernel-functions).
+declare const coveringOutput: typeof fns.coveringOutput;
+declare const avgPoolSpan: typeof fns.avgPoolSpan;
 
 export const maxPool2dGpujs: MaxPool2dKernel = {
   forward: (x, g) => sync(maxPool2dForward(backendRunner(), float32(x), g)),
@@ -28,10 +28,8 @@ export const avgPool2dGpujs: AvgPool2dKernel = {
 /** argmax of the window of output cell i, or −1 when the window holds no real cell. */
 function maxPoolArgmaxKernel(this: KernelThis, x: Float32Array): number {
   const i = this.thread.x;
-  const ow = i % this.constants.OW;
-  const t1 = Math.floor(i / this.constants.OW);
-  const oh = t1 % this.constants.OH;
-  const plane = Math.floor(t1 / this.constants.OH);
+  const ow = i % this.constants.OW, t1 = Math.floor(i / this.constants.OW);
+  const oh = t1 % this.constants.OH, plane = Math.floor(t1 / this.constants.OH);
   const base = plane * this.constants.HW;
   let best = 0;
   let arg = -1;
@@ -72,28 +70,17 @@ function maxPoolGatherKernel(this: KernelThis, x: Float32Array, argmax: Float32A
 /** dx[plane, ih, iw] = Σ dy over the windows covering (ih, iw) whose argmax is this cell. */
 function maxPoolBackwardKernel(this: KernelThis, dy: Float32Array, argmax: Float32Array): number {
   const i = this.thread.x;
-  const idx = i % this.constants.HW;
-  const plane = Math.floor(i / this.constants.HW);
-  const ih = Math.floor(idx / this.constants.W);
-  const iw = idx % this.constants.W;
+  const idx = i % this.constants.HW, plane = Math.floor(i / this.constants.HW);
+  const ih = Math.floor(idx / this.constants.W), iw = idx % this.constants.W;
+  // One loop over the window's taps in row-major order (the same order as nested kh, kw loops).
   let sum = 0;
-  for (let kh = 0; kh < this.constants.KH; kh++) {
-    const th = ih + this.constants.PH - kh * this.constants.DH;
-    if (th >= 0) {
-      const oh = Math.floor(th / this.constants.SH);
-      if (oh * this.constants.SH === th && oh < this.constants.OH) {
-        for (let kw = 0; kw < this.constants.KW; kw++) {
-          const tw = iw + this.constants.PW - kw * this.constants.DW;
-          if (tw >= 0) {
-            const ow = Math.floor(tw / this.constants.SW);
-            if (ow * this.constants.SW === tw && ow < this.constants.OW) {
-              const o = (plane * this.constants.OH + oh) * this.constants.OW + ow;
-              if (argmax[o] === idx) {
-                sum += dy[o];
-              }
-            }
-          }
-        }
+  for (let t = 0; t < this.constants.KHW; t++) {
+    const oh = coveringOutput(ih + this.constants.PH - Math.floor(t / this.constants.KW) * this.constants.DH, this.constants.SH, this.constants.OH);
+    const ow = coveringOutput(iw + this.constants.PW - (t % this.constants.KW) * this.constants.DW, this.constants.SW, this.constants.OW);
+    if (oh >= 0 && ow >= 0) {
+      const o = (plane * this.constants.OH + oh) * this.constants.OW + ow;
+      if (argmax[o] === idx) {
+        sum += dy[o];
       }
     }
   }
@@ -106,20 +93,10 @@ function maxPoolBackwardKernel(this: KernelThis, dy: Float32Array, argmax: Float
  */
 function avgPoolForwardKernel(this: KernelThis, x: Float32Array): number {
   const i = this.thread.x;
-  const ow = i % this.constants.OW;
-  const t1 = Math.floor(i / this.constants.OW);
-  const oh = t1 % this.constants.OH;
-  const plane = Math.floor(t1 / this.constants.OH);
+  const ow = i % this.constants.OW, t1 = Math.floor(i / this.constants.OW);
+  const oh = t1 % this.constants.OH, plane = Math.floor(t1 / this.constants.OH);
   const hs = oh * this.constants.SH - this.constants.PH;
   const ws = ow * this.constants.SW - this.constants.PW;
-  let he = hs + this.constants.KH;
-  if (he > this.constants.H + this.constants.PH) {
-    he = this.constants.H + this.constants.PH;
-  }
-  let we = ws + this.constants.KW;
-  if (we > this.constants.W + this.constants.PW) {
-    we = this.constants.W + this.constants.PW;
-  }
   let real = 0;
   let sum = 0;
   for (let kh = 0; kh < this.constants.KH; kh++) {
@@ -134,13 +111,11 @@ function avgPoolForwardKernel(this: KernelThis, x: Float32Array): number {
       }
     }
   }
-  let div = (he - hs) * (we - ws);
-  if (this.constants.CIP === 0) {
-    div = real;
-  }
   let out = 0;
   if (real > 0) {
-    out = sum / div;
+    // With CIP = 0 the divisor equals `real`.
+    out = sum / (avgPoolSpan(hs, this.constants.KH, this.constants.H, this.constants.PH, this.constants.CIP) *
+      avgPoolSpan(ws, this.constants.KW, this.constants.W, this.constants.PW, this.constants.CIP));
   }
   return out;
 }
@@ -148,54 +123,20 @@ function avgPoolForwardKernel(this: KernelThis, x: Float32Array): number {
 /** dx[plane, ih, iw] = Σ dy[o] / divisor(o) over the windows o covering (ih, iw). */
 function avgPoolBackwardKernel(this: KernelThis, dy: Float32Array): number {
   const i = this.thread.x;
-  const iw = i % this.constants.W;
-  const t1 = Math.floor(i / this.constants.W);
-  const ih = t1 % this.constants.H;
-  const plane = Math.floor(t1 / this.constants.H);
+  const iw = i % this.constants.W, t1 = Math.floor(i / this.constants.W);
+  const ih = t1 % this.constants.H, plane = Math.floor(t1 / this.constants.H);
   let sum = 0;
   for (let kh = 0; kh < this.constants.KH; kh++) {
-    const th = ih + this.constants.PH - kh;
-    if (th >= 0) {
-      const oh = Math.floor(th / this.constants.SH);
-      if (oh * this.constants.SH === th && oh < this.constants.OH) {
-        const hs = oh * this.constants.SH - this.constants.PH;
-        let he = hs + this.constants.KH;
-        if (he > this.constants.H + this.constants.PH) {
-          he = this.constants.H + this.constants.PH;
-        }
-        let h0 = hs;
-        if (h0 < 0) {
-          h0 = 0;
-        }
-        let h1 = he;
-        if (h1 > this.constants.H) {
-          h1 = this.constants.H;
-        }
-        for (let kw = 0; kw < this.constants.KW; kw++) {
-          const tw = iw + this.constants.PW - kw;
-          if (tw >= 0) {
-            const ow = Math.floor(tw / this.constants.SW);
-            if (ow * this.constants.SW === tw && ow < this.constants.OW) {
-              const ws = ow * this.constants.SW - this.constants.PW;
-              let we = ws + this.constants.KW;
-              if (we > this.constants.W + this.constants.PW) {
-                we = this.constants.W + this.constants.PW;
-              }
-              let w0 = ws;
-              if (w0 < 0) {
-                w0 = 0;
-              }
-              let w1 = we;
-              if (w1 > this.constants.W) {
-                w1 = this.constants.W;
-              }
-              let div = (he - hs) * (we - ws);
-              if (this.constants.CIP === 0) {
-                div = (h1 - h0) * (w1 - w0);
-              }
-              sum += dy[(plane * this.constants.OH + oh) * this.constants.OW + ow] / div;
-            }
-          }
+    const oh = coveringOutput(ih + this.constants.PH - kh, this.constants.SH, this.constants.OH);
+    if (oh >= 0) {
+      const hs = oh * this.constants.SH - this.constants.PH;
+      const dh = avgPoolSpan(hs, this.constants.KH, this.constants.H, this.constants.PH, this.constants.CIP);
+      for (let kw = 0; kw < this.constants.KW; kw++) {
+        const ow = coveringOutput(iw + this.constants.PW - kw, this.constants.SW, this.constants.OW);
+        if (ow >= 0) {
+          const ws = ow * this.constants.SW - this.constants.PW;
+          const dw = avgPoolSpan(ws, this.constants.KW, this.constants.W, this.constants.PW, this.constants.CIP);
+          sum += dy[(plane * this.constants.OH + oh) * this.constants.OW + ow] / (dh * dw);
         }
       }
     }
@@ -211,7 +152,7 @@ function checkLimits(op: string, g: Pool2dGeometry): Record<string, number> {
   const s = shapes(g);
   checkSizes(op, {}, [['input', N * C * H * W, s.x], [op.endsWith('Forward') ? 'output' : 'grad_output', N * C * OH * OW, s.y]]);
   if (KH + KH * KW > LOOP_BUDGET) throw new ValueError(`${op}: a ${KH}×${KW} window exceeds the per-thread loop budget of ${LOOP_BUDGET}`);
-  return { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, HW: H * W, OHW: OH * OW };
+  return { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, HW: H * W, OHW: OH * OW, KHW: KH * KW };
 }
 
 /**
@@ -242,7 +183,8 @@ export function maxPool2dForward(r: KernelRunner, x: Float32Array, g: Pool2dGeom
     andThen(r.run('maxPoolGather', maxPoolGatherKernel, consts, len, [x, argmax, new Float32Array([-Infinity])]), (out) => ({ out, argmax })));
 }
 
-export function maxPool2dBackward(r: KernelRunner, dy: Float32Array, argmax: Float32Array | Int32Array, g: Pool2dGeometry): MaybePromise<Float32Array> {
+export function maxPool2dBackward(r: KernelRunner, dy: Float32Array, argmax: Float32Array | Int32Array,
+  g: Pool2dGeometry): MaybePromise<Float32Array> {
   const op = 'maxPool2dBackward';
   const consts = checkLimits(op, g);
   // gpu.js reads every array as f32; the indices are below H·W ≤ 2^24 (checkLimits), so they convert exactly.

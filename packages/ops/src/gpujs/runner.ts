@@ -5,6 +5,7 @@
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
 import { DTypeError, ShapeError, ValueError, type FloatArray } from '@firegrad/core';
 import type { BackendName } from '../kernels';
+import { KERNEL_FUNCTIONS } from './kernel-functions';
 import { headlessGlRenderer, isSoftwareRenderer } from './webgpu';
 
 export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgpu' | 'gpu';
@@ -41,10 +42,6 @@ export function andThen<T, U>(v: MaybePromise<T>, f: (value: T) => MaybePromise<
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
-export function all<T>(vs: MaybePromise<T>[]): MaybePromise<T[]> {
-  return vs.some((v) => v instanceof Promise) ? Promise.all(vs) : (vs as T[]);
-}
-
 /** Throws unless `a` is a Float32Array of exactly `expected` elements: a wrong size would read garbage on a GPU. */
 export function checkArray(op: string, name: string, a: unknown, expected: number, shape: string): void {
   if (!(a instanceof Float32Array)) {
@@ -72,7 +69,8 @@ export function checkSizes(op: string, sizes: Record<string, number>, buffers: B
 
 /** A Float32Array that owns exactly its elements (GL returns subarrays of a larger readback buffer). */
 function owned(r: unknown, length: number): Float32Array {
-  if (r instanceof Float32Array && r.length === length && r.byteOffset === 0 && r.buffer.byteLength === r.byteLength && r.buffer instanceof ArrayBuffer) {
+  const whole = r instanceof Float32Array && r.byteOffset === 0 && r.buffer.byteLength === r.byteLength;
+  if (whole && r.length === length && r.buffer instanceof ArrayBuffer) {
     return r;
   }
   if (!ArrayBuffer.isView(r) || (r as Float32Array).length < length) {
@@ -95,6 +93,7 @@ export class KernelRunner {
       throw new ValueError(`createGpuKernels: 'maxKernels' must be a positive integer, got ${maxKernels}`);
     }
     this.gpu = new GPU({ mode });
+    for (const fn of KERNEL_FUNCTIONS) this.gpu.addFunction(fn);
     this.expectedClass = (this.gpu.Kernel as unknown as { name: string }).name;
   }
 

@@ -123,7 +123,7 @@ export class WorkerGroup {
     Atomics.add(c, GEN, 1); // publishes everything written above
     Atomics.notify(c, GEN);
     testHooks.afterPublish?.(this.workers);
-    let failure = '', dead: number[] = [];
+    let failure = '', dead: number[];
     try {
       main();
     } finally {
