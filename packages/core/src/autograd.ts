@@ -1,8 +1,8 @@
-import { recycle, trackAllocations } from './buffer-recycler';
-import { AutogradError, ShapeError, fmtShape } from './errors';
-import { isDefined, type OpDescriptor } from './op';
-import { sameShape } from './shape';
-import type { Tensor } from './tensor';
+import { recycle, trackAllocations } from './buffer-recycler.js';
+import { AutogradError, ShapeError, fmtShape } from './errors.js';
+import { isDefined, type OpDescriptor } from './op.js';
+import { sameShape } from './shape.js';
+import type { Tensor } from './tensor.js';
 
 let gradEnabled = true;
 

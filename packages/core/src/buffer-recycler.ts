@@ -3,8 +3,8 @@
 // their node's backward has run. Tensor.backward hands those back here (autograd.ts decides which are
 // provably unreachable), and allocate() takes from here before asking for new memory, so steady
 // state makes far fewer fresh ArrayBuffers, whose external memory drives V8's GC.
-import { kindOf, type FloatArray, type FloatDType } from './dtype';
-import { ValueError } from './errors';
+import { kindOf, type FloatArray, type FloatDType } from './dtype.js';
+import { ValueError } from './errors.js';
 
 /** Below this length an array is cheaper to allocate than to track. */
 export const MIN_RECYCLED = 1024;

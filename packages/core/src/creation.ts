@@ -1,9 +1,9 @@
 // Tensor creation. Random creation goes through a Generator so results are reproducible.
-import { allocate, checkDType, checkInt32Values, kindOf, dtypeOfArray, type DType, type TypedArray } from './dtype';
-import { DTypeError, ShapeError, ValueError } from './errors';
-import { defaultGenerator, type Generator } from './generator';
-import { checkShape, numel } from './shape';
-import { Tensor } from './tensor';
+import { allocate, checkDType, checkInt32Values, kindOf, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
+import { DTypeError, ShapeError, ValueError } from './errors.js';
+import { defaultGenerator, type Generator } from './generator.js';
+import { checkShape, numel } from './shape.js';
+import { Tensor } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;

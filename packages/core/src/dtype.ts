@@ -1,5 +1,5 @@
-import { MIN_RECYCLED, noteAllocated, takeRecycled } from './buffer-recycler';
-import { DTypeError, ValueError, fmtShape } from './errors';
+import { MIN_RECYCLED, noteAllocated, takeRecycled } from './buffer-recycler.js';
+import { DTypeError, ValueError, fmtShape } from './errors.js';
 
 export type FloatDType = 'float32' | 'float64';
 /** int32 holds indices and labels; arithmetic and autograd take float dtypes only. */

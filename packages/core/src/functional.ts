@@ -1,8 +1,8 @@
 // JAX-style functional autodiff over the same tape: grad(fn)(...xs) and vjp(fn, ...xs).
-import { runBackward } from './autograd';
-import { AutogradError, fmtShape } from './errors';
-import { allocate, isFloat } from './dtype';
-import { Tensor } from './tensor';
+import { runBackward } from './autograd.js';
+import { AutogradError, fmtShape } from './errors.js';
+import { allocate, isFloat } from './dtype.js';
+import { Tensor } from './tensor.js';
 
 /** Fresh leaves sharing the inputs' storage; int32 inputs (indices) pass through without grad. */
 function leaves(xs: readonly Tensor[]): Tensor[] {

@@ -28,10 +28,10 @@
 //
 // This file also holds the packing both paths share (pack4, pack8).
 
-import { kindOf, type FloatArray } from './dtype';
-import { ValueError } from './errors';
-import { gemmWasm, wasmSimdAvailable } from './wasm/gemm';
-import { simdEnabled } from './wasm/simd';
+import { kindOf, type FloatArray } from './dtype.js';
+import { ValueError } from './errors.js';
+import { gemmWasm, wasmSimdAvailable } from './wasm/gemm.js';
+import { simdEnabled } from './wasm/simd.js';
 
 /** 'auto': WebAssembly SIMD for big-enough float32 problems while the SIMD switch is on, JS otherwise. */
 export type GemmBackend = 'js' | 'wasm-simd' | 'auto';

@@ -1,4 +1,4 @@
-import { ValueError } from './errors';
+import { ValueError } from './errors.js';
 
 /**
  * A seedable random generator (xoshiro128**, seeded through splitmix32). Pure 32-bit integer

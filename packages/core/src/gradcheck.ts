@@ -1,11 +1,11 @@
 // PyTorch's gradcheck: compare the analytical Jacobian (VJP rows) with central finite differences
 // (columns), in float64, element by element; plus reentrancy and zero-cotangent checks, and a fast
 // mode that compares the scalar vᵀJu for random u, v.
-import { runBackward, noGrad } from './autograd';
-import { DTypeError, ValueError, fmtShape } from './errors';
-import { Generator } from './generator';
-import { stridesOf } from './shape';
-import { Tensor } from './tensor';
+import { runBackward, noGrad } from './autograd.js';
+import { DTypeError, ValueError, fmtShape } from './errors.js';
+import { Generator } from './generator.js';
+import { stridesOf } from './shape.js';
+import { Tensor } from './tensor.js';
 
 export interface GradcheckOptions {
   eps?: number;

@@ -1,24 +1,24 @@
-export { Tensor, requireTensor, type TensorLike, type Dims, type IndexLike } from './tensor';
-export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, allocateLike, isFloat, requireFloat, floatData, kindOf, MAX_NUMEL } from './dtype';
-export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors';
-export { Generator, defaultGenerator, manualSeed } from './generator';
-export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, checkNumel, type Shape } from './shape';
-export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, randint, type CreateOptions, type RandomOptions, type NestedArray } from './creation';
-export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptions } from './autograd';
-export { defineOp, listOps, isDefined, type OpDescriptor, type AttributesOf } from './op';
-export { grad, vjp } from './functional';
-export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck';
-export { gemm, setGemmBackend, getGemmBackend, type GemmBackend } from './gemm';
-export { setSimd, simdEnabled } from './wasm/simd';
-export { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm/max-pool';
-export { setBufferRecycling, bufferRecyclingStats } from './buffer-recycler';
-export { reluInto, reluBackwardInto } from './kernels/relu';
+export { Tensor, requireTensor, type TensorLike, type Dims, type IndexLike } from './tensor.js';
+export { type DType, type FloatDType, type FloatArray, type TypedArray, allocate, allocateLike, isFloat, requireFloat, floatData, kindOf, MAX_NUMEL } from './dtype.js';
+export { FiregradError, ShapeError, DTypeError, ValueError, AutogradError, fmtShape } from './errors.js';
+export { Generator, defaultGenerator, manualSeed } from './generator.js';
+export { numel, stridesOf, broadcastShapes, normalizeDim, normalizeDims, sameShape, checkNumel, type Shape } from './shape.js';
+export { tensor, fromArray, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, randint, type CreateOptions, type RandomOptions, type NestedArray } from './creation.js';
+export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptions } from './autograd.js';
+export { defineOp, listOps, isDefined, type OpDescriptor, type AttributesOf } from './op.js';
+export { grad, vjp } from './functional.js';
+export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck.js';
+export { gemm, setGemmBackend, getGemmBackend, type GemmBackend } from './gemm.js';
+export { setSimd, simdEnabled } from './wasm/simd.js';
+export { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm/max-pool.js';
+export { setBufferRecycling, bufferRecyclingStats } from './buffer-recycler.js';
+export { reluInto, reluBackwardInto } from './kernels/relu.js';
 export {
   add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, gt, lt, ge, le, eq,
-} from './ops/elementwise';
-export { sum, mean, max, argmax, logsumexp, sumTo } from './ops/reduce';
-export { matmul } from './ops/matmul';
-export { softmax, logSoftmax } from './ops/softmax';
+} from './ops/elementwise.js';
+export { sum, mean, max, argmax, logsumexp, sumTo } from './ops/reduce.js';
+export { matmul } from './ops/matmul.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
 export {
   reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, narrow, slice, gather, indexSelect, cast, clone,
-} from './ops/shape';
+} from './ops/shape.js';

@@ -1,5 +1,5 @@
-import { MAX_NUMEL } from './dtype';
-import { ShapeError, ValueError, fmtShape } from './errors';
+import { MAX_NUMEL } from './dtype.js';
+import { ShapeError, ValueError, fmtShape } from './errors.js';
 
 export type Shape = readonly number[];
 

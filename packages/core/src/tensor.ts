@@ -1,12 +1,12 @@
-import { runBackward, type BackwardOptions, type Node } from './autograd';
-import { AutogradError, DTypeError, ShapeError, ValueError, fmtShape } from './errors';
-import { allocate, kindOf, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype';
-import { checkShape, normalizeDim, numel, type Shape } from './shape';
-import * as ew from './ops/elementwise';
-import * as red from './ops/reduce';
-import * as sh from './ops/shape';
-import * as sm from './ops/softmax';
-import { matmul } from './ops/matmul';
+import { runBackward, type BackwardOptions, type Node } from './autograd.js';
+import { AutogradError, DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
+import { allocate, kindOf, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype.js';
+import { checkShape, normalizeDim, numel, type Shape } from './shape.js';
+import * as ew from './ops/elementwise.js';
+import * as red from './ops/reduce.js';
+import * as sh from './ops/shape.js';
+import * as sm from './ops/softmax.js';
+import { matmul } from './ops/matmul.js';
 
 export type TensorLike = Tensor | number;
 export type Dims = number | readonly number[];

@@ -1,12 +1,12 @@
-export { Module, type ForwardHook, type HookHandle, type LoadResult } from './module';
+export { Module, type ForwardHook, type HookHandle, type LoadResult } from './module.js';
 export {
   Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout, ReLU, Flatten, Softmax, Sequential,
   type Conv2dOptions, type LayerOptions,
-} from './layers';
-export { Fire, SqueezeNet, SqueezeNetMini, squeezenet1_0, squeezenet1_1, squeezeNetInit, type FireBypass, type SqueezeNetBypass, type SqueezeNetOptions } from './squeezenet';
-export * as init from './init';
-export { crossEntropy, nllLoss, mseLoss, type Reduction, type Labels } from './losses';
-export { Optimizer, SGD, Adam, AdamW, StepLR, CosineAnnealingLR, type OptimizerState, type SGDOptions, type AdamOptions } from './optim';
-export { TensorDataset, DataLoader, type Dataset, type DataLoaderOptions } from './data';
-export { summarize, type Summary, type SummaryRow } from './summary';
-export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors, parseSafetensors } from './safetensors';
+} from './layers.js';
+export { Fire, SqueezeNet, SqueezeNetMini, squeezenet1_0, squeezenet1_1, squeezeNetInit, type FireBypass, type SqueezeNetBypass, type SqueezeNetOptions } from './squeezenet.js';
+export * as init from './init.js';
+export { crossEntropy, nllLoss, mseLoss, type Reduction, type Labels } from './losses.js';
+export { Optimizer, SGD, Adam, AdamW, StepLR, CosineAnnealingLR, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js';
+export { TensorDataset, DataLoader, type Dataset, type DataLoaderOptions } from './data.js';
+export { summarize, type Summary, type SummaryRow } from './summary.js';
+export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors, parseSafetensors } from './safetensors.js';

@@ -3,9 +3,9 @@ import { Tensor, ValueError, defaultGenerator, fmtShape, floatData, full, ShapeE
 import {
   adaptiveAvgPool2d, avgPool2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type FusedConv2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
-import * as init from './init';
-import { Module } from './module';
-import { floatDTypeArg, intArg, pairArg, show } from './validate';
+import * as init from './init.js';
+import { Module } from './module.js';
+import { floatDTypeArg, intArg, pairArg, show } from './validate.js';
 
 export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
 

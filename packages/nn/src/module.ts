@@ -1,7 +1,7 @@
 // Module: PyTorch's nn.Module surface. Parameters, buffers and children are registered explicitly
 // (TypeScript has no __setattr__), in order, which fixes the state-dict key order and names.
 import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, kindOf, noGrad, numel, sameShape } from '@firegrad/core';
-import { summarize, type Summary } from './summary';
+import { summarize, type Summary } from './summary.js';
 
 /** Called after a module's forward with its input and output (PyTorch's register_forward_hook); observes only. */
 export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;

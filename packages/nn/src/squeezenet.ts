@@ -2,9 +2,9 @@
 // (features.3.squeeze.weight, classifier.1.weight) and torchvision weights load one-to-one.
 import { ShapeError, ValueError, fmtShape, type Generator, type Tensor } from '@firegrad/core';
 import { cat } from '@firegrad/ops';
-import * as init from './init';
-import { AdaptiveAvgPool2d, Conv2d, Dropout, MaxPool2d, ReLU, Sequential, type LayerOptions } from './layers';
-import { Module } from './module';
+import * as init from './init.js';
+import { AdaptiveAvgPool2d, Conv2d, Dropout, MaxPool2d, ReLU, Sequential, type LayerOptions } from './layers.js';
+import { Module } from './module.js';
 
 export type FireBypass = 'none' | 'identity' | 'projection';
 

@@ -2,7 +2,7 @@
 // one forward pass of a zero input (no tape), then totals. Forward hooks watch the leaves, so the
 // pass computes exactly what model.call() computes.
 import { fmtShape, noGrad, zeros, type FloatDType } from '@firegrad/core';
-import type { HookHandle, Module } from './module';
+import type { HookHandle, Module } from './module.js';
 
 export interface SummaryRow { name: string; layer: string; outputShape: number[]; params: number; macs: number }
 export interface Summary { rows: SummaryRow[]; totalParams: number; trainableParams: number; totalMacs: number; table: string }

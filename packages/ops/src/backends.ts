@@ -1,17 +1,17 @@
 // Which kernel runs each op on each backend: a plain list. cpu is the reference, runs every
 // float64 call and every op a backend lacks; gpujs runs float32 on gpu.js. The gpujs probe decides
 // what setBackend('auto') means on this machine.
-import { catOp } from './cat';
-import { conv2dOp, fusedConv2dOp } from './conv2d';
-import { catCpu } from './cpu/cat';
-import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d';
-import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool';
-import { catGpujs } from './gpujs/cat';
-import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d';
-import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool';
-import { gpujsProbe } from './gpujs/runner';
-import { registerKernel, setAutoProbe } from './kernels';
-import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool';
+import { catOp } from './cat.js';
+import { conv2dOp, fusedConv2dOp } from './conv2d.js';
+import { catCpu } from './cpu/cat.js';
+import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d.js';
+import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool.js';
+import { catGpujs } from './gpujs/cat.js';
+import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d.js';
+import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool.js';
+import { gpujsProbe } from './gpujs/runner.js';
+import { registerKernel, setAutoProbe } from './kernels.js';
+import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool.js';
 
 registerKernel(conv2dOp, 'cpu', conv2dCpu);
 registerKernel(fusedConv2dOp, 'cpu', fusedConv2dCpu);

@@ -3,7 +3,7 @@ import {
   DTypeError, ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, normalizeDim, numel, requireTensor, track,
   type FloatArray,
 } from '@firegrad/core';
-import { dtypeOf, kernelFor } from './kernels';
+import { dtypeOf, kernelFor } from './kernels.js';
 
 /** cat over a flattened [outer, Σ sizes] layout (sizes already include the inner dims); slice undoes it. */
 export interface CatKernel {

@@ -7,8 +7,8 @@ import {
   DTypeError, ShapeError, Tensor, ValueError, allocate, checkNumel, defineOp, floatData, fmtShape, kindOf, reluInto, requireTensor, track, zeros,
   type AttributesOf, type FloatArray,
 } from '@firegrad/core';
-import { convOutSize, pair, type Pair } from './geometry';
-import { dtypeOf, kernelFor } from './kernels';
+import { convOutSize, pair, type Pair } from './geometry.js';
+import { dtypeOf, kernelFor } from './kernels.js';
 
 /** Every number a conv2d kernel call carries, in the order the worker protocol sends them. */
 export const CONV2D_ATTRIBUTES = ['N', 'C', 'H', 'W', 'OC', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW', 'groups', 'OH', 'OW'] as const;

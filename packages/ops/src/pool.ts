@@ -5,8 +5,8 @@ import {
   ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, requireTensor, track,
   type AttributesOf, type FloatArray,
 } from '@firegrad/core';
-import { pair, poolOutSize, type Pair } from './geometry';
-import { dtypeOf, kernelFor } from './kernels';
+import { pair, poolOutSize, type Pair } from './geometry.js';
+import { dtypeOf, kernelFor } from './kernels.js';
 
 const POOL2D_ATTRIBUTES = ['N', 'C', 'H', 'W', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW', 'OH', 'OW'] as const;
 const ADAPTIVE_ATTRIBUTES = ['N', 'C', 'H', 'W', 'OH', 'OW'] as const;

@@ -1,7 +1,7 @@
 // Loops over broadcast operands. Plain typed-array loops; the last dim is the inner loop so the
 // common contiguous cases run without index arithmetic.
-import type { TypedArray } from '../dtype';
-import { broadcastStrides, numel, sameShape, type Shape } from '../shape';
+import type { TypedArray } from '../dtype.js';
+import { broadcastStrides, numel, sameShape, type Shape } from '../shape.js';
 
 /** out[i] = f(a[i'], b[i'']) over the broadcast shape `outShape`. */
 export function mapBinary(

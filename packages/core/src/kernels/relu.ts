@@ -2,9 +2,9 @@
 // WebAssembly SIMD (wasm/relu.ts: branch-free, ≈ 15× the JS loop on random signs) unless the SIMD
 // switch is off (setSimd(false), FIREGRAD_SIMD=0); float64 and that setting use the JS loops,
 // which are the reference.
-import type { FloatArray } from '../dtype';
-import { reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu';
-import { simdEnabled } from '../wasm/simd';
+import type { FloatArray } from '../dtype.js';
+import { reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu.js';
+import { simdEnabled } from '../wasm/simd.js';
 
 const useWasm = (a: FloatArray): a is Float32Array =>
   a instanceof Float32Array && simdEnabled() && wasmReluAvailable();

@@ -1,14 +1,14 @@
 // Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
 // the backward closure that maps the output gradient to input gradients.
-import { track } from '../autograd';
-import { allocate, allocateLike, floatData, kindOf, requireFloat, type FloatArray } from '../dtype';
-import { DTypeError, ValueError, fmtShape } from '../errors';
-import { mapBinary } from '../kernels/broadcast';
-import { reluBackwardInto, reluInto } from '../kernels/relu';
-import { defineOp } from '../op';
-import { broadcastShapes, checkNumel } from '../shape';
-import { requireTensor, Tensor, type TensorLike } from '../tensor';
-import { sumTo } from './reduce';
+import { track } from '../autograd.js';
+import { allocate, allocateLike, floatData, kindOf, requireFloat, type FloatArray } from '../dtype.js';
+import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { mapBinary } from '../kernels/broadcast.js';
+import { reluBackwardInto, reluInto } from '../kernels/relu.js';
+import { defineOp } from '../op.js';
+import { broadcastShapes, checkNumel } from '../shape.js';
+import { requireTensor, Tensor, type TensorLike } from '../tensor.js';
+import { sumTo } from './reduce.js';
 
 /** A number operand becomes a 0-d tensor of the other operand's dtype. */
 function asTensor(op: string, x: TensorLike, like: Tensor): Tensor {

@@ -1,13 +1,13 @@
 // Batched matmul with broadcast batch dims; 1-D operands follow PyTorch (vector·matrix etc.).
-import { track } from '../autograd';
-import { allocateLike, floatData, requireFloat } from '../dtype';
-import { DTypeError, ShapeError, fmtShape } from '../errors';
-import { gemm } from '../gemm';
-import { defineOp } from '../op';
-import { broadcastShapes, checkNumel, numel, stridesOf, broadcastStrides } from '../shape';
-import { requireTensor, Tensor } from '../tensor';
-import { sumTo } from './reduce';
-import { reshape, squeeze, unsqueeze } from './shape';
+import { track } from '../autograd.js';
+import { allocateLike, floatData, requireFloat } from '../dtype.js';
+import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { gemm } from '../gemm.js';
+import { defineOp } from '../op.js';
+import { broadcastShapes, checkNumel, numel, stridesOf, broadcastStrides } from '../shape.js';
+import { requireTensor, Tensor } from '../tensor.js';
+import { sumTo } from './reduce.js';
+import { reshape, squeeze, unsqueeze } from './shape.js';
 
 const MATMUL = defineOp({ name: 'matmul', inputs: ['input', 'other'], differentiable: true });
 

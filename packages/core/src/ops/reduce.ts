@@ -1,13 +1,13 @@
 // Reductions over dims with keepDim. sum and max are primitives; mean and logsumexp are built from them.
-import { track } from '../autograd';
-import { allocate, requireFloat } from '../dtype';
-import { ValueError, fmtShape } from '../errors';
-import { broadcastCopy, sumInto } from '../kernels/broadcast';
-import { defineOp } from '../op';
-import { normalizeDim, normalizeDims, numel, sameShape, type Shape } from '../shape';
-import { requireTensor, Tensor, type Dims } from '../tensor';
-import { add, exp, log, sub, where } from './elementwise';
-import { squeeze } from './shape';
+import { track } from '../autograd.js';
+import { allocate, requireFloat } from '../dtype.js';
+import { ValueError, fmtShape } from '../errors.js';
+import { broadcastCopy, sumInto } from '../kernels/broadcast.js';
+import { defineOp } from '../op.js';
+import { normalizeDim, normalizeDims, numel, sameShape, type Shape } from '../shape.js';
+import { requireTensor, Tensor, type Dims } from '../tensor.js';
+import { add, exp, log, sub, where } from './elementwise.js';
+import { squeeze } from './shape.js';
 
 function keepShapeOf(shape: Shape, dims: readonly number[]): number[] {
   return shape.map((s, i) => (dims.includes(i) ? 1 : s));

@@ -1,12 +1,12 @@
 // Shape primitives. Storage is always contiguous: reshape shares it, the others copy.
-import { track } from '../autograd';
-import { allocate, kindOf, type FloatDType, type TypedArray } from '../dtype';
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { broadcastCopy } from '../kernels/broadcast';
-import { defineOp } from '../op';
-import { checkNumel, normalizeDim, normalizeDims, numel, stridesOf, type Shape } from '../shape';
-import { requireTensor, Tensor, type Dims, type IndexLike } from '../tensor';
-import { sumTo } from './reduce';
+import { track } from '../autograd.js';
+import { allocate, kindOf, type FloatDType, type TypedArray } from '../dtype.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { broadcastCopy } from '../kernels/broadcast.js';
+import { defineOp } from '../op.js';
+import { checkNumel, normalizeDim, normalizeDims, numel, stridesOf, type Shape } from '../shape.js';
+import { requireTensor, Tensor, type Dims, type IndexLike } from '../tensor.js';
+import { sumTo } from './reduce.js';
 
 function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[] {
   const free = shape.filter((s) => s === -1).length;

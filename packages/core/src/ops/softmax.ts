@@ -1,12 +1,12 @@
 // softmax and logSoftmax along one dim: primitives (rather than exp/sum/div compositions) so they
 // subtract the max for stability and have a cheap closed-form backward.
-import { track } from '../autograd';
-import { allocateLike, floatData, type FloatArray } from '../dtype';
-import { defineOp } from '../op';
-import { normalizeDim, numel } from '../shape';
-import { requireTensor, Tensor } from '../tensor';
-import { exp, mul, sub } from './elementwise';
-import { sum } from './reduce';
+import { track } from '../autograd.js';
+import { allocateLike, floatData, type FloatArray } from '../dtype.js';
+import { defineOp } from '../op.js';
+import { normalizeDim, numel } from '../shape.js';
+import { requireTensor, Tensor } from '../tensor.js';
+import { exp, mul, sub } from './elementwise.js';
+import { sum } from './reduce.js';
 
 /** Visits each 1-D slice along dim as (offset, stride, length). */
 function forEachSlice(shape: readonly number[], dim: number, fn: (offset: number, stride: number, len: number) => void) {

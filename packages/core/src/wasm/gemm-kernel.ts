@@ -15,7 +15,7 @@
 //       C tile = acc (+ C tile if add)
 // One call does the whole block so the JS → wasm call overhead is paid per block, not per tile.
 
-import { I32, V128, encodeModule, op, type Bytes } from './emit';
+import { I32, V128, encodeModule, op, type Bytes } from './emit.js';
 
 interface KernelShape {
   MR: number; // rows per tile: one splat of A each per k

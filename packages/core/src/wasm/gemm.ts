@@ -22,9 +22,9 @@
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
 // second block call on. KC, MC and NC moved the kernel by less than the noise.
 
-import { pack4, pack8, type GemmFn } from '../gemm';
-import { kernelModule } from './gemm-kernel';
-import { instantiate } from './emit';
+import { pack4, pack8, type GemmFn } from '../gemm.js';
+import { kernelModule } from './gemm-kernel.js';
+import { instantiate } from './emit.js';
 
 const MR = 4, NV = 2, NR = 4 * NV; // tile: MR rows × NR columns
 const KC = 256; // depth of one packed block

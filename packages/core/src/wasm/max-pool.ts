@@ -11,7 +11,7 @@
 // write up to three lanes past its OW outputs, which the next row (or the slack after the
 // region) absorbs, so planes must be done in order.
 
-import { I32, V128, encodeModule, instantiate, op, type Bytes } from './emit';
+import { I32, V128, encodeModule, instantiate, op, type Bytes } from './emit.js';
 
 const IN_FLOATS = 65536; // a chunk of whole planes; a bigger plane takes the JS path
 const OUT_FLOATS = IN_FLOATS / 4; // 2×2 windows: at most a quarter of the inputs

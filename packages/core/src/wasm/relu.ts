@@ -8,7 +8,7 @@
 //   relu(p, end):  x[i] = max(x[i], 0) over [p, end)       (NaN stays NaN, −0 becomes +0)
 //   mask(p, end):  g[i] = y[i] > 0 ? g[i] : 0, y over [p, end), g at the same place + CHUNK floats
 
-import { I32, encodeModule, instantiate, op, type Bytes } from './emit';
+import { I32, encodeModule, instantiate, op, type Bytes } from './emit.js';
 
 const CHUNK = 16384; // floats per region: y (or x) at 0, g after it; 2 regions = 2 pages
 const P = 0, END = 1;

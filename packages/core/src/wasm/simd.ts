@@ -3,8 +3,8 @@
 // setGemmBackend('wasm-simd') still sends GEMM to WebAssembly). Per thread (each worker has its
 // own module instance); FIREGRAD_SIMD=0 in the environment starts it off, in workers too.
 
-import { kindOf } from '../dtype';
-import { ValueError } from '../errors';
+import { kindOf } from '../dtype.js';
+import { ValueError } from '../errors.js';
 
 let simdOn = globalThis.process?.env?.FIREGRAD_SIMD !== '0';
 

@@ -2,8 +2,8 @@
 // layout. cat along dimension d of contiguous tensors is this with outer = the product of the
 // dimensions before d and each part's size = its extent along d times the product of those after.
 import type { FloatArray } from '@firegrad/core';
-import type { CatKernel } from '../cat';
-import { allocLike } from './workspace';
+import type { CatKernel } from '../cat.js';
+import { allocLike } from './workspace.js';
 
 // Rows shorter than this are copied by a plain loop: `set(subarray(...))` allocates a view per
 // row, which costs more than the copy below ~16 elements (measured: 8× slower at 4, level at 16,

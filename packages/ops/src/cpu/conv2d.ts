@@ -12,10 +12,10 @@
 // An empty operand (no image, channel or output pixel) returns before any scratch is allocated:
 // its columns matrix could be huge (a big padding) yet unused.
 import { gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
-import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d';
-import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind } from '../threads/protocol';
-import { runOnThreads } from '../threads/conv2d-split';
-import { allocLike, workspaceLike } from './workspace';
+import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
+import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind } from '../threads/protocol.js';
+import { runOnThreads } from '../threads/conv2d-split.js';
+import { allocLike, workspaceLike } from './workspace.js';
 
 export const conv2dCpu: Conv2dKernel = {
   forward(x, w, bias, g) {

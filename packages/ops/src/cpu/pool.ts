@@ -3,8 +3,8 @@
 // independently; windows are clipped to the input, so no padding value is ever read. Backward
 // passes overwrite dx.
 import { maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
-import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool';
-import { allocLike } from './workspace';
+import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool.js';
+import { allocLike } from './workspace.js';
 
 export const maxPool2dCpu: MaxPool2dKernel = {
   forward(x, g) {

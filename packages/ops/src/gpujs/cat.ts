@@ -4,10 +4,10 @@
 // checkCatCall and checkSliceCall check what createGpuKernels' callers pass raw; the op validated
 // its own calls, so the kernels check only gpu.js's 2^24-element limit.
 import { ShapeError, ValueError } from '@firegrad/core';
-import type { CatKernel } from '../cat';
+import type { CatKernel } from '../cat.js';
 import {
   andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
-} from './runner';
+} from './runner.js';
 
 export const catGpujs: CatKernel = {
   forward: (parts, outer, sizes) => sync(cat(backendRunner(), parts.map(float32), outer, sizes)),

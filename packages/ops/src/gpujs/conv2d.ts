@@ -5,12 +5,12 @@
 // The op validated the geometry; the functions here check only the limits of gpu.js itself (2^24
 // elements, the loop budget), and checkConv2dCall checks what createGpuKernels' callers pass raw.
 import { ValueError } from '@firegrad/core';
-import type { Conv2dGeometry, Conv2dKernel, FusedConv2dKernel } from '../conv2d';
-import { backwardBiasInto, withActivation } from '../cpu/conv2d';
-import type * as fns from './kernel-functions';
+import type { Conv2dGeometry, Conv2dKernel, FusedConv2dKernel } from '../conv2d.js';
+import { backwardBiasInto, withActivation } from '../cpu/conv2d.js';
+import type * as fns from './kernel-functions.js';
 import {
   LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelFn, type KernelRunner, type KernelThis, type MaybePromise,
-} from './runner';
+} from './runner.js';
 
 // Compiled into the kernels (see ./kernel-functions).
 declare const coveringOutput: typeof fns.coveringOutput;

@@ -4,19 +4,19 @@
 // kernels run, plus the checks an op would have made, since callers pass raw arrays. Every result
 // is a fresh Float32Array that owns its memory. On 'webasm', 'cpu', 'headlessgl' and 'gpu' every
 // call returns it directly; on 'webgpu' every call returns a Promise.
-import type { Conv2dGeometry } from '../conv2d';
-import type { Pool2dGeometry } from '../pool';
-import { cat, checkCatCall, checkSliceCall, slice } from './cat';
-import { checkConv2dCall, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d';
-import { avgPool2dBackward, avgPool2dForward, checkPool2dCall, maxPool2dBackward, maxPool2dForward } from './pool';
-import { KernelRunner, type GpuMode } from './runner';
-import { installWebGpuShim, probeWebGpu } from './webgpu';
+import type { Conv2dGeometry } from '../conv2d.js';
+import type { Pool2dGeometry } from '../pool.js';
+import { cat, checkCatCall, checkSliceCall, slice } from './cat.js';
+import { checkConv2dCall, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d.js';
+import { avgPool2dBackward, avgPool2dForward, checkPool2dCall, maxPool2dBackward, maxPool2dForward } from './pool.js';
+import { KernelRunner, type GpuMode } from './runner.js';
+import { installWebGpuShim, probeWebGpu } from './webgpu.js';
 
-export type { GpuMode } from './runner';
-export { DEFAULT_MAX_KERNELS, LOOP_BUDGET } from './runner';
+export type { GpuMode } from './runner.js';
+export { DEFAULT_MAX_KERNELS, LOOP_BUDGET } from './runner.js';
 export {
   hardwareGpuAvailable, headlessGlRenderer, installWebGpuShim, isSoftwareRenderer, probeWebGpu, uninstallWebGpuShim, type WebGpuAdapter,
-} from './webgpu';
+} from './webgpu.js';
 
 /** T on the synchronous backends, Promise<T> on WebGPU; with Async = boolean, either. */
 export type Result<T, Async extends boolean> = Async extends true ? Promise<T> : T;

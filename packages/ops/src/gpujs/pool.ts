@@ -5,11 +5,11 @@
 // op); only real cells are read. As for conv2d, the functions check only gpu.js's own limits and
 // checkPool2dCall checks what createGpuKernels' callers pass raw.
 import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
-import type * as fns from './kernel-functions';
-import type { AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool';
+import type * as fns from './kernel-functions.js';
+import type { AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool.js';
 import {
   LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
-} from './runner';
+} from './runner.js';
 
 // Helpers compiled into the kernels (see ./kernel-functions).
 declare const coveringOutput: typeof fns.coveringOutput;

@@ -4,9 +4,9 @@
 // after build. Also the runner the gpujs backend's kernels use, and what 'auto' means here.
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
 import { DTypeError, ShapeError, ValueError, type FloatArray } from '@firegrad/core';
-import type { BackendName } from '../kernels';
-import { KERNEL_FUNCTIONS } from './kernel-functions';
-import { headlessGlRenderer, isSoftwareRenderer } from './webgpu';
+import type { BackendName } from '../kernels.js';
+import { KERNEL_FUNCTIONS } from './kernel-functions.js';
+import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';
 
 export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgpu' | 'gpu';
 

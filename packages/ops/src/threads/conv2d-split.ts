@@ -17,10 +17,10 @@
 // Workers see only the arena, so the main thread copies their input boxes in and their output
 // boxes out; its own part reads and writes the tensors in place where its box is contiguous.
 import type { FloatArray } from '@firegrad/core';
-import { isPointwise, type Conv2dGeometry } from '../conv2d';
-import { boxLength, boxView, copyBoxIn, copyBoxOut, isContiguous, type Box, type Layout } from './boxes';
-import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind, type Region, type RunTask, type Task } from './protocol';
-import { activeWorkers, countJob } from './workers';
+import { isPointwise, type Conv2dGeometry } from '../conv2d.js';
+import { boxLength, boxView, copyBoxIn, copyBoxOut, isContiguous, type Box, type Layout } from './boxes.js';
+import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind, type Region, type RunTask, type Task } from './protocol.js';
+import { activeWorkers, countJob } from './workers.js';
 
 // Below this a job runs on one thread. A round trip to the workers costs ≈ 15 µs and the copies
 // a few more; on 2 cores a split broke even at ≈ 0.5 ms of single-thread work: ≈ 5 MFLOP for

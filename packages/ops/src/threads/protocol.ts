@@ -7,7 +7,7 @@
 // job's data, viewed as float32 or float64. The geometry travels as conv2dOp.attributes, in their
 // declared order, both ways: a field cannot be missed.
 import type { FloatArray } from '@firegrad/core';
-import { conv2dOp, type Conv2dGeometry } from '../conv2d';
+import { conv2dOp, type Conv2dGeometry } from '../conv2d.js';
 
 /** In every worker's workerData: worker.ts serves only when started as one of these workers. */
 export const WORKER_ROLE = 'firegrad-conv2d-worker';

@@ -2,11 +2,11 @@
 // until the main thread publishes a job, runs its task on views of the arena, marks itself
 // finished, and sleeps again.
 import { isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { runConvTask } from '../cpu/conv2d';
-import { retainedScratchBytes } from '../cpu/workspace';
+import { runConvTask } from '../cpu/conv2d.js';
+import { retainedScratchBytes } from '../cpu/workspace.js';
 import {
   DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, KIND, QUIT, REPORTED, WORKER_ROLE, readTask, scratchSlot, stateSlot, type ConvTaskKind,
-} from './protocol';
+} from './protocol.js';
 
 export interface WorkerData {
   role: typeof WORKER_ROLE;

@@ -15,13 +15,13 @@
 // down: later jobs run on one thread, and parallelInfo().reason says why.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { FiregradError, type FloatArray, type FloatDType } from '@firegrad/core';
-import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace';
+import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace.js';
 import {
   controlSize, scratchSlot, stateSlot, writeTask, WORKER_ROLE, DONE, DTYPE, EPOCH, FAILED, GEN, KIND, PENDING, QUIT, REPORTED,
   type ConvTaskKind, type RunTask, type Task,
-} from './protocol';
-import { numThreads, warnOnce, type ThreadConfig } from './config';
-import type { ArenaMessage, WorkerData } from './worker';
+} from './protocol.js';
+import { numThreads, warnOnce, type ThreadConfig } from './config.js';
+import type { ArenaMessage, WorkerData } from './worker.js';
 
 // Generous: from sources a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
 // that hangs while starting is noticed this way; one that dies is noticed at the next probe.
