@@ -11,6 +11,7 @@ import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } fr
 import { createGpuKernels } from '@firegrad/ops/gpujs';
 import { avgPool2dOp, catOp, conv2dOp, kernelFor, maxPool2dOp } from '@firegrad/ops/internal';
 import { convCaseArb, convValid, poolCaseArb, poolValid, type ConvCase, type PoolCase } from '../ops/arbitraries';
+import { mulberry32 } from '../ops/gpujs-modes';
 
 // gpu.js as @firegrad/ops resolves it (it is not a dependency of the workspace root).
 const { WebAssemblyKernel } = createRequire(new URL('../../packages/ops/package.json', import.meta.url))('gpu.js') as {
@@ -28,16 +29,6 @@ const cpu = {
   avgPool: withBackend('cpu', () => kernelFor(avgPool2dOp, 'float32')),
   cat: withBackend('cpu', () => kernelFor(catOp, 'float32')),
 };
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform in [−1, 1) with about one element in ten replaced by NaN, +Inf or −Inf. */
 function withSpecials(n: number, rand: () => number): Float32Array {
