@@ -94,8 +94,8 @@ export function floatData(op: string, arg: string, t: { dtype: DType; shape: rea
 }
 
 /** A zeroed array of `like`'s float type: float code allocates its output to match its input's data. */
-export function allocateLike(like: FloatArray, n: number, op?: string): FloatArray {
-  return allocate(like instanceof Float32Array ? 'float32' : 'float64', n, op);
+export function allocateLike<T extends FloatArray>(like: T, n: number, op?: string): T {
+  return allocate(like instanceof Float32Array ? 'float32' : 'float64', n, op) as T;
 }
 
 /** Throws unless the tensor-like is a float tensor: ops that differentiate take no int32. */

@@ -53,16 +53,7 @@ export interface FusedConv2dOptions extends Conv2dOptions {
 }
 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  const g = conv2dGeometry(x, weight, bias, opts);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  if (x.numel() === 0 || weight.numel() === 0) return emptyConv2d(conv2dOp, x, weight, bias, g, 'linear');
-  const xd = floatData(conv2dOp.name, 'input', x), wd = floatData(conv2dOp.name, 'weight', weight);
-  const bd = bias && floatData(conv2dOp.name, 'bias', bias);
-  const y = kernelFor(conv2dOp, dtypeOf(xd)).forward(xd, wd, bd, g);
-  return track(conv2dOp, inputs, new Tensor(y, [g.N, g.OC, g.OH, g.OW]), (grad, needs) => {
-    const dy = floatData(conv2dOp.name, 'grad_output', grad);
-    return convGradients(kernelFor(conv2dOp, dtypeOf(dy)), dy, xd, wd, g, x, weight, needs);
-  });
+  return convolve(conv2dOp, x, weight, bias, conv2dGeometry(x, weight, bias, opts), 'linear');
 }
 
 export function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: FusedConv2dOptions = {}): Tensor {
@@ -71,15 +62,26 @@ export function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null = nul
   if (activation !== 'relu' && activation !== 'linear') {
     throw new ValueError(`fusedConv2d: argument 'activation' must be 'relu' or 'linear', got ${kindOf(activation)}`);
   }
+  return convolve(fusedConv2dOp, x, weight, bias, g, activation);
+}
+
+/**
+ * Forward and backward of both ops, which differ only in their kernel and descriptor: conv2d is
+ * the fused computation with no activation (its kernel has no activation to apply or undo).
+ */
+function convolve(op: typeof conv2dOp | typeof fusedConv2dOp, x: Tensor, weight: Tensor, bias: Tensor | null,
+  g: Conv2dGeometry, activation: Activation): Tensor {
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  if (x.numel() === 0 || weight.numel() === 0) return emptyConv2d(fusedConv2dOp, x, weight, bias, g, activation);
-  const xd = floatData(fusedConv2dOp.name, 'input', x), wd = floatData(fusedConv2dOp.name, 'weight', weight);
-  const bd = bias && floatData(fusedConv2dOp.name, 'bias', bias);
-  const y = kernelFor(fusedConv2dOp, dtypeOf(xd)).forward(xd, wd, bd, g, activation);
-  return track(fusedConv2dOp, inputs, new Tensor(y, [g.N, g.OC, g.OH, g.OW]), (grad, needs) => {
-    const dyOut = floatData(fusedConv2dOp.name, 'grad_output', grad), k = kernelFor(fusedConv2dOp, dtypeOf(dyOut));
-    const dy = k.activationBackward(y, dyOut, activation);
-    return convGradients(k, dy, xd, wd, g, x, weight, needs);
+  if (x.numel() === 0 || weight.numel() === 0) return emptyConv2d(op, x, weight, bias, g, activation);
+  const xd = floatData(op.name, 'input', x), wd = floatData(op.name, 'weight', weight);
+  const bd = bias && floatData(op.name, 'bias', bias);
+  const y = op === fusedConv2dOp ? kernelFor(fusedConv2dOp, dtypeOf(xd)).forward(xd, wd, bd, g, activation)
+    : kernelFor(conv2dOp, dtypeOf(xd)).forward(xd, wd, bd, g);
+  return track(op, inputs, new Tensor(y, [g.N, g.OC, g.OH, g.OW]), (grad, needs) => {
+    const dyOut = floatData(op.name, 'grad_output', grad), dtype = dtypeOf(dyOut);
+    if (op === conv2dOp) return convGradients(kernelFor(conv2dOp, dtype), dyOut, xd, wd, g, x, weight, needs);
+    const k = kernelFor(fusedConv2dOp, dtype);
+    return convGradients(k, k.activationBackward(y, dyOut, activation), xd, wd, g, x, weight, needs);
   });
 }
 

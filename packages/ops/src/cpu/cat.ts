@@ -1,9 +1,8 @@
 // cat on the cpu backend (catCpu): concatenation and its adjoint over a flattened [outer, Σ sizes]
 // layout. cat along dimension d of contiguous tensors is this with outer = the product of the
 // dimensions before d and each part's size = its extent along d times the product of those after.
-import type { FloatArray } from '@firegrad/core';
+import { allocateLike, type FloatArray } from '@firegrad/core';
 import type { CatKernel } from '../cat.js';
-import { allocLike } from './workspace.js';
 
 // Rows shorter than this are copied by a plain loop: `set(subarray(...))` allocates a view per
 // row, which costs more than the copy below ~16 elements (measured: 8× slower at 4, level at 16,
@@ -12,12 +11,12 @@ const SMALL_COPY = 16;
 
 export const catCpu: CatKernel = {
   forward(parts, outer, sizes) {
-    const out = allocLike(parts[0], outer * sizes.reduce((a, b) => a + b, 0));
+    const out = allocateLike(parts[0], outer * sizes.reduce((a, b) => a + b, 0));
     catInto(parts, outer, sizes, out);
     return out;
   },
   slice(x, outer, total, offset, size) {
-    const out = allocLike(x, outer * size);
+    const out = allocateLike(x, outer * size);
     sliceInto(x, outer, total, offset, size, out);
     return out;
   },

@@ -11,30 +11,30 @@
 // A (the weights), so gemm is told to reuse the copy it packed for the previous image.
 // An empty operand (no image, channel or output pixel) returns before any scratch is allocated:
 // its columns matrix could be huge (a big padding) yet unused.
-import { gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
+import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
 import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind } from '../threads/protocol.js';
 import { runOnThreads } from '../threads/conv2d-split.js';
-import { allocLike, workspaceLike } from './workspace.js';
+import { workspaceLike } from './workspace.js';
 
 export const conv2dCpu: Conv2dKernel = {
   forward(x, w, bias, g) {
-    const out = allocLike(x, g.N * g.OC * g.OH * g.OW);
+    const out = allocateLike(x, g.N * g.OC * g.OH * g.OW);
     if (!runOnThreads(CONV_FORWARD, g, [x, w, bias, out], runConvTask)) forwardImages(x, w, bias, g, out);
     return out;
   },
   backwardInput(dy, w, g) {
-    const dx = allocLike(dy, g.N * g.C * g.H * g.W);
+    const dx = allocateLike(dy, g.N * g.C * g.H * g.W);
     if (!runOnThreads(CONV_BACKWARD_INPUT, g, [dy, w, null, dx], runConvTask)) backwardInputImages(dy, w, g, dx);
     return dx;
   },
   backwardWeight(x, dy, g) {
-    const dw = allocLike(dy, g.OC * (g.C / g.groups) * g.KH * g.KW);
+    const dw = allocateLike(dy, g.OC * (g.C / g.groups) * g.KH * g.KW);
     if (!runOnThreads(CONV_BACKWARD_WEIGHT, g, [x, dy, null, dw], runConvTask)) backwardWeightImages(x, dy, g, dw);
     return dw;
   },
   backwardBias(dy, g) {
-    const db = allocLike(dy, g.OC);
+    const db = allocateLike(dy, g.OC);
     backwardBiasInto(dy, g, db);
     return db;
   },

@@ -2,19 +2,18 @@
 // over NCHW typed arrays (float32 or float64), PyTorch's semantics. Each (n, c) plane is pooled
 // independently; windows are clipped to the input, so no padding value is ever read. Backward
 // passes overwrite dx.
-import { maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
+import { allocateLike, maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
 import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool.js';
-import { allocLike } from './workspace.js';
 
 export const maxPool2dCpu: MaxPool2dKernel = {
   forward(x, g) {
     const n = g.N * g.C * g.OH * g.OW;
-    const out = allocLike(x, n), argmax = new Int32Array(n);
+    const out = allocateLike(x, n), argmax = new Int32Array(n);
     maxPool2dForward(x, g, out, argmax);
     return { out, argmax };
   },
   backward(dy, argmax, g) {
-    const dx = allocLike(dy, g.N * g.C * g.H * g.W);
+    const dx = allocateLike(dy, g.N * g.C * g.H * g.W);
     // a gpujs forward hands over float-encoded indices; they are exact integers below 2^24
     maxPool2dBackward(dy, argmax instanceof Int32Array ? argmax : Int32Array.from(argmax), g, dx);
     return dx;
@@ -23,12 +22,12 @@ export const maxPool2dCpu: MaxPool2dKernel = {
 
 export const avgPool2dCpu: AvgPool2dKernel = {
   forward(x, g, countIncludePad) {
-    const out = allocLike(x, g.N * g.C * g.OH * g.OW);
+    const out = allocateLike(x, g.N * g.C * g.OH * g.OW);
     avgPool2dForward(x, g, countIncludePad, out);
     return out;
   },
   backward(dy, g, countIncludePad) {
-    const dx = allocLike(dy, g.N * g.C * g.H * g.W);
+    const dx = allocateLike(dy, g.N * g.C * g.H * g.W);
     avgPool2dBackward(dy, g, countIncludePad, dx);
     return dx;
   },
@@ -36,12 +35,12 @@ export const avgPool2dCpu: AvgPool2dKernel = {
 
 export const adaptiveAvgPool2dCpu: AdaptiveAvgPool2dKernel = {
   forward(x, s) {
-    const out = allocLike(x, s.N * s.C * s.OH * s.OW);
+    const out = allocateLike(x, s.N * s.C * s.OH * s.OW);
     adaptiveAvgPool2dForward(x, s.N, s.C, s.H, s.W, s.OH, s.OW, out);
     return out;
   },
   backward(dy, s) {
-    const dx = allocLike(dy, s.N * s.C * s.H * s.W);
+    const dx = allocateLike(dy, s.N * s.C * s.H * s.W);
     adaptiveAvgPool2dBackward(dy, s.N, s.C, s.H, s.W, s.OH, s.OW, dx);
     return dx;
   },

@@ -1,4 +1,4 @@
-// Memory for the cpu kernels: their results (allocLike), and scratch buffers, one per purpose and
+// Memory for the cpu kernels: scratch buffers, one per purpose and
 // element type, grown on demand and reused across calls so steady-state training allocates nothing
 // for them. Ops are synchronous and each worker thread has its own module instance, so a slot is
 // never used by two running computations; slots exist so that one computation can hold two scratch
@@ -7,7 +7,7 @@
 // Bounded: a thread retains at most SCRATCH_CAP_BYTES of scratch between calls. A buffer that
 // would take it past the cap serves its call only and is left to the garbage collector with the
 // caller's view, so one huge conv does not pin its im2col matrix for the life of the process.
-import { allocate, type FloatArray } from '@firegrad/core';
+import type { FloatArray } from '@firegrad/core';
 
 type Slot = 'im2col' | 'reluGrad';
 
@@ -39,8 +39,3 @@ export function workspaceLike<T extends FloatArray>(like: T, length: number, slo
 
 /** Scratch bytes this thread retains between calls; never above SCRATCH_CAP_BYTES. */
 export const retainedScratchBytes = () => keptBytes;
-
-/** A zeroed result array of the same type as `like` (from core's buffer pool when it has one). */
-export function allocLike<T extends FloatArray>(like: T, n: number): T {
-  return allocate(like instanceof Float32Array ? 'float32' : 'float64', n) as T;
-}
