@@ -74,7 +74,7 @@ describe('a pool worker that dies mid-job', () => {
       expect(parallelInfo().threads).toBe(2);
       let killed = 0;
       testHooks.afterPublish = (workers) => { // killed from outside while its task is in flight
-        if (killed++ === 0) void workers[0].terminate();
+        if (killed++ === 0) workers[0].terminate();
       };
       const t0 = performance.now();
       const got = convAll(conv);

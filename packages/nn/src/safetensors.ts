@@ -1,6 +1,7 @@
 // The safetensors weights format: an 8-byte little-endian u64 header length N, N bytes of UTF-8
 // JSON header ({ name: { dtype, shape, data_offsets }, __metadata__? }), then the raw little-endian
-// data. serialize/parse are pure and browser-safe; save/read/load touch the file system (Node).
+// data. serialize/parse are pure and browser-safe; save/read/load touch the file system ('#platform').
+import { platform } from '#platform';
 import { DTypeError, Tensor, ValueError, fmtShape, numel, type DType, type TypedArray } from '@firegrad/core';
 
 export type SafetensorsContents = { tensors: Record<string, Tensor>; metadata: Record<string, string> };
@@ -183,81 +184,15 @@ export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): Safeten
 }
 
 // Loaded lazily so that importing this module (and the pure functions above) works in a browser.
-function node(): { fs: typeof import('node:fs'); path: typeof import('node:path') } {
-  const proc = globalThis.process;
-  if (typeof proc?.getBuiltinModule !== 'function') {
-    throw new ValueError('safetensors: file access needs Node.js >= 20.16; in a browser use serializeSafetensors / parseSafetensors');
-  }
-  return { fs: proc.getBuiltinModule('node:fs'), path: proc.getBuiltinModule('node:path') };
-}
-
-/** True unless process `pid` is known not to exist (EPERM: it exists but belongs to someone else). */
-function isLive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/**
- * Removes temp files of `path` left by saves that died before their rename (kill -9, power loss):
- * `<name>.tmp-<pid>-<rand>` in the same directory whose writer process no longer exists. A live
- * writer's file is never touched, nor this process's own (worker threads share the pid). Best
- * effort: a file that cannot be removed is left alone.
- */
-function removeStaleTempFiles({ fs, path: paths }: ReturnType<typeof node>, dir: string, name: string): void {
-  const prefix = `${name}.tmp-`;
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(dir);
-  } catch {
-    return; // e.g. a write-only directory: saving can still work
-  }
-  for (const entry of entries) {
-    if (!entry.startsWith(prefix)) continue;
-    const m = /^(\d{1,9})-[0-9a-z]+$/.exec(entry.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === 0 || pid === process.pid || isLive(pid)) continue;
-    try {
-      fs.rmSync(paths.join(dir, entry), { force: true });
-    } catch {
-      // Not ours to insist on (e.g. no permission); the save itself does not depend on it.
-    }
-  }
-}
-
 /**
  * Writes a safetensors file atomically: the bytes go to a temp file in the same directory, are
  * fsynced, then renamed over `path`. On any failure the temp file is removed and an existing
  * file at `path` is left untouched. Stale temp files of `path` from writers that died are removed
- * first. Directories are not created.
+ * first. Directories are not created. Node only; in a browser use serializeSafetensors.
  */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   checkPath('saveSafetensors', path);
-  const { fs, path: paths } = node();
-  const bytes = serializeSafetensors(tensors, metadata);
-  const dir = paths.dirname(path);
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new ValueError(`safetensors: cannot save '${path}': directory '${dir}' does not exist`);
-  }
-  removeStaleTempFiles({ fs, path: paths }, dir, paths.basename(path));
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'wx');
-    for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at, bytes.length - at);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  platform.writeFileAtomic('safetensors', path, serializeSafetensors(tensors, metadata));
 }
 
 function checkPath(op: string, path: unknown): void {
@@ -267,16 +202,7 @@ function checkPath(op: string, path: unknown): void {
 /** Tensors and `__metadata__` of a safetensors file. */
 export function readSafetensors(path: string): SafetensorsContents {
   checkPath('readSafetensors', path);
-  let bytes: Uint8Array;
-  try {
-    bytes = node().fs.readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ValueError(`safetensors: ${path}: no such file`);
-    if (code === 'EISDIR') throw new ValueError(`safetensors: ${path}: is a directory`);
-    throw e;
-  }
-  return parseSafetensors(bytes, path);
+  return parseSafetensors(platform.readFile('safetensors', path), path);
 }
 
 /** The tensors of a safetensors file, ready for `module.loadStateDict(loadSafetensors(path))`. */

@@ -8,7 +8,7 @@ import type { BackendName } from '../kernels.js';
 import { KERNEL_FUNCTIONS } from './kernel-functions.js';
 import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';
 
-export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgpu' | 'gpu';
+export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgl2' | 'webgpu' | 'gpu';
 
 export type MaybePromise<T> = T | Promise<T>;
 

@@ -1,6 +1,7 @@
 // WebGPU in Node for gpu.js: Dawn (the `webgpu` package) installed as `navigator.gpu`, since gpu.js
 // only looks there (docs/gpujs.md), plus a probe that tells a real GPU from a software one.
 import * as gpujs from 'gpu.js';
+import { platform } from '#platform';
 
 interface AdapterInfo { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }
 interface Adapter { info?: AdapterInfo; isFallbackAdapter?: boolean }
@@ -48,28 +49,21 @@ function describeAdapter(adapter: Adapter, backend: WebGpuAdapter['backend'], fe
  */
 function probeDawn(): Promise<Probe> {
   probe ??= (async (): Promise<Probe> => {
-    if (typeof process === 'undefined' || !process.versions?.node) {
-      return { gpu: null, globals: {}, adapter: null, reason: 'Dawn is for Node; in a browser navigator.gpu is native' };
-    }
+    const dawn = await platform.loadDawn();
+    if (typeof dawn === 'string') return { gpu: null, globals: {}, adapter: null, reason: dawn };
     // EGL needs a platform when there is no display. Node passes this on to native code (Mesa reads
     // it when Dawn first initializes EGL) only from the main thread; a worker's process.env is a copy.
     process.env.EGL_PLATFORM ??= 'surfaceless';
-    let dawn: { create(options: string[]): RawGpu; globals: Record<string, unknown> };
-    try {
-      dawn = (await import('webgpu')) as unknown as typeof dawn;
-    } catch (e) {
-      return { gpu: null, globals: {}, adapter: null, reason: `the webgpu package (Dawn) did not load: ${(e as Error).message}` };
-    }
-    const core = dawn.create([]);
+    const create = (options: string[]) => dawn.create(options) as RawGpu;
+    const core = create([]);
     const a = await core.requestAdapter();
     if (a) return { gpu: core, globals: dawn.globals, adapter: describeAdapter(a, 'default', 'core'), reason: '' };
-    const gles = dawn.create(['backend=opengles']);
+    const gles = create(['backend=opengles']);
     // gpu.js calls requestAdapter() without options; Mesa's GLES adapters exist only at this level.
     const compat: RawGpu = { requestAdapter: (o = {}) => gles.requestAdapter({ featureLevel: 'compatibility', ...o }) };
     const b = await compat.requestAdapter();
     if (b) return { gpu: compat, globals: dawn.globals, adapter: describeAdapter(b, 'opengles', 'compatibility'), reason: '' };
-    const { isMainThread } = await import('node:worker_threads');
-    const hint = isMainThread ? '' : '; this is a worker thread, whose process.env does not reach native code: set EGL_PLATFORM before the process starts';
+    const hint = !platform.isWorkerThread() ? '' : '; this is a worker thread, whose process.env does not reach native code: set EGL_PLATFORM before the process starts';
     return { gpu: null, globals: {}, adapter: null, reason: `Dawn found no adapter (default backend, nor OpenGL ES with EGL_PLATFORM=${process.env.EGL_PLATFORM})${hint}` };
   })();
   return probe;

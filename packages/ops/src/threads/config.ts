@@ -3,7 +3,7 @@
 // shared memory and the memory bandwidth eat the gain, and a library should not claim a big box).
 // An explicit count is capped at CAP_PER_CORE × the cores: each worker costs a start-up (its own
 // TypeScript compile) and tens of MB, and 64 threads on 2 cores only took seconds and memory.
-import { availableParallelism } from 'node:os';
+import { platform } from '#platform';
 import { ValueError } from '@firegrad/core';
 
 const MAX_DEFAULT = 4;
@@ -39,12 +39,12 @@ export function threadsFromEnvironment(env: string | undefined): ThreadConfig {
     }
     return capped(Number(env), `FIREGRAD_THREADS=${env}`);
   }
-  const cores = availableParallelism();
+  const cores = platform.hardwareConcurrency();
   return { threads: Math.min(cores, MAX_DEFAULT), source: `default: ${cores} core(s), at most ${MAX_DEFAULT}` };
 }
 
 function capped(n: number, source: string): ThreadConfig {
-  const cores = availableParallelism(), max = CAP_PER_CORE * cores;
+  const cores = platform.hardwareConcurrency(), max = CAP_PER_CORE * cores;
   if (n <= max) return { threads: n, source };
   const why = `${source}, capped at ${CAP_PER_CORE} × ${cores} core(s)`;
   warnOnce('cap', `${why}: using ${max} threads`);

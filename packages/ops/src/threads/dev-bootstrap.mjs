@@ -1,5 +1,5 @@
 // Development only: the worker entry when running from the TypeScript sources (see WORKER_ENTRY in
-// ./workers.ts; built JavaScript starts ./worker.js directly and never loads this file or tsx).
+// ./node-host.ts; built JavaScript starts ./node-worker.js directly and never loads this file or tsx).
 // On Node 20 a Worker does not inherit the host's way of loading TypeScript: neither tsx's loader
 // hooks (in the host's execArgv) nor vitest's transform apply to it, and a .ts entry fails with
 // ERR_UNKNOWN_FILE_EXTENSION. So this file registers tsx's loader inside the worker, then imports
@@ -11,7 +11,7 @@ import { workerData } from 'node:worker_threads';
 try {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('./worker.ts');
+  await import('./node-worker.ts');
 } catch (e) {
   const { control, port, slots } = workerData;
   const ctrl = new Int32Array(control);
