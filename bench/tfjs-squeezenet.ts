@@ -1,6 +1,7 @@
 // SqueezeNet 1.0 / 1.1 and the small 28×28 SqueezeNet built from TF.js ops (NHWC), with the same
-// layer shapes as firegrad's (torchvision's layout) and random weights, for bench/all.ts.
-import { tf } from './tfjs';
+// layer shapes as firegrad's (torchvision's layout) and random weights, for bench/all.ts and the
+// browser bench. It imports tfjs-core itself, not ./tfjs (Node-only), so a browser bundle can use it.
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface TfNet {
   params: tf.Variable[];
