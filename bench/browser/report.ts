@@ -48,6 +48,8 @@ function ratioToAnchor(cell: number[][], anchor: number[][]): number | null {
 
 const num = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
 const timed = (o: CellOutcome | undefined) => (o && 'roundsMs' in o ? o.roundsMs : []);
+/** A message as one table cell: its first line, pipes escaped. */
+const cellText = (s: string) => s.split('\n')[0].replaceAll('|', '\\|');
 
 function rendererLabel(renderer: string): string {
   if (!renderer) return 'no WebGL2';
@@ -68,8 +70,8 @@ export function formatReport(launches: Launch[], footer: string): string {
     const anchor = timed(r.cells.find((c) => c.id === ANCHOR));
     for (const c of r.cells) {
       const label = LABELS[c.id];
-      if ('unavailable' in c) { out.push(`| ${label} | unavailable | | | ${c.unavailable} |`); continue; }
-      if ('error' in c) { out.push(`| ${label} | failed | | | ${c.error} |`); continue; }
+      if ('unavailable' in c) { out.push(`| ${label} | unavailable | | | ${cellText(c.unavailable)} |`); continue; }
+      if ('error' in c) { out.push(`| ${label} | failed | | | ${cellText(c.error)} |`); continue; }
       const s = summarise(c.roundsMs);
       if (!s) { out.push(`| ${label} | no timed round | | | ${c.ran} |`); continue; }
       const ratio = ratioToAnchor(c.roundsMs, anchor);
