@@ -14,6 +14,8 @@ const LABELS: Record<CellId, string> = {
   'tfjs-cpu': 'TF.js cpu',
 };
 const ANCHOR: CellId = 'firegrad-cpu-1';
+/** The head-to-head ratios stated under each table: firegrad's cell ÷ its peer's. */
+const PAIRS: [CellId, CellId][] = [['firegrad-gpujs-webgl2', 'tfjs-webgl'], ['firegrad-cpu-1', 'tfjs-cpu'], ['firegrad-cpu-2', 'tfjs-cpu']];
 
 interface Summary { median: number; min: number; max: number; rounds: number; steps: number }
 
@@ -35,13 +37,13 @@ function summarise(roundsMs: number[][]): Summary | null {
 }
 
 /**
- * The cell's images/s ÷ the anchor's, median over the rounds both ran (paired: the same round saw
- * the same machine load); a cell timed once is compared with the anchor's median.
+ * The cell's images/s ÷ the reference's, median over the rounds both ran (paired: the same round saw
+ * the same machine load); when either was timed once, a ratio of medians.
  */
-function ratioToAnchor(cell: number[][], anchor: number[][]): number | null {
-  const a = imagesPerSecond(anchor), c = imagesPerSecond(cell);
+function ratio(cell: number[][], ref: number[][]): number | null {
+  const a = imagesPerSecond(ref), c = imagesPerSecond(cell);
   if (!a.length || !c.length) return null;
-  if (c.length === 1) return c[0] / median(a);
+  if (c.length === 1 || a.length === 1) return median(c) / median(a);
   const n = Math.min(a.length, c.length);
   return median(c.slice(0, n).map((v, i) => v / a[i]));
 }
@@ -67,17 +69,22 @@ export function formatReport(launches: Launch[], footer: string): string {
     out.push(`**${l.name}** (Chromium ${l.version}${l.flags.length ? `, ${l.flags.join(' ')}` : ''}): WebGL2 renderer ${rendererLabel(r.renderer)}; ` +
       `${r.hardwareConcurrency} logical cores, crossOriginIsolated ${r.crossOriginIsolated}.`, '');
     out.push('| implementation | img/s | rounds × steps | r× | what ran |', '| --- | --- | --- | --- | --- |');
-    const anchor = timed(r.cells.find((c) => c.id === ANCHOR));
+    const roundsOf = (id: CellId) => timed(r.cells.find((c) => c.id === id));
+    const anchor = roundsOf(ANCHOR);
     for (const c of r.cells) {
       const label = LABELS[c.id];
       if ('unavailable' in c) { out.push(`| ${label} | unavailable | | | ${cellText(c.unavailable)} |`); continue; }
       if ('error' in c) { out.push(`| ${label} | failed | | | ${cellText(c.error)} |`); continue; }
       const s = summarise(c.roundsMs);
       if (!s) { out.push(`| ${label} | no timed round | | | ${c.ran} |`); continue; }
-      const ratio = ratioToAnchor(c.roundsMs, anchor);
+      const vsAnchor = ratio(c.roundsMs, anchor);
       const once = config.once.includes(c.id) ? ' (one step, no warm-up, not alternated)' : '';
       out.push(`| ${label} | ${num(s.median)} (${num(s.min)}–${num(s.max)}) | ${s.rounds} × ${s.steps}${once} | ` +
-        `${ratio === null ? '' : `**${num(ratio)}×**`} | ${c.ran} |`);
+        `${vsAnchor === null ? '' : `**${num(vsAnchor)}×**`} | ${c.ran} |`);
+    }
+    for (const [ours, peer] of PAIRS) {
+      const v = ratio(roundsOf(ours), roundsOf(peer));
+      if (v !== null) out.push('', `${LABELS[ours]} ÷ ${LABELS[peer]}: **${num(v)}×** the images/s.`);
     }
     out.push('');
   }
