@@ -10,6 +10,13 @@ import { BATCH } from './protocol';
 import { timeSteps } from './train-step';
 import type { Cell } from './cells';
 
+/** The renderer behind TF.js's own WebGL2 context. */
+function tfjsRenderer(): string {
+  const gl = (tf.backend() as unknown as { gpgpu: { gl: WebGL2RenderingContext } }).gpgpu.gl;
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+}
+
 export async function tfjsCell(backend: 'webgl' | 'cpu'): Promise<Cell | { unavailable: string }> {
   // TF.js asks WebGL for failIfMajorPerformanceCaveat, which Chromium's software renderers refuse;
   // this flag lifts it, so TF.js runs on the same software renderer as gpu.js (labelled as such).
@@ -28,7 +35,7 @@ export async function tfjsCell(backend: 'webgl' | 'cpu'): Promise<Cell | { unava
     cost.dispose();
     return loss;
   };
-  const ran = `TF.js ${tf.version_core} ${backend}${backend === 'webgl' ? ' (WebGL2)' : ''}`;
+  const ran = `TF.js ${tf.version_core} ${backend}${backend === 'webgl' ? ` on WebGL2, ${tfjsRenderer()}` : ''}`;
   return {
     ran,
     run: async (n) => {
