@@ -5,7 +5,7 @@
 // again on SwiftShader). Both are software renderers: they show correctness and relative cost,
 // never GPU speed. Ratios are only compared within one launch. Writes bench/results/browser-<time>.json.
 import { build } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,10 @@ async function launch(url: string, name: string, flags: string[], config: BenchC
   }
 }
 
+if (!existsSync(args.chromium)) {
+  console.error(`bench:browser: no Chromium at ${args.chromium} (Debian: apt-get install chromium; elsewhere pass --chromium PATH)`);
+  process.exit(1);
+}
 const quick = args.quick;
 const picked = (ids: readonly CellId[]) => ids.filter((c) => (args.only ?? CELLS).includes(c) && (c !== 'tfjs-cpu' || args.tfjsCpu));
 const base = {

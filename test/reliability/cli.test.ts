@@ -170,7 +170,7 @@ describe('pnpm predict: clear messages, one prefix', () => {
 });
 
 describe('bench scripts: --help and flag validation', () => {
-  const scripts = ['all', 'matmul', 'conv', 'memory', 'gemm-kernel', 'profile-step', 'threads'];
+  const scripts = ['all', 'matmul', 'conv', 'memory', 'gemm-kernel', 'profile-step', 'threads', 'browser/run'];
 
   it('every script prints usage for --help and exits 0 without benchmarking', async () => {
     const results = await Promise.all(scripts.map((s) => run(`bench/${s}.ts`, ['--help'])));
@@ -188,6 +188,8 @@ describe('bench scripts: --help and flag validation', () => {
       ['conv', ['--shapes', '7'], /--shapes: '7' is not a shape index in \[0, 4\)/],
       ['memory', ['abc'], /steps must be an integer >= 1/],
       ['threads', ['--threads', '1'], /--threads must be an integer >= 2/],
+      ['browser/run', ['--only', 'tfjs-wasm'], /--only: unknown cell 'tfjs-wasm'/],
+      ['browser/run', ['--chromium', '/nonexistent/chromium'], /no Chromium at \/nonexistent\/chromium/],
     ];
     const results = await Promise.all(cases.map(([s, args]) => run(`bench/${s}.ts`, args)));
     results.forEach((r, i) => {
