@@ -1,12 +1,10 @@
 // One gpu.js GPU instance plus a cache of built kernels, one per (op, sizes): the KernelRunner. Every
 // kernel follows docs/gpujs.md: sizes baked into `constants` (loops bounded by them are never
 // capped), flat 1-D outputs, buffers of at most MAX_ELEMENTS, f32 math, and no setConstants/setOutput
-// after build. Also the runner the gpujs backend's kernels use, and what 'auto' means here.
+// after build. The gpujs backend (./backend) keeps one per gpu.js mode.
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
 import { DTypeError, ShapeError, ValueError, type FloatArray } from '@firegrad/core';
-import type { BackendName } from '../kernels.js';
 import { KERNEL_FUNCTIONS } from './kernel-functions.js';
-import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';
 
 export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgl2' | 'webgpu' | 'gpu';
 
@@ -79,7 +77,17 @@ function owned(r: unknown, length: number): Float32Array {
   return Float32Array.from((r as Float32Array).subarray(0, length));
 }
 
-export class KernelRunner {
+/** What the kernels need of a runner: a KernelRunner, or the WebGPU bridge's synchronous proxy (./webgpu-bridge). */
+export interface Runner {
+  readonly isAsync: boolean;
+  /** The gpu.js kernel class of this mode, and the one that ran the last call ('' before any). */
+  readonly expectedClass: string;
+  readonly lastClass: string;
+  run(op: string, fn: KernelFn | string, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array>;
+  destroy(): Promise<void>;
+}
+
+export class KernelRunner implements Runner {
   readonly gpu: GPU;
   /** Constructor name gpu.js picked for this mode; a kernel running under any other class fell back. */
   readonly expectedClass: string;
@@ -101,7 +109,7 @@ export class KernelRunner {
    * Runs the cached kernel for (op, constants, length), building it on first use. Returns a fresh
    * Float32Array of `length` floats, or a Promise of one on WebGPU.
    */
-  run(op: string, fn: KernelFn, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array> {
+  run(op: string, fn: KernelFn | string, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array> {
     if (length === 0) return this.isAsync ? Promise.resolve(new Float32Array(0)) : new Float32Array(0);
     const key = `${op}:${length}:${JSON.stringify(constants)}`;
     let kernel = this.cache.get(key);
@@ -153,26 +161,6 @@ export class KernelRunner {
     this.cache.clear();
     await this.gpu.destroy();
   }
-}
-
-/** A hardware GPU behind headless-gl, if any (sync: ops cannot await a WebGPU adapter). */
-export function gpujsProbe(): { backend: BackendName; reason: string } {
-  const renderer = headlessGlRenderer();
-  if (renderer === null) return { backend: 'cpu', reason: 'no hardware GPU: headless-gl is unavailable (gl not built, or no display), so gpu.js would run on WebAssembly, which is slower than the cpu kernels' };
-  if (isSoftwareRenderer(renderer)) return { backend: 'cpu', reason: `no hardware GPU: headless-gl renders with "${renderer}", a software renderer` };
-  return { backend: 'gpujs', reason: `headless-gl on "${renderer}"` };
-}
-
-let backend: KernelRunner | null = null;
-
-/**
- * The runner of the gpujs backend (built on first use): ops are synchronous, so it runs gpu.js's
- * synchronous modes, 'headlessgl' on a hardware GPU, else 'webasm' (how CI runs it). WebGPU is
- * async-only and reached through createGpuKernels('webgpu').
- */
-export function backendRunner(): KernelRunner {
-  backend ??= new KernelRunner(gpujsProbe().backend === 'gpujs' ? 'headlessgl' : 'webasm', false, true);
-  return backend;
 }
 
 /** The result of a synchronous runner's call. */
