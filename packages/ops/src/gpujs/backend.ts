@@ -5,7 +5,6 @@
 // GPU server worker that this thread waits for (./webgpu-bridge, docs/gpujs.md).
 import * as gpujs from 'gpu.js';
 import { ValueError } from '@firegrad/core';
-import { platform } from '#platform';
 import { activeGpujsMode, getBackend, type AutoChoice, type BackendName, type GpujsMode, type GpujsRunMode } from '../kernels.js';
 import { KernelRunner, type Runner } from './runner.js';
 import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';
@@ -61,7 +60,8 @@ function entryFor(mode: GpujsRunMode): { runner: Runner; renderer: string | null
   } else if (mode === 'webasm') {
     entry = { runner: new KernelRunner('webasm', false, true), renderer: null };
   } else {
-    const server = startWebGpuServer();
+    // A destroyed proxy's server is gone: the next use of the mode starts a new one.
+    const server = startWebGpuServer(() => runners.delete('webgpu'));
     if (typeof server === 'string') throw unavailable(mode, server);
     entry = { runner: server, renderer: server.adapter };
   }

@@ -3,6 +3,7 @@
 // not inherit tsx or vitest's transform, so this registers tsx, then imports the TypeScript entry. A
 // failure is written into the control block (layout: ./webgpu-protocol.ts), because the starting
 // thread is blocked in Atomics.wait on it.
+import { TextEncoder } from 'node:util';
 import { workerData } from 'node:worker_threads';
 
 try {

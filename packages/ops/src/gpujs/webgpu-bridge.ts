@@ -26,7 +26,8 @@ class WebGpuProxy implements Runner {
   readonly expectedClass = 'WebGPUKernel';
   lastClass = '';
 
-  constructor(private readonly server: GpuServerHandle, private readonly control: SharedArrayBuffer, readonly adapter: string) {}
+  constructor(private readonly server: GpuServerHandle, private readonly control: SharedArrayBuffer, readonly adapter: string,
+    private readonly onDestroy: () => void) {}
 
   run(op: string, fn: KernelFn | string, constants: Record<string, number>, length: number, args: Float32Array[]): Float32Array {
     if (length === 0) return new Float32Array(0);
@@ -42,6 +43,7 @@ class WebGpuProxy implements Runner {
       this.call({ kind: 'destroy' }, 'gpujs webgpu destroy');
     } finally {
       this.server.terminate();
+      this.onDestroy();
     }
     return Promise.resolve();
   }
@@ -56,8 +58,11 @@ class WebGpuProxy implements Runner {
   }
 }
 
-/** Starts a GPU server and waits until it has an adapter; returns the synchronous proxy, or why WebGPU cannot run here. */
-export function startWebGpuServer(): WebGpuProxy | string {
+/**
+ * Starts a GPU server and waits until it has an adapter; returns the synchronous proxy, or why WebGPU
+ * cannot run here. `onDestroy` runs when the proxy is destroyed (its server is gone for good).
+ */
+export function startWebGpuServer(onDestroy: () => void): WebGpuProxy | string {
   if (onBrowser() && !platform.isWorkerThread()) {
     return "WebGPU kernels are asynchronous and a page's main thread may not block for them: " +
       "run firegrad in a Worker, or use createGpuKernels('webgpu'), whose calls return promises";
@@ -70,7 +75,7 @@ export function startWebGpuServer(): WebGpuProxy | string {
   const server = platform.startGpuServer(control);
   if (typeof server === 'string') return server;
   const a = awaitAnswer(control, ANSWER_TIMEOUT_MS);
-  if (a?.ok) return new WebGpuProxy(server, control, a.text);
+  if (a?.ok) return new WebGpuProxy(server, control, a.text, onDestroy);
   server.terminate();
   return a === null ? `the WebGPU server worker did not start within ${ANSWER_TIMEOUT_MS / 1000} s` : a.text;
 }

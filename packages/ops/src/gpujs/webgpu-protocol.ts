@@ -12,7 +12,7 @@ const TEXT_CAPACITY = 8192;
 export const CONTROL_BYTES = TEXT_OFFSET + TEXT_CAPACITY;
 
 /** A kernel to run: its source (fn.toString()), baked-in sizes, output length and arguments; the result goes into `out`. */
-export interface RunRequest {
+interface RunRequest {
   kind: 'run';
   op: string;
   src: string;
