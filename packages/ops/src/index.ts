@@ -14,5 +14,5 @@ export {
   setBackend, getBackend, withBackend, lastBackend, autoReason,
   type BackendName, type BackendChoice, type BackendOptions, type GpujsMode, type GpujsRunMode,
 } from './kernels.js';
-export { backendInfo, type BackendInfo } from './gpujs/backend.js';
+export { backendInfo, setBackendAsync, type BackendInfo } from './gpujs/backend.js';
 export { convOutSize, poolOutSize, pair, type Pair } from './geometry.js';

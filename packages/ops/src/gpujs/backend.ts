@@ -5,10 +5,12 @@
 // GPU server worker that this thread waits for (./webgpu-bridge, docs/gpujs.md).
 import * as gpujs from 'gpu.js';
 import { ValueError } from '@firegrad/core';
-import { activeGpujsMode, getBackend, type AutoChoice, type BackendName, type GpujsMode, type GpujsRunMode } from '../kernels.js';
+import {
+  activeGpujsMode, getBackend, setBackend, type AutoChoice, type BackendChoice, type BackendName, type BackendOptions, type GpujsMode, type GpujsRunMode,
+} from '../kernels.js';
 import { KernelRunner, type Runner } from './runner.js';
 import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';
-import { onBrowser, startWebGpuServer } from './webgpu-bridge.js';
+import { onBrowser, startWebGpuServer, startWebGpuServerAsync } from './webgpu-bridge.js';
 
 interface GlContext {
   RENDERER: number;
@@ -39,8 +41,8 @@ function webgl2Renderer(): string | null {
   return String(ext ? ctx.getParameter(ext.UNMASKED_RENDERER_WEBGL) : ctx.getParameter(ctx.RENDERER));
 }
 
-function unavailable(mode: GpujsMode, reason: string): ValueError {
-  return new ValueError(`setBackend: gpujs mode '${mode}' is not available here: ${reason}`);
+function unavailable(mode: GpujsMode, reason: string, fn = 'setBackend'): ValueError {
+  return new ValueError(`${fn}: gpujs mode '${mode}' is not available here: ${reason}`);
 }
 
 /** Builds (once) the runner of a mode, or throws why the mode cannot run here. */
@@ -60,13 +62,29 @@ function entryFor(mode: GpujsRunMode): { runner: Runner; renderer: string | null
   } else if (mode === 'webasm') {
     entry = { runner: new KernelRunner('webasm', false, true), renderer: null };
   } else {
-    // A destroyed proxy's server is gone: the next use of the mode starts a new one.
-    const server = startWebGpuServer(() => runners.delete('webgpu'));
+    const server = startWebGpuServer(forgetWebGpu);
     if (typeof server === 'string') throw unavailable(mode, server);
     entry = { runner: server, renderer: server.adapter };
   }
   runners.set(mode, entry);
   return entry;
+}
+
+// A destroyed proxy's server is gone: the next use of the mode starts a new one.
+const forgetWebGpu = () => void runners.delete('webgpu');
+
+/**
+ * setBackend, with what it would block for done first without blocking: starting the WebGPU server
+ * for mode 'webgpu'. The way to choose 'webgpu' in a browser Worker, where a worker started by this
+ * thread cannot start while this thread waits; elsewhere the same as setBackend.
+ */
+export async function setBackendAsync(name: BackendChoice, options: BackendOptions = {}): Promise<void> {
+  if (name === 'gpujs' && options.mode === 'webgpu' && !runners.has('webgpu')) {
+    const server = await startWebGpuServerAsync(forgetWebGpu);
+    if (typeof server === 'string') throw unavailable('webgpu', server, 'setBackendAsync');
+    runners.set('webgpu', { runner: server, renderer: server.adapter });
+  }
+  setBackend(name, options);
 }
 
 /** 'auto' as a gpujs mode: WebGL2 in a browser, headless-gl in Node; WebAssembly where neither runs. */

@@ -2,7 +2,8 @@
 // kernel follows docs/gpujs.md: sizes baked into `constants` (loops bounded by them are never
 // capped), flat 1-D outputs, buffers of at most MAX_ELEMENTS, f32 math, and no setConstants/setOutput
 // after build. The gpujs backend (./backend) keeps one per gpu.js mode.
-import { GPU, type IKernelRunShortcut } from 'gpu.js';
+import * as gpujs from 'gpu.js';
+import { GPU, type GPUFunction, type IKernelRunShortcut } from 'gpu.js';
 import { DTypeError, ShapeError, ValueError, type FloatArray } from '@firegrad/core';
 import { KERNEL_FUNCTIONS } from './kernel-functions.js';
 
@@ -87,6 +88,12 @@ export interface Runner {
   destroy(): Promise<void>;
 }
 
+/** gpu.js's own name of a kernel class: `constructor.name` is whatever a bundler renamed it to (esbuild made 'WebGL2Kernel2'). */
+function kernelClassName(ctor: unknown): string {
+  for (const [name, value] of Object.entries(gpujs)) if (value === ctor) return name;
+  return (ctor as { name: string }).name;
+}
+
 export class KernelRunner implements Runner {
   readonly gpu: GPU;
   /** Constructor name gpu.js picked for this mode; a kernel running under any other class fell back. */
@@ -101,8 +108,13 @@ export class KernelRunner implements Runner {
       throw new ValueError(`createGpuKernels: 'maxKernels' must be a positive integer, got ${maxKernels}`);
     }
     this.gpu = new GPU({ mode });
-    for (const fn of KERNEL_FUNCTIONS) this.gpu.addFunction(fn);
-    this.expectedClass = (this.gpu.Kernel as unknown as { name: string }).name;
+    for (const [name, fn] of Object.entries(KERNEL_FUNCTIONS)) {
+      // gpu.js names a helper after its source: restore the name a bundler may have changed. It
+      // parses source text (a function is turned into it first), though its types take functions only.
+      const source = fn.toString().replace(/^function\s*[\w$]*/, `function ${name}`);
+      this.gpu.addFunction(source as unknown as GPUFunction);
+    }
+    this.expectedClass = kernelClassName(this.gpu.Kernel);
   }
 
   /**
@@ -131,7 +143,7 @@ export class KernelRunner implements Runner {
     const result = k(...args.map((a) => (a.length === 0 ? new Float32Array(1) : a))) as MaybePromise<unknown>;
     // The kernel class is read after the run: gpu.js swaps in a CPUKernel at build or first run.
     return andThen(result, (r) => {
-      this.lastClass = k.kernel.constructor.name;
+      this.lastClass = kernelClassName(k.kernel.constructor);
       this.lastFallbackReason = (k.kernel as unknown as { fallbackReason: string | null }).fallbackReason ?? null;
       if (this.strict && this.lastClass !== this.expectedClass) {
         throw new Error(`gpujs ${op}: ran on ${this.lastClass} instead of ${this.expectedClass}` +

@@ -6,7 +6,7 @@
 import { platform } from '#platform';
 import type { Platform } from '../platform/types.js';
 import type { KernelFn, Runner } from './runner.js';
-import { awaitAnswer, CONTROL_BYTES, expectAnswer, type Answer, type ServerRequest } from './webgpu-protocol.js';
+import { awaitAnswer, awaitAnswerAsync, CONTROL_BYTES, expectAnswer, type Answer, type ServerRequest } from './webgpu-protocol.js';
 
 /** Typed through Platform: type-checking sees only the Node side of '#platform'. */
 export const onBrowser = (): boolean => (platform as Platform).name === 'browser';
@@ -58,11 +58,8 @@ class WebGpuProxy implements Runner {
   }
 }
 
-/**
- * Starts a GPU server and waits until it has an adapter; returns the synchronous proxy, or why WebGPU
- * cannot run here. `onDestroy` runs when the proxy is destroyed (its server is gone for good).
- */
-export function startWebGpuServer(onDestroy: () => void): WebGpuProxy | string {
+/** Starts the GPU server worker, or says why it cannot serve this thread. */
+function launch(): { server: GpuServerHandle; control: SharedArrayBuffer } | string {
   if (onBrowser() && !platform.isWorkerThread()) {
     return "WebGPU kernels are asynchronous and a page's main thread may not block for them: " +
       "run firegrad in a Worker, or use createGpuKernels('webgpu'), whose calls return promises";
@@ -73,9 +70,31 @@ export function startWebGpuServer(onDestroy: () => void): WebGpuProxy | string {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   expectAnswer(control);
   const server = platform.startGpuServer(control);
-  if (typeof server === 'string') return server;
-  const a = awaitAnswer(control, ANSWER_TIMEOUT_MS);
-  if (a?.ok) return new WebGpuProxy(server, control, a.text, onDestroy);
-  server.terminate();
+  return typeof server === 'string' ? server : { server, control };
+}
+
+function proxyOrReason(started: { server: GpuServerHandle; control: SharedArrayBuffer }, a: Answer | null, onDestroy: () => void): WebGpuProxy | string {
+  if (a?.ok) return new WebGpuProxy(started.server, started.control, a.text, onDestroy);
+  started.server.terminate();
   return a === null ? `the WebGPU server worker did not start within ${ANSWER_TIMEOUT_MS / 1000} s` : a.text;
+}
+
+/**
+ * Starts a GPU server and blocks until it has an adapter; returns the synchronous proxy, or why
+ * WebGPU cannot run here. `onDestroy` runs when the proxy is destroyed (its server is gone for good).
+ * Not in a browser: a Worker's own worker starts only once the creating thread's event loop runs.
+ */
+export function startWebGpuServer(onDestroy: () => void): WebGpuProxy | string {
+  if (onBrowser() && platform.isWorkerThread()) {
+    return "in a browser Worker the GPU server worker starts only while this thread's event loop runs: " +
+      "call `await setBackendAsync('gpujs', { mode: 'webgpu' })` instead";
+  }
+  const started = launch();
+  return typeof started === 'string' ? started : proxyOrReason(started, awaitAnswer(started.control, ANSWER_TIMEOUT_MS), onDestroy);
+}
+
+/** startWebGpuServer without blocking while the server starts: the way in a browser Worker. */
+export async function startWebGpuServerAsync(onDestroy: () => void): Promise<WebGpuProxy | string> {
+  const started = launch();
+  return typeof started === 'string' ? started : proxyOrReason(started, await awaitAnswerAsync(started.control, ANSWER_TIMEOUT_MS), onDestroy);
 }

@@ -43,8 +43,20 @@ export function expectAnswer(control: SharedArrayBuffer): void {
 
 /** Blocks until the server answers, or returns null after `timeoutMs`. */
 export function awaitAnswer(control: SharedArrayBuffer, timeoutMs: number): Answer | null {
+  return Atomics.wait(new Int32Array(control, 0, 4), STATE, 0, timeoutMs) === 'timed-out' ? null : readAnswer(control);
+}
+
+type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
+
+/** Waits for the server's answer without blocking this thread's event loop (Atomics.waitAsync), or null after `timeoutMs`. */
+export async function awaitAnswerAsync(control: SharedArrayBuffer, timeoutMs: number): Promise<Answer | null> {
+  const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+  const r = waitAsync(new Int32Array(control, 0, 4), STATE, 0, timeoutMs);
+  return (await r.value) === 'timed-out' ? null : readAnswer(control);
+}
+
+function readAnswer(control: SharedArrayBuffer): Answer {
   const ctrl = new Int32Array(control, 0, 4);
-  if (Atomics.wait(ctrl, STATE, 0, timeoutMs) === 'timed-out') return null;
   // TextDecoder refuses views of shared memory: copy the bytes out first.
   const text = new TextDecoder().decode(new Uint8Array(control, TEXT_OFFSET, ctrl[TEXT_LENGTH]).slice());
   return { ok: ctrl[STATUS] === 0, text };
