@@ -6,7 +6,8 @@
 import * as gpujs from 'gpu.js';
 import { ValueError } from '@firegrad/core';
 import {
-  activeGpujsMode, getBackend, setBackend, type AutoChoice, type BackendChoice, type BackendName, type BackendOptions, type GpujsMode, type GpujsRunMode,
+  activeGpujsMode, getBackend, setBackend,
+  type AutoChoice, type BackendChoice, type BackendName, type BackendOptions, type GpujsMode, type GpujsRunMode,
 } from '../kernels.js';
 import { KernelRunner, type Runner } from './runner.js';
 import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';

@@ -25,6 +25,7 @@ class WebGpuProxy implements Runner {
   readonly isAsync = false;
   readonly expectedClass = 'WebGPUKernel';
   lastClass = '';
+  private destroyed = false;
 
   constructor(private readonly server: GpuServerHandle, private readonly control: SharedArrayBuffer, readonly adapter: string,
     private readonly onDestroy: () => void) {}
@@ -39,6 +40,8 @@ class WebGpuProxy implements Runner {
   }
 
   destroy(): Promise<void> {
+    if (this.destroyed) return Promise.resolve();
+    this.destroyed = true;
     try {
       this.call({ kind: 'destroy' }, 'gpujs webgpu destroy');
     } finally {
@@ -49,6 +52,7 @@ class WebGpuProxy implements Runner {
   }
 
   private call(req: ServerRequest, what: string): Answer {
+    if (this.destroyed && req.kind === 'run') throw new Error(`${what}: this WebGPU bridge was destroyed (its GPU server is gone)`);
     expectAnswer(this.control);
     this.server.post(req);
     const a = awaitAnswer(this.control, ANSWER_TIMEOUT_MS);
@@ -59,7 +63,7 @@ class WebGpuProxy implements Runner {
 }
 
 /** Starts the GPU server worker, or says why it cannot serve this thread. */
-function launch(): { server: GpuServerHandle; control: SharedArrayBuffer } | string {
+function launch(): Started | string {
   if (onBrowser() && !platform.isWorkerThread()) {
     return "WebGPU kernels are asynchronous and a page's main thread may not block for them: " +
       "run firegrad in a Worker, or use createGpuKernels('webgpu'), whose calls return promises";
@@ -73,7 +77,9 @@ function launch(): { server: GpuServerHandle; control: SharedArrayBuffer } | str
   return typeof server === 'string' ? server : { server, control };
 }
 
-function proxyOrReason(started: { server: GpuServerHandle; control: SharedArrayBuffer }, a: Answer | null, onDestroy: () => void): WebGpuProxy | string {
+interface Started { server: GpuServerHandle; control: SharedArrayBuffer }
+
+function proxyOrReason(started: Started, a: Answer | null, onDestroy: () => void): WebGpuProxy | string {
   if (a?.ok) return new WebGpuProxy(started.server, started.control, a.text, onDestroy);
   started.server.terminate();
   return a === null ? `the WebGPU server worker did not start within ${ANSWER_TIMEOUT_MS / 1000} s` : a.text;

@@ -5,10 +5,12 @@
 // Chromium by test/browser/gpujs-backend.browser.test.ts.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ValueError, randn, vjp } from '@firegrad/core';
-import { autoReason, backendInfo, conv2d, getBackend, lastBackend, maxPool2d, setBackend, withBackend, type GpujsMode } from '@firegrad/ops';
+import {
+  autoReason, backendInfo, conv2d, getBackend, lastBackend, maxPool2d, setBackend, setBackendAsync, withBackend, type GpujsMode,
+} from '@firegrad/ops';
 import { createGpuKernels, headlessGlRenderer } from '@firegrad/ops/gpujs';
 import { backendRunner, conv2dOp, kernelFor } from '@firegrad/ops/internal';
-import { conv, convRef, expectGpuClose, mulberry32, randomArray, webgpuProbe } from './gpujs-modes';
+import { conv, convRef, expectGpuClose, mulberry32, randomArray, webgpuProbe } from '../ops/gpujs-modes';
 
 afterEach(() => setBackend('cpu'));
 
@@ -127,6 +129,17 @@ describe.skipIf(!webgpuProbe.adapter)("'webgpu' under the synchronous op API, th
     const y = conv2d(t, randn([3, 2, 3, 3], { dtype: 'float32' }));
     expect(lastBackend('conv2d')).toBe('gpujs');
     expect(y.shape).toEqual([1, 3, 4, 4]);
+  });
+
+  it('a destroyed bridge is forgotten: setBackendAsync starts a new GPU server, without blocking while it starts', async () => {
+    setBackend('gpujs', { mode: 'webgpu' });
+    const first = backendRunner();
+    await first.destroy();
+    expect(() => first.run('slice', 'function k() { return 0; }', {}, 1, [])).toThrow('gpujs slice: this WebGPU bridge was destroyed (its GPU server is gone)');
+    await setBackendAsync('gpujs', { mode: 'webgpu' });
+    expect(backendRunner()).not.toBe(first);
+    expectConvMatchesReference(convOnGpujs('webgpu'));
+    expect(backendInfo().kernelClass).toBe('WebGPUKernel');
   });
 
   it('float64 still runs on cpu', () => {
