@@ -131,6 +131,13 @@ describe.skipIf(!webgpuProbe.adapter)("'webgpu' under the synchronous op API, th
     expect(y.shape).toEqual([1, 3, 4, 4]);
   });
 
+  it('a kernel that fails in the server throws here with the server\'s reason, and the bridge keeps serving', () => {
+    setBackend('gpujs', { mode: 'webgpu' });
+    const bad = 'function broken() { return notDefinedAnywhere[this.thread.x]; }';
+    expect(() => backendRunner().run('broken', bad, {}, 4, [])).toThrow(/^gpujs broken \(WebGPU server\): .+/);
+    expectConvMatchesReference(convOnGpujs('webgpu'));
+  });
+
   it('a destroyed bridge is forgotten: setBackendAsync starts a new GPU server, without blocking while it starts', async () => {
     setBackend('gpujs', { mode: 'webgpu' });
     const first = backendRunner();
