@@ -47,7 +47,7 @@ export default defineConfig({
         {
           browser: 'chromium', name: 'llvmpipe', provider: chromium(['--use-angle=gl-egl', '--ignore-gpu-blocklist']),
           provide: { firegradBrowser: llvmpipe },
-          include: [...GPU_KERNEL_FILES, 'test/browser/environment.test.ts'],
+          include: [...GPU_KERNEL_FILES, 'test/browser/environment.test.ts', 'test/browser/webgl2-kernel-cache.test.ts'],
         },
       ],
     },
