@@ -43,8 +43,9 @@ function maxPoolArgmaxKernel(this: KernelThis, x: Float32Array): number {
           const v = x[base + ih * this.constants.W + iw];
           // The first real cell is taken whatever its value (−∞ included), as PyTorch does; then a
           // strictly greater value, or any NaN (so the last NaN wins, like cpu and PyTorch's
-          // `val > max || isnan(val)`). gpu.js has no isNaN; `v !== v` compiles to f32.ne on WebAssembly.
-          if (arg < 0 || v > best || v !== v) {
+          // `val > max || isnan(val)`). gpu.js has no isNaN; `!(v === v)` compiles to f32.eq on
+          // WebAssembly. (`v !== v` was folded to false by Chromium's WebGPU on SwiftShader.)
+          if (arg < 0 || v > best || !(v === v)) {
             best = v;
             arg = ih * this.constants.W + iw;
           }

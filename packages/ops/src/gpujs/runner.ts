@@ -161,7 +161,10 @@ export class KernelRunner implements Runner {
     for (const [key, k] of this.cache) {
       if (this.cache.size <= size) break;
       this.cache.delete(key);
-      k.kernel.destroy(true); // k.kernel, not the first build: gpu.js may have swapped in a fallback
+      // k.kernel, not the first build: gpu.js may have swapped in a fallback. Canvas references are
+      // kept (false): the GL kernels of one GPU share a canvas and its size record, and dropping them
+      // gave later kernels a record of their own, whose reads came back scrambled.
+      k.kernel.destroy(false);
     }
   }
 
