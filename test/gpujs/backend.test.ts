@@ -99,13 +99,13 @@ describe("a conv on 'webasm'", () => {
   });
 });
 
-describe.skipIf(!webgpuProbe.adapter)("'webgpu' under the synchronous op API, through the GPU server worker", () => {
+describe.skipIf(!webgpuProbe?.adapter)("'webgpu' under the synchronous op API, through the GPU server worker", () => {
   afterAll(() => withBackend('gpujs', { mode: 'webgpu' }, () => backendRunner()).destroy());
 
   it('a conv matches float64 loops and, bit for bit, createGpuKernels(\'webgpu\') on the same adapter', async () => {
     const r = convOnGpujs('webgpu');
     expectConvMatchesReference(r);
-    expect(r.info).toEqual({ backend: 'gpujs', gpuMode: 'webgpu', kernelClass: 'WebGPUKernel', renderer: webgpuProbe.adapter?.name });
+    expect(r.info).toEqual({ backend: 'gpujs', gpuMode: 'webgpu', kernelClass: 'WebGPUKernel', renderer: webgpuProbe?.adapter?.name });
     const k = await createGpuKernels('webgpu');
     try {
       expect(Array.from(r.y as Float32Array)).toEqual(Array.from(await k.conv2dForward(x, w, b, g)));
