@@ -1,7 +1,7 @@
 // firegrad's cells of the browser bench: cpu with 1 or 2 threads, each in its own dedicated Worker,
 // and the gpujs backend on WebGL2 in the page itself. Each cell reports what actually ran.
-import { lastBackend, setBackend } from '@firegrad/ops';
-import { backendRunner } from '@firegrad/ops/internal';
+import { ValueError } from '@firegrad/core';
+import { backendInfo, lastBackend, setBackend } from '@firegrad/ops';
 import type { FromWorker, ToWorker } from './protocol';
 import { firegradStep, timeSteps } from './train-step';
 
@@ -35,19 +35,26 @@ export async function cpuCell(threads: number): Promise<Cell | { unavailable: st
 }
 
 export function gpujsCell(): Cell | { unavailable: string } {
-  setBackend('gpujs');
-  const runner = backendRunner();
-  if (runner.mode !== 'webgl2') {
-    return { unavailable: `setBackend('gpujs') runs gpu.js mode '${runner.mode}' in this build, and offers no way to ask for 'webgl2'` };
+  try {
+    setBackend('gpujs', { mode: 'webgl2' }); // throws, never falls back, when WebGL2 cannot run here
+  } catch (e) {
+    if (e instanceof ValueError) return { unavailable: e.message };
+    throw e;
   }
   const step = firegradStep();
+  const ran = () => {
+    const info = backendInfo();
+    return `firegrad gpujs, gpu.js mode '${info.gpuMode}'${info.kernelClass ? `, ${info.kernelClass}` : ''} on ${info.renderer}`;
+  };
   return {
-    ran: `firegrad gpujs, gpu.js mode '${runner.mode}'`,
+    ran: ran(),
     run: async (n) => {
       const out = timeSteps(step, n);
+      const info = backendInfo();
       if (lastBackend('fusedConv2d') !== 'gpujs') throw new Error(`fusedConv2d ran on ${lastBackend('fusedConv2d')}, not gpujs`);
-      // The runner throws on a silent CPUKernel fallback (strict); this names the class that ran.
-      return { ...out, ran: `firegrad gpujs, gpu.js ${runner.lastClass}` };
+      // The runner also throws on a silent CPUKernel fallback (strict); this checks the class that ran.
+      if (info.gpuMode !== 'webgl2' || info.kernelClass !== 'WebGL2Kernel') throw new Error(`gpujs ran mode '${info.gpuMode}', ${info.kernelClass}`);
+      return { ...out, ran: ran() };
     },
   };
 }
