@@ -40,7 +40,7 @@ async function report(server: Server, mode: 'worker' | 'main'): Promise<PageRepo
   const page = await browser.newPage();
   try {
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/?${mode}`);
-    const handle = await page.waitForFunction(() => (window as unknown as { report?: unknown }).report, null, { timeout: 90_000 });
+    const handle = await page.waitForFunction(() => (globalThis as { report?: unknown }).report, null, { timeout: 90_000 });
     return (await handle.jsonValue()) as PageReport;
   } finally {
     await page.close();
