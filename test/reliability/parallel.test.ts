@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Generator, Tensor, ValueError, randn, vjp, type FloatDType } from '@firegrad/core';
-import { conv2d, parallelInfo, scratchStats, setNumThreads } from '@firegrad/ops';
+import { conv2d, initThreads, parallelInfo, scratchStats, setNumThreads } from '@firegrad/ops';
 import { numThreads, testHooks, threadsFromEnvironment } from '@firegrad/ops/internal';
 import { fcOpts } from '../helpers';
 
@@ -98,6 +98,22 @@ describe('a pool worker that dies mid-job', () => {
   it('the shutdown is said once on stderr', () => {
     expect(stderr).toEqual(['firegrad: conv2d runs on 1 thread from now on: the worker pool was shut down: ' +
       'worker 1 died during a conv2d job (its part was run on the calling thread)\n']);
+  });
+});
+
+describe('initThreads in Node', () => {
+  it('the pool starts synchronously, so initThreads resolves with it already running; a failed start resolves with the reason', () => {
+    const run = child(`
+      ops.setNumThreads(2);
+      const ready = ops.parallelInfo(); // started the pool, synchronously
+      console.log(JSON.stringify([ready, await ops.initThreads()]));
+      delete globalThis.SharedArrayBuffer;
+      ops.setNumThreads(2);
+      console.log(JSON.stringify(await ops.initThreads()));`);
+    expect(run.status, run.stderr).toBe(0);
+    const [started, failed] = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(started).toEqual([{ threads: 2, reason: '2 threads (setNumThreads(2))', jobs: 0 }, { threads: 2, reason: '2 threads (setNumThreads(2))', jobs: 0 }]);
+    expect(failed).toEqual({ threads: 1, reason: '1 thread (setNumThreads(2); the worker pool failed to start: SharedArrayBuffer is unavailable)', jobs: 0 });
   });
 });
 

@@ -4,7 +4,10 @@
 // into the control block, bumps the generation and Atomics.notify()s, runs its own part, then
 // Atomics.wait()s until every worker has marked itself finished. No promise, no message per job;
 // messages only carry a new arena, an error, or a liveness probe. The platform ('#platform': Node's
-// worker_threads or a browser's Web Workers) starts the workers and carries those messages.
+// worker_threads or a browser's Web Workers) starts the workers and carries those messages. Node's
+// workers start while the driving thread waits for them; a browser's start only once the driving
+// Worker returns to its event loop, so there the pool starts in the background (initThreads awaits it)
+// and jobs run on the calling thread meanwhile, with the same results.
 //
 // A worker can die mid-job without a word, so the driving thread waits in slices and, after each,
 // probes the workers still busy (PoolWorker.isAlive). A dead worker's part is then run on the
