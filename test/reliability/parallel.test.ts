@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Generator, Tensor, ValueError, randn, vjp, type FloatDType } from '@firegrad/core';
-import { conv2d, initThreads, parallelInfo, scratchStats, setNumThreads } from '@firegrad/ops';
+import { conv2d, parallelInfo, scratchStats, setNumThreads } from '@firegrad/ops';
 import { numThreads, testHooks, threadsFromEnvironment } from '@firegrad/ops/internal';
 import { fcOpts } from '../helpers';
 
