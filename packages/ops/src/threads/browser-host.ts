@@ -1,7 +1,7 @@
 // Pool workers in a browser: module Web Workers started by the thread that drives the pool, which must
 // itself be a dedicated Worker (it blocks in Atomics.wait, which a page's main thread may not) in a
 // cross-origin isolated page (SharedArrayBuffer). Reached only through '#platform' (../platform/browser).
-// Measured in Chromium 150 (test/browser/threads-chromium.test.ts):
+// Measured in Chromium 150 (the pool in each case: test/reliability/threads-chromium.test.ts):
 // - A nested Worker does not start while its parent blocks in Atomics.wait (none had started after
 //   2 s); it started ≈ 12 ms after the parent returned to its event loop. So the pool starts in the
 //   background (startsInBackground) and conv2d runs on one thread until every worker reported.

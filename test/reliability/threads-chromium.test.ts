@@ -1,13 +1,14 @@
-// The threaded cpu conv2d in Chromium: ./threads-page.ts, bundled for the browser with esbuild (which
-// picks '#platform' → browser), runs in a dedicated Worker of a page served with and without the
-// cross-origin isolation headers, and on a page's main thread. Runs under Node: it serves the page
-// itself (node:http) and drives Chromium through playwright-core (CHROMIUM_PATH, else Debian's path).
+// The threaded cpu conv2d in Chromium: ../browser/threads-page.ts, bundled for the browser with esbuild
+// (which picks '#platform' → browser), runs in a dedicated Worker of a page served with and without the
+// cross-origin isolation headers, with the pool worker's script missing, and on a page's main thread.
+// Runs under Node, not in the browser test project: it serves the page itself (node:http) to choose its
+// headers and files, and drives Chromium through playwright-core (FIREGRAD_CHROMIUM, else Debian's path).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PageReport } from './threads-page';
+import type { PageReport } from '../browser/threads-page';
 
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 const REASON_NOT_ISOLATED = 'SharedArrayBuffer needs a cross-origin isolated page (crossOriginIsolated is false): serve it with the headers ' +
@@ -54,7 +55,7 @@ beforeAll(async () => {
     bundle: true, platform: 'browser', format: 'esm', outdir: 'out', write: false, logLevel: 'silent',
   });
   for (const f of result.outputFiles) files.set(f.path.slice(f.path.lastIndexOf('/')), f.text);
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
+  browser = await chromium.launch({ executablePath: process.env.FIREGRAD_CHROMIUM ?? '/usr/lib/chromium/chromium', args: ['--no-sandbox'] });
 }, 120_000);
 
 afterAll(async () => {
