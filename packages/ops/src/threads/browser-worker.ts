@@ -5,7 +5,7 @@
 // against ≈ 5 µs for a blocking wait), and before a job on a new arena epoch awaits that arena's message.
 import { EPOCH, GEN, WORKER_ROLE } from './protocol.js';
 import { markDead, postLine } from './mailbox.js';
-import { server, type WorkerInit } from './worker.js';
+import { server, type WorkerChannel, type WorkerInit } from './worker.js';
 
 /** The first message a pool worker gets. */
 export interface BrowserWorkerInit extends WorkerInit {
@@ -31,7 +31,7 @@ async function serveBrowser(init: BrowserWorkerInit, scope: WorkerScope): Promis
     arrived?.();
   };
   let held = 0; // the epoch of the arena in use: epoch 0 is the empty arena, never posted
-  const s = server(init, {
+  const channel: WorkerChannel = {
     takeArena(epoch) {
       const arena = arenas.get(epoch) ?? null;
       for (const e of arenas.keys()) if (e <= epoch) arenas.delete(e);
@@ -40,7 +40,8 @@ async function serveBrowser(init: BrowserWorkerInit, scope: WorkerScope): Promis
     },
     report: (line) => postLine(init.mailbox, line),
     close: () => scope.close(),
-  });
+  };
+  const s = server(init, channel);
   const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
   do {
     const wait = waitAsync(s.ctrl, GEN, s.seen());
@@ -49,7 +50,7 @@ async function serveBrowser(init: BrowserWorkerInit, scope: WorkerScope): Promis
     const epoch = Atomics.load(s.ctrl, EPOCH);
     while (epoch !== held && !arenas.has(epoch)) await new Promise<void>((resolve) => (arrived = resolve));
   } while (s.handle());
-  scope.close();
+  channel.close();
 }
 
 const scope = globalThis as unknown as WorkerScope;
