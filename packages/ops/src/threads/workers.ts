@@ -41,6 +41,9 @@ export class WorkerGroup {
   private views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
   /** Set when a worker died: why this pool must not run another job. */
   lost = '';
+  /** Every worker reported; or why they did not start. */
+  private running = false;
+  private startFailure = '';
 
   private constructor(readonly threads: number, private readonly ctrl: Int32Array, private readonly workers: PoolWorker[]) {}
 
@@ -87,9 +90,6 @@ export class WorkerGroup {
     while (this.startState(deadline) === null) await new Promise((resolve) => setTimeout(resolve, START_POLL_MS));
     return this.startFailure;
   }
-
-  private startFailure = '';
-  private running = false;
 
   /**
    * Without waiting: '' once every worker reported, null while they start, else why they did not
