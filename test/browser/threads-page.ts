@@ -1,4 +1,5 @@
-// Runs in Chromium, in a dedicated Worker of a test page (bundled by ../reliability/threads-chromium.test.ts): the
+// Runs in Chromium, in a dedicated Worker of a test page (./threads.test.ts in the browser project, and
+// ../reliability/threads-chromium.test.ts, which bundles it for pages it serves itself): the
 // threaded cpu conv2d on Web Workers, against the same ops on one thread, and posts what it saw.
 import { Tensor, vjp, type FloatDType } from '@firegrad/core';
 import { conv2d, initThreads, lastBackend, parallelInfo, setNumThreads, type ParallelInfo } from '@firegrad/ops';

@@ -2,11 +2,11 @@
 // (which picks '#platform' → browser), runs in a dedicated Worker of a page served with and without the
 // cross-origin isolation headers, with the pool worker's script missing, and on a page's main thread.
 // Runs under Node, not in the browser test project: it serves the page itself (node:http) to choose its
-// headers and files, and drives Chromium through playwright-core (FIREGRAD_CHROMIUM, else Debian's path).
+// headers and files, and drives Chromium through playwright (FIREGRAD_CHROMIUM, else Debian's path).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageReport } from '../browser/threads-page';
 
