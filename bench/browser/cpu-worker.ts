@@ -1,19 +1,19 @@
 // A dedicated Worker that trains with firegrad's cpu backend: the pool of cpu threads blocks in
 // Atomics.wait, which a page's main thread may not do, so the cpu cells run here (one worker per
 // thread count, each keeping its model between rounds). It checks that what it was asked for ran.
-import { lastBackend, parallelInfo, setBackend, setNumThreads } from '@firegrad/ops';
+import { initThreads, lastBackend, parallelInfo, setBackend, setNumThreads } from '@firegrad/ops';
 import type { FromWorker, ToWorker } from './protocol';
 import { firegradStep, timeSteps } from './train-step';
 
 let step: (() => number) | null = null;
 let threads = 1;
 
-function handle(msg: ToWorker): FromWorker {
+async function handle(msg: ToWorker): Promise<FromWorker> {
   if (msg.kind === 'init') {
     threads = msg.threads;
     setBackend('cpu');
     setNumThreads(threads);
-    const info = parallelInfo();
+    const info = await initThreads(); // the pool's Workers start only while this thread is not blocked
     if (info.threads !== threads) return { kind: 'unavailable', reason: `firegrad asked for ${threads} threads runs ${info.threads}: ${info.reason}` };
     step = firegradStep();
     return { kind: 'ready', ran: `firegrad cpu, ${info.threads} thread(s)` };
@@ -30,11 +30,7 @@ function handle(msg: ToWorker): FromWorker {
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
-  let reply: FromWorker;
-  try {
-    reply = handle(e.data);
-  } catch (err) {
-    reply = { kind: 'error', message: err instanceof Error ? err.message : String(err) };
-  }
-  self.postMessage(reply);
+  handle(e.data).then((reply) => self.postMessage(reply), (err: unknown) => {
+    self.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
+  });
 };

@@ -7,8 +7,9 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { chromium } from 'playwright-core';
 import { intArg } from '../util';
@@ -35,10 +36,19 @@ function cellList(v: string): CellId[] {
   });
 }
 
-/** The page and its worker, bundled for the browser (firegrad's '#platform' picks its browser side). */
+/**
+ * The page, its cpu worker and firegrad's pool worker, bundled for the browser (firegrad's '#platform'
+ * picks its browser side). The pool worker is started as `./browser-worker.js` next to the code that
+ * starts it, here the cpu worker's bundle.
+ */
 async function bundle(): Promise<Map<string, string>> {
+  const opsSrc = dirname(createRequire(import.meta.url).resolve('@firegrad/ops'));
   const result = await build({
-    entryPoints: { 'page': join(import.meta.dirname, 'page.ts'), 'cpu-worker': join(import.meta.dirname, 'cpu-worker.ts') },
+    entryPoints: {
+      'page': join(import.meta.dirname, 'page.ts'),
+      'cpu-worker': join(import.meta.dirname, 'cpu-worker.ts'),
+      'browser-worker': join(opsSrc, 'threads', 'browser-worker.ts'),
+    },
     bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outdir: '/', write: false, logLevel: 'warning',
   });
   const files = new Map(result.outputFiles.map((f) => [f.path, f.text]));
