@@ -108,7 +108,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       break;
     case 'loaded': setState(`loaded ${m.tensors} tensors from ${m.name}; evaluating…`); break;
     case 'sample': pad.setPixels(m.pixels); $('sample').title = `test image ${m.index}: ${CLASS_NAMES[m.label]}`; break;
-    case 'prediction': if (m.id === predictionId) renderTop5($('top5'), m.probabilities); break;
+    case 'prediction':
+      if (m.id !== predictionId) break; // a newer request is on its way
+      renderTop5($('top5'), m.probabilities);
+      $('top5').dataset.prediction = String(m.id);
+      break;
     case 'error': setState(`error: ${m.message}`); busy(false); break;
   }
 };

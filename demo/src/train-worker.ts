@@ -9,8 +9,8 @@ import { imageTensor, makeBatch } from './batches';
 import type { FromWorker, ToWorker, TrainSettings } from './protocol';
 
 const SEED = 1;
-const QUICK_EVAL_EVERY = 25; // steps between test-accuracy points on the chart
-const QUICK_EVAL_STRIDE = 8; // every 8th test image: 250 images, all classes (the test subset is sorted by class)
+const QUICK_EVALS = 8; // test-accuracy points on the chart per run, at least 25 steps apart
+const QUICK_EVAL_STRIDE = 10; // every 10th test image: 200 images, all classes (the test subset is sorted by class)
 
 const post = (m: FromWorker) => postMessage(m);
 let data: ReturnType<typeof decodeAsset>;
@@ -58,6 +58,7 @@ async function train(s: TrainSettings): Promise<void> {
   const totalSteps = s.maxSteps > 0 ? Math.min(s.maxSteps, s.epochs * stepsPerEpoch) : s.epochs * stepsPerEpoch;
   const scheduler = new CosineAnnealingLR(optimizer, { tMax: totalSteps });
   post({ type: 'started', totalSteps });
+  const evalEvery = Math.max(25, Math.ceil(totalSteps / QUICK_EVALS));
   const started = performance.now();
   let step = 0;
   for (let epoch = 1; step < totalSteps && !stopRequested; epoch++) {
@@ -76,7 +77,7 @@ async function train(s: TrainSettings): Promise<void> {
       const seconds = (performance.now() - t0) / 1000;
       post({ type: 'progress', step, epoch, loss: loss.item(), accuracy: countCorrect(logits, y) / y.length, imagesPerSecond: y.length / seconds });
       if (step === 1) post({ type: 'info', info: runInfo() });
-      if (step % QUICK_EVAL_EVERY === 0 && step < totalSteps) {
+      if (step % evalEvery === 0 && step < totalSteps) {
         const quick = evaluate(strided(data.test, QUICK_EVAL_STRIDE));
         post({ type: 'eval', step, accuracy: quick.accuracy, loss: quick.loss, images: quick.images });
       }
