@@ -40,11 +40,9 @@ export function decodeAsset(bytes: Uint8Array): { train: Split; test: Split } {
   if (!ok || bytes.length !== assetSize(nTrain, nTest)) {
     throw new ValueError(`decodeAsset: '${ASSET_FILE}' is not a demo data asset (${bytes.length} bytes); run pnpm demo:build again`);
   }
-  const pixels = HEADER + nTrain + nTest;
+  const pixels = HEADER + nTrain + nTest, testPixels = pixels + nTrain * IMAGE_SIZE;
   return {
-    train: { labels: Int32Array.from(bytes.subarray(HEADER, HEADER + nTrain)), images: bytes.subarray(pixels, pixels + nTrain * IMAGE_SIZE), length: nTrain },
-    test: {
-      labels: Int32Array.from(bytes.subarray(HEADER + nTrain, pixels)), images: bytes.subarray(pixels + nTrain * IMAGE_SIZE), length: nTest,
-    },
+    train: { labels: Int32Array.from(bytes.subarray(HEADER, HEADER + nTrain)), images: bytes.subarray(pixels, testPixels), length: nTrain },
+    test: { labels: Int32Array.from(bytes.subarray(HEADER + nTrain, pixels)), images: bytes.subarray(testPixels), length: nTest },
   };
 }

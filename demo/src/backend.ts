@@ -6,6 +6,8 @@ import * as ops from '@firegrad/ops';
 import type { BackendOption, RunInfo } from './protocol';
 
 interface BackendInfo { backend: string; gpuMode?: string | null; kernelClass?: string | null; renderer?: string | null }
+/** In a browser the thread pool starts while the worker yields; this awaits it (from the threads work, feature-detected too). */
+type InitThreads = () => Promise<unknown>;
 /** The part of the ops API the gpu.js modes need (see the module comment). */
 interface GpuModeApi {
   setBackend(name: 'gpujs', options: { mode: 'webgl2' | 'webgpu' }): void;
@@ -29,10 +31,11 @@ export function backendAvailability(): Record<BackendOption, string | null> {
   };
 }
 
-export function useBackend(option: BackendOption, threads: number): void {
+export async function useBackend(option: BackendOption, threads: number): Promise<void> {
   const why = backendAvailability()[option];
   if (why) throw new Error(`backend '${option}' is not available: ${why}`);
   ops.setNumThreads(threads);
+  await (ops as { initThreads?: InitThreads }).initThreads?.();
   if (option === 'cpu') ops.setBackend('cpu');
   else gpuApi()!.setBackend('gpujs', { mode: option });
 }
@@ -46,7 +49,7 @@ export function runInfo(): RunInfo {
     detail: info
       ? Object.entries(info).filter(([, v]) => v != null).map(([k, v]) => `${k}: ${v}`).join(', ')
       : 'backendInfo() is not in this build of @firegrad/ops',
-    threads: `${par.threads} thread(s): ${par.reason}`,
+    threads: `${par.threads} thread(s): ${par.reason}; ${par.jobs} conv jobs split across threads so far`,
     crossOriginIsolated: globalThis.crossOriginIsolated,
   };
 }

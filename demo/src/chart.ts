@@ -4,7 +4,9 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 export class TrainingChart {
-  private readonly columns: [number[], (number | null)[], (number | null)[], (number | null)[]] = [[], [], [], []];
+  private readonly steps: number[] = [];
+  /** Train loss, train accuracy %, test accuracy % per step (null: not measured at that step). */
+  private readonly series: (number | null)[][] = [[], [], []];
   private readonly plot: uPlot;
   private pending = false;
 
@@ -23,28 +25,28 @@ export class TrainingChart {
   }
 
   reset(): void {
-    this.columns.forEach((c) => (c.length = 0));
+    this.steps.length = 0;
+    this.series.forEach((c) => (c.length = 0));
     this.redraw();
   }
 
   /** Train loss and accuracy (0..1, smoothed by the caller) at a step. */
   addTrain(step: number, loss: number, accuracy: number): void {
-    this.set(step, 1, loss);
-    this.set(step, 2, 100 * accuracy);
+    this.set(step, 0, loss);
+    this.set(step, 1, 100 * accuracy);
   }
 
   addTest(step: number, accuracy: number): void {
-    this.set(step, 3, 100 * accuracy);
+    this.set(step, 2, 100 * accuracy);
   }
 
   /** Sets series `column` at `step`, appending the step when it is new. */
-  private set(step: number, column: 1 | 2 | 3, value: number): void {
-    const steps = this.columns[0];
-    if (steps.at(-1) !== step) {
-      steps.push(step);
-      for (let c = 1; c <= 3; c++) this.columns[c].push(null);
+  private set(step: number, column: 0 | 1 | 2, value: number): void {
+    if (this.steps.at(-1) !== step) {
+      this.steps.push(step);
+      this.series.forEach((c) => c.push(null));
     }
-    this.columns[column][steps.length - 1] = value;
+    this.series[column][this.steps.length - 1] = value;
     this.redraw();
   }
 
@@ -54,7 +56,7 @@ export class TrainingChart {
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
-      this.plot.setData(this.columns as uPlot.AlignedData);
+      this.plot.setData([this.steps, ...this.series] as uPlot.AlignedData);
     });
   }
 }

@@ -49,14 +49,13 @@ $('train').addEventListener('click', () => {
 $('stop').addEventListener('click', () => { send({ type: 'stop' }); setState('stopping after this step…'); });
 $('clear').addEventListener('click', () => { pad.clear(); predict(); });
 $('sample').addEventListener('click', () => send({ type: 'sample', index: sampleIndex++ * 97 }));
-$<HTMLInputElement>('checkpoint').addEventListener('change', async (e) => {
+$<HTMLInputElement>('checkpoint').addEventListener('change', (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
-  const bytes = await file.arrayBuffer();
   setState(`loading ${file.name}…`);
   busy(true);
   $<HTMLButtonElement>('stop').disabled = true;
-  send({ type: 'load', name: file.name, bytes }, [bytes]);
+  file.arrayBuffer().then((bytes) => send({ type: 'load', name: file.name, bytes }, [bytes]), (err: Error) => setState(`error: ${err.message}`));
 });
 
 /** Exponential moving average (the first value starts it). */

@@ -50,7 +50,7 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 async function train(s: TrainSettings): Promise<void> {
   training = true;
   stopRequested = false;
-  useBackend(s.backend, s.threads);
+  await useBackend(s.backend, s.threads);
   const gen = new Generator(SEED);
   model = new SqueezeNetMini({ generator: gen });
   const optimizer = new Adam(model.parameters(), { lr: s.lr });
