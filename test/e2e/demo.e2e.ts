@@ -67,7 +67,7 @@ afterAll(async () => {
 
 describe('the demo page in headless Chromium', () => {
   it('is cross-origin isolated and offers the cpu backend', async () => {
-    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated)).toBe(true);
     expect(await page.isDisabled('#backend option[value="cpu"]')).toBe(false);
   });
 
@@ -116,7 +116,7 @@ describe('the demo page in headless Chromium', () => {
     const metrics = JSON.parse(readFileSync(join(OUT, 'e2e-train', 'metrics.json'), 'utf8')) as { testAccuracy: number; testImages: number };
     expect(metrics.testImages).toBe(2000);
     await page.setInputFiles('#checkpoint', join(OUT, 'e2e-train', 'checkpoint.safetensors'));
-    await page.waitForFunction(() => document.getElementById('state')!.textContent === 'checkpoint evaluated', null, { timeout: 60_000 });
+    await page.waitForSelector('#state:text-is("checkpoint evaluated")', { timeout: 60_000 });
     expect(Number(await page.getAttribute('#test-accuracy', 'data-final'))).toBe(metrics.testAccuracy);
   });
 
