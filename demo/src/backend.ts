@@ -11,6 +11,8 @@ type InitThreads = () => Promise<unknown>;
 /** The part of the ops API the gpu.js modes need (see the module comment). */
 interface GpuModeApi {
   setBackend(name: 'gpujs', options: { mode: 'webgl2' | 'webgpu' }): void;
+  /** Starts what 'webgpu' needs without blocking: a worker this thread starts cannot start while it waits. */
+  setBackendAsync?(name: 'gpujs', options: { mode: 'webgl2' | 'webgpu' }): Promise<void>;
   backendInfo(): BackendInfo;
 }
 
@@ -36,8 +38,10 @@ export async function useBackend(option: BackendOption, threads: number): Promis
   if (why) throw new Error(`backend '${option}' is not available: ${why}`);
   ops.setNumThreads(threads);
   await (ops as { initThreads?: InitThreads }).initThreads?.();
-  if (option === 'cpu') ops.setBackend('cpu');
-  else gpuApi()!.setBackend('gpujs', { mode: option });
+  if (option === 'cpu') return ops.setBackend('cpu');
+  const api = gpuApi()!;
+  if (api.setBackendAsync) await api.setBackendAsync('gpujs', { mode: option });
+  else api.setBackend('gpujs', { mode: option });
 }
 
 /** What actually ran: call after at least one step. */
