@@ -105,7 +105,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       busy(false);
       predict();
       break;
-    case 'loaded': setState(`loaded ${m.tensors} tensors from ${m.name}; evaluating…`); break;
+    case 'status': setState(m.text); break;
     case 'sample': pad.setPixels(m.pixels); $('sample').title = `test image ${m.index}: ${CLASS_NAMES[m.label]}`; break;
     case 'prediction':
       if (m.id !== predictionId) break; // a newer request is on its way

@@ -36,10 +36,10 @@ export type FromWorker =
   | { type: 'ready'; parameters: number; trainImages: number; testImages: number; backends: Record<BackendOption, string | null> }
   | { type: 'started'; totalSteps: number }
   | { type: 'info'; info: RunInfo }
+  | { type: 'status'; text: string }
   | { type: 'progress'; step: number; epoch: number; loss: number; accuracy: number; imagesPerSecond: number }
   | { type: 'eval'; step: number; accuracy: number; loss: number; images: number }
   | { type: 'done'; step: number; stopped: boolean; accuracy: number; loss: number; confusion: number[][]; seconds: number }
-  | { type: 'loaded'; name: string; tensors: number }
   | { type: 'sample'; index: number; label: number; pixels: Float32Array }
   | { type: 'prediction'; id: number; probabilities: number[] }
   | { type: 'error'; message: string };

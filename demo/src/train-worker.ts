@@ -84,6 +84,7 @@ async function train(s: TrainSettings): Promise<void> {
       await yieldToEvents();
     }
   }
+  post({ type: 'status', text: `evaluating on the ${data.test.length.toLocaleString('en-US')} test images…` });
   const final = evaluate(data.test);
   post({ type: 'eval', step, accuracy: final.accuracy, loss: final.loss, images: final.images });
   post({ type: 'done', step, stopped: stopRequested, accuracy: final.accuracy, loss: final.loss, confusion: final.confusion,
@@ -150,7 +151,7 @@ function load(name: string, bytes: ArrayBuffer): void {
   const weights = Object.fromEntries(Object.entries(tensors).filter(([k]) => !isCheckpoint || k.startsWith('model.'))
     .map(([k, t]) => [isCheckpoint ? k.slice('model.'.length) : k, t]));
   model.loadStateDict(weights);
-  post({ type: 'loaded', name, tensors: Object.keys(weights).length });
+  post({ type: 'status', text: `loaded ${Object.keys(weights).length} tensors from ${name}; evaluating…` });
   const result = evaluate(data.test);
   post({ type: 'done', step: 0, stopped: false, accuracy: result.accuracy, loss: result.loss, confusion: result.confusion, seconds: 0 });
 }
