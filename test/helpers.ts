@@ -1,11 +1,43 @@
 // Shared arbitraries and assertions for the property-based suites.
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { Generator, Tensor, gradcheck, type GradcheckOptions } from '@firegrad/core';
 
+/** What vitest.browser.config.ts gives a browser instance's tests (nothing under Node). */
+export interface BrowserContext {
+  /** The instance: which Chromium flags, hence which renderer. */
+  instance: string;
+  /** A pattern the unmasked WebGL2 renderer name must match (SwiftShader, llvmpipe). */
+  renderer: string;
+  /** gpu.js modes whose kernel suites must run there (a missing one fails), with the kernel class and a title. */
+  gpujsModes: { mode: 'webgl2' | 'webgpu'; kernelClass: string; title: string }[];
+  /** The FIREGRAD_* variables of the process that started the run (a page has no process.env). */
+  env: Record<string, string>;
+}
+declare module 'vitest' {
+  interface ProvidedContext { firegradBrowser?: BrowserContext }
+}
+
+/** The browser instance running this file, or undefined under Node. */
+export const BROWSER = inject('firegradBrowser');
+/** process.env under Node; in the browser, the FIREGRAD_* variables of the process that started the run. */
+export const env: Record<string, string | undefined> = BROWSER ? { ...BROWSER.env } : process.env;
+
+/** A suite that needs Node (worker_threads, child processes): declared skipped in the browser, the reason in its title. */
+export function describeNodeOnly(name: string, why: string, body: () => void): void {
+  if (BROWSER) describe.skip(`${name} (Node only: ${why})`, body);
+  else describe(name, body);
+}
+
+/** A test that needs Node, declared skipped in the browser with the reason in its title. */
+export function itNodeOnly(name: string, why: string, body: () => unknown): void {
+  if (BROWSER) it.skip(`${name} (Node only: ${why})`, body);
+  else it(name, body);
+}
+
 /** Runs per property: 100 by default, FIREGRAD_RUNS=1000 for a deep run. */
-export const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
-export const fcOpts = (runs = RUNS) => ({ numRuns: runs, seed: process.env.FIREGRAD_SEED ? Number(process.env.FIREGRAD_SEED) : undefined });
+export const RUNS = Number(env.FIREGRAD_RUNS ?? 100);
+export const fcOpts = (runs = RUNS) => ({ numRuns: runs, seed: env.FIREGRAD_SEED ? Number(env.FIREGRAD_SEED) : undefined });
 
 export const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 

@@ -1,10 +1,10 @@
 // Buffer recycling (core's buffer-recycler.ts) only changes where memory comes from: training with it
 // must give bit-identical weights to training without it, on graphs where gradients alias (views,
 // an input used twice, broadcasts) as well as on a real network. And it must actually be used.
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Generator, Tensor, bufferRecyclingStats, randint, randn, setBufferRecycling } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { itNodeOnly } from '../helpers';
 
 afterEach(() => setBufferRecycling(true));
 
@@ -63,7 +63,8 @@ describe('buffer recycling', () => {
     expect(recycled).toEqual(run(false));
   });
 
-  it('FIREGRAD_RECYCLE=0 in the environment starts recycling off', async () => {
+  itNodeOnly('FIREGRAD_RECYCLE=0 in the environment starts recycling off', 'a worker_threads Worker with its own environment', async () => {
+    const { Worker } = await import('node:worker_threads');
     const code = `
       const { parentPort } = require('node:worker_threads');
       (async () => {

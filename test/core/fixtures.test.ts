@@ -1,15 +1,16 @@
 // Differential tests against PyTorch: test/fixtures/core.json is written by scripts/make-fixtures.py
 // (Debian's python3-torch, float64). Each case: inputs, output, and the gradients of sum(output · gradOutput).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as fg from '@firegrad/core';
 import { Tensor, vjp } from '@firegrad/core';
 import { expectClose } from '../helpers';
+import fixtures from '../fixtures/core.json';
 
 interface JsonTensor { shape: number[]; data: number[] }
 interface Case { name: string; inputs: Record<string, JsonTensor>; gradOutput: JsonTensor; output: JsonTensor; grads: Record<string, JsonTensor> }
 
-const cases: Case[] = JSON.parse(readFileSync(new URL('../fixtures/core.json', import.meta.url), 'utf8')).cases;
+// Imported, not read from disk, so the browser suite runs this file too.
+const cases = fixtures.cases as unknown as Case[];
 
 /** The same expressions as the Python script, in firegrad. Inputs arrive in the fixture's key order. */
 const expressions: Record<string, (t: Record<string, Tensor>) => Tensor> = {

@@ -10,14 +10,13 @@
 //   to C (when accumulating) with one more rounding. Higham's bound for a dot product of n terms
 //   computed in any order, |err| ≤ γₙ·Σ|aᵢbᵢ| with γₙ = n·u / (1 − n·u) and u = 2⁻²⁴, covers
 //   both paths with n = K + 1. An indexing bug misplaces whole terms, far above this bound.
-import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   gemm, getGemmBackend, setGemmBackend, setSimd, simdEnabled, type FloatArray, type GemmBackend,
 } from '@firegrad/core';
 import { lastGemmPath } from '@firegrad/core/internal';
-import { RUNS } from '../helpers';
+import { RUNS, itNodeOnly } from '../helpers';
 
 const U32 = 2 ** -24;
 
@@ -283,6 +282,7 @@ describe('gemm path choice', () => {
         g.gemm(false, false, n, n, n, A, 0, n, B, 0, n, C, 0, n, false);
         parentPort.postMessage({ backend: g.getGemmBackend(), simd: g.simdEnabled(), path: g.lastGemmPath(), C });
       })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+    const { Worker } = await import('node:worker_threads');
     const worker = new Worker(code, { eval: true, env });
     try {
       const msg = await new Promise<{ backend: string; simd: boolean; path: string; C: Float32Array; error?: string }>(
@@ -303,12 +303,12 @@ describe('gemm path choice', () => {
     }
   }
 
-  it('works in a worker thread (its own module instance and wasm memory)', async () => {
+  itNodeOnly('works in a worker thread (its own module instance and wasm memory)', 'a worker_threads Worker', async () => {
     // Forced, as FIREGRAD_SIMD=0 in this process's environment would reach the worker too.
     expect((await gemmInWorker("g.setGemmBackend('wasm-simd');")).path).toBe('wasm-simd');
   });
 
-  it('FIREGRAD_SIMD=0 in the environment turns the SIMD switch off, so the JS path runs', async () => {
+  itNodeOnly('FIREGRAD_SIMD=0 in the environment turns the SIMD switch off, so the JS path runs', 'a process environment', async () => {
     const msg = await gemmInWorker('', { ...process.env, FIREGRAD_SIMD: '0' });
     expect([msg.backend, msg.simd, msg.path]).toEqual(['auto', false, 'js']);
   });

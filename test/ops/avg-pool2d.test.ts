@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FiregradError, Generator, ShapeError, zeros, type Tensor } from '@firegrad/core';
 import { avgPool2d, poolOutSize, type Pool2dGeometry } from '@firegrad/ops';
 import { avgPool2dBackward, avgPool2dForward } from '@firegrad/ops/internal';
-import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
+import { env, expectClose as expectNear, fcOpts, leaf } from '../helpers';
 import { poolCaseArb, poolValid } from './arbitraries';
 import { forEachBackend, releaseGpujsAfterAll } from './backends';
 import { argumentErrors } from './errors';
@@ -65,7 +65,7 @@ forEachGpuMode(({ kernels, ran }) => {
 
 describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
   releaseGpujsAfterAll();
-  const RUNS_GPU = Number(process.env.FIREGRAD_GPU_RUNS ?? 12); // each new geometry compiles wasm kernels: slow
+  const RUNS_GPU = Number(env.FIREGRAD_GPU_RUNS ?? 12); // each new geometry compiles wasm kernels: slow
   const f32 = (g: Generator, shape: number[]) => leaf(g, shape).float();
 
   it('output and gradient agree with the cpu-js reference, float32', () => fc.assert(fc.property(poolCaseArb(false).filter(poolValid), (c) => {

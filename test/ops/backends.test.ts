@@ -35,7 +35,7 @@ describe('hardware GPU detection', () => {
     const r = await hardwareGpuAvailable();
     console.info(`[backends] hardwareGpuAvailable: ${JSON.stringify(r)}`);
     expect(r.reason).toMatch(/\S/);
-    if (webgpuProbe.adapter?.software && !r.reason.startsWith('headless-gl on')) expect(r.available).toBe(false);
+    if (webgpuProbe?.adapter?.software && !r.reason.startsWith('headless-gl on')) expect(r.available).toBe(false);
   });
 });
 

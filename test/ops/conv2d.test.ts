@@ -4,13 +4,12 @@
 // thread-count option and the single-thread fallback), the cpu kernels against direct loops, the
 // gpu.js kernels in every gpu.js mode, the op on every backend, the PyTorch fixtures, argument
 // errors and gradchecks.
-import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DTypeError, Generator, ShapeError, Tensor, ValueError, randn, vjp, zeros, type FloatDType } from '@firegrad/core';
 import { conv2d, fusedConv2d, parallelInfo, setNumThreads, withBackend, type Conv2dGeometry } from '@firegrad/ops';
 import { LOOP_BUDGET } from '@firegrad/ops/gpujs';
-import { expectClose as expectNear, fcOpts, leaf } from '../helpers';
+import { describeNodeOnly, env, expectClose as expectNear, fcOpts, leaf } from '../helpers';
 import { convCaseArb, convValid } from './arbitraries';
 import { forEachBackend, releaseGpujsAfterAll } from './backends';
 import { argumentErrors } from './errors';
@@ -21,10 +20,10 @@ import {
 } from './gpujs-modes';
 import { DTYPES, RUNS, checkConv, convGeometry } from './references';
 
-// Read at the first kernel call, which comes after this line.
-process.env.FIREGRAD_THREADS = '2';
+// Read (under Node, from process.env) at the first kernel call, which comes after this line.
+env.FIREGRAD_THREADS = '2';
 
-const RANDOM_CASES = Number(process.env.FIREGRAD_PARALLEL_RUNS ?? 16);
+const RANDOM_CASES = Number(env.FIREGRAD_PARALLEL_RUNS ?? 16);
 
 interface Case {
   N: number; C: number; H: number; W: number; OC: number; KH: number; KW: number;
@@ -94,7 +93,11 @@ function expectIdentical(got: ArrayLike<number>, want: ArrayLike<number>, what: 
 
 const jobs = () => parallelInfo().jobs;
 
-describe('thread count', () => {
+// Under Node the pool is worker_threads; a browser page's main thread cannot block on a worker, so
+// there the pool runs only inside a dedicated worker, which the browser suite tests on its own.
+const NODE_POOL = "Node's worker_threads pool from the calling thread";
+
+describeNodeOnly('thread count', NODE_POOL, () => {
   it('FIREGRAD_THREADS picks it; a big conv runs on 2 threads', () => {
     const info = parallelInfo();
     expect(info).toMatchObject({ threads: 2 });
@@ -124,7 +127,7 @@ describe('thread count', () => {
 });
 
 for (const dtype of ['float32', 'float64'] as FloatDType[]) {
-  describe(`${dtype}: 2 threads give bit-identical results to 1`, () => {
+  describeNodeOnly(`${dtype}: 2 threads give bit-identical results to 1`, NODE_POOL, () => {
     // All the references first: switching the thread count restarts the pool.
     const reference = new Map<Case, ArrayLike<number>[]>();
     beforeAll(() => {
@@ -142,7 +145,7 @@ for (const dtype of ['float32', 'float64'] as FloatDType[]) {
   });
 }
 
-describe('fallback', () => {
+describeNodeOnly('fallback', NODE_POOL, () => {
   it('without SharedArrayBuffer: one thread, the reason reported, the same results', () => {
     const saved = globalThis.SharedArrayBuffer;
     setNumThreads(1);
@@ -161,7 +164,8 @@ describe('fallback', () => {
     }
   });
 
-  it('the workers never keep a process alive; `node --import tsx -e` works (flags a worker must not inherit)', () => {
+  it('the workers never keep a process alive; `node --import tsx -e` works (flags a worker must not inherit)', async () => {
+    const { spawnSync } = await import('node:child_process');
     const ops = new URL('../../packages/ops/src/index.ts', import.meta.url).href;
     const core = new URL('../../packages/core/src/index.ts', import.meta.url).href;
     const script = `
@@ -306,7 +310,7 @@ forEachGpuMode(({ mode, kernels, ran }) => {
 
 describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
   releaseGpujsAfterAll();
-  const RUNS_GPU = Number(process.env.FIREGRAD_GPU_RUNS ?? 12); // each new geometry compiles wasm kernels: slow
+  const RUNS_GPU = Number(env.FIREGRAD_GPU_RUNS ?? 12); // each new geometry compiles wasm kernels: slow
   const f32 = (g: Generator, shape: number[]) => leaf(g, shape).float();
 
   for (const fused of [false, true]) {

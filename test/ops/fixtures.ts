@@ -1,10 +1,10 @@
 // PyTorch fixtures (test/fixtures/ops.json from scripts/make-fixtures.py): forward values and every
 // gradient of sum(output · gradOutput), in float64 and float32. Each op's test file runs its cases.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Tensor, vjp } from '@firegrad/core';
 import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d } from '@firegrad/ops';
 import { expectClose } from '../helpers';
+import fixtures from '../fixtures/ops.json';
 
 interface JsonTensor { shape: number[]; data: number[] }
 export interface Case {
@@ -12,7 +12,8 @@ export interface Case {
   grads: Record<string, JsonTensor>; shapes?: Record<string, number[]>;
   gradSummaries?: { x: { sum: number; sumAbs: number; sumSq: number; slice: number[] } };
 }
-export const cases: Case[] = JSON.parse(readFileSync(new URL('../fixtures/ops.json', import.meta.url), 'utf8')).cases;
+// Imported, not read from disk, so the browser suite runs the fixtures too.
+export const cases = fixtures.cases as Case[];
 
 function build(c: Case): (...xs: Tensor[]) => Tensor {
   const p = c.params;

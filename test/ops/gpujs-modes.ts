@@ -1,15 +1,17 @@
 // The gpu.js kernels' test setting, shared by the op test files: naive float64 references written
 // here (direct loops, PyTorch semantics), random geometries, tolerances, and forEachGpuMode, which
 // runs an op's kernel tests on WebAssembly, gpu.js's CPU mode and, where an adapter exists, WebGPU
-// through Dawn (Mesa llvmpipe over OpenGL ES on a CPU-only machine). Every check also asserts which
-// gpu.js kernel class ran, so a silent fallback to CPUKernel fails the test.
+// through Dawn (Mesa llvmpipe over OpenGL ES on a CPU-only machine); in the browser suite, on the
+// modes its Chromium instance must offer (WebGL2, WebGPU). Every check also asserts which gpu.js
+// kernel class ran, so a silent fallback to CPUKernel fails the test.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '@firegrad/ops';
 import { createGpuKernels, installWebGpuShim, probeWebGpu, uninstallWebGpuShim, type GpuKernels, type GpuMode } from '@firegrad/ops/gpujs';
+import { BROWSER, env } from '../helpers';
 
 // Kernel builds dominate the run time, so few runs; FIREGRAD_SEED replays a failure.
-export const gpuFcOpts = { numRuns: 15, seed: process.env.FIREGRAD_SEED ? Number(process.env.FIREGRAD_SEED) : undefined };
+export const gpuFcOpts = { numRuns: 15, seed: env.FIREGRAD_SEED ? Number(env.FIREGRAD_SEED) : undefined };
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -178,16 +180,19 @@ export function conv(N: number, C: number, H: number, W: number, OC: number, K: 
   };
 }
 
-// WebGPU needs an adapter: Dawn's default backend (a real GPU), else OpenGL ES on Mesa llvmpipe
-// (EGL_PLATFORM=surfaceless, which the probe sets before Dawn loads). Skipped only when there is none.
-export const webgpuProbe = await probeWebGpu();
-if (!webgpuProbe.adapter) console.warn(`[gpujs] WebGPU block skipped: ${webgpuProbe.reason}`);
+// Under Node, WebGPU needs an adapter: Dawn's default backend (a real GPU), else OpenGL ES on Mesa
+// llvmpipe (EGL_PLATFORM=surfaceless, which the probe sets before Dawn loads). Skipped only when there
+// is none. In the browser, every mode the instance lists must run (navigator.gpu there, never Dawn).
+export const webgpuProbe = BROWSER ? null : await probeWebGpu();
+if (webgpuProbe && !webgpuProbe.adapter) console.warn(`[gpujs] WebGPU block skipped: ${webgpuProbe.reason}`);
 
-const MODES: [mode: Exclude<GpuMode, 'gpu' | 'headlessgl'>, title: string, kernelClass: string][] = [
-  ['webasm', 'webasm', 'WebAssemblyKernel'],
-  ['cpu', 'cpu (JavaScript, float64 arithmetic)', 'CPUKernel'],
-  ['webgpu', 'WebGPU (Dawn)', 'WebGPUKernel'],
-];
+const MODES: [mode: Exclude<GpuMode, 'gpu' | 'headlessgl'>, title: string, kernelClass: string][] = BROWSER
+  ? BROWSER.gpujsModes.map(({ mode, title, kernelClass }) => [mode, title, kernelClass])
+  : [
+    ['webasm', 'webasm', 'WebAssemblyKernel'],
+    ['cpu', 'cpu (JavaScript, float64 arithmetic)', 'CPUKernel'],
+    ['webgpu', 'WebGPU (Dawn)', 'WebGPUKernel'],
+  ];
 
 /** Context of one mode's suite: its kernels, and `ran(k)`, which asserts the kernel class that ran. */
 export interface GpuSuite { mode: GpuMode; kernels: () => GpuKernels; ran: (k: GpuKernels) => void }
@@ -195,7 +200,7 @@ export interface GpuSuite { mode: GpuMode; kernels: () => GpuKernels; ran: (k: G
 /** Declares `suite` once per gpu.js mode, with that mode's kernels built before and destroyed after. */
 export function forEachGpuMode(suite: (s: GpuSuite) => void): void {
   for (const [mode, title, kernelClass] of MODES) {
-    describe.skipIf(mode === 'webgpu' && !webgpuProbe.adapter)(`gpu.js kernels on ${title}`, () => {
+    describe.skipIf(mode === 'webgpu' && webgpuProbe?.adapter === null)(`gpu.js kernels on ${title}`, () => {
       let k: GpuKernels;
       beforeAll(async () => {
         if (mode === 'webgpu') expect(await installWebGpuShim()).toBe(true);
@@ -204,7 +209,8 @@ export function forEachGpuMode(suite: (s: GpuSuite) => void): void {
       });
       afterAll(async () => {
         await k?.destroy();
-        if (mode === 'webgpu') {
+        // Dawn's shim is ours to remove; a browser's own navigator.gpu stays.
+        if (mode === 'webgpu' && !BROWSER) {
           await uninstallWebGpuShim();
           expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
         }

@@ -16,7 +16,7 @@ import type { FloatArray } from '@firegrad/core';
 import { convOutSize, poolOutSize, type Conv2dGeometry, type Pool2dGeometry } from '@firegrad/ops';
 import { backwardBiasInto, backwardInputImages, backwardWeightImages, forwardImages, maxPool2dBackward, maxPool2dForward } from '@firegrad/ops/internal';
 
-export const RUNS = Number(process.env.FIREGRAD_RUNS ?? 100);
+export { RUNS } from '../helpers';
 const U32 = 2 ** -24;
 
 export type Dtype = 'float32' | 'float64';

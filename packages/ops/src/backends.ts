@@ -1,6 +1,6 @@
 // Which kernel runs each op on each backend: a plain list. cpu is the reference, runs every
 // float64 call and every op a backend lacks; gpujs runs float32 on gpu.js. The gpujs probe decides
-// what setBackend('auto') means on this machine.
+// what setBackend('auto') means on this machine, and which gpu.js modes setBackend('gpujs') can run.
 import { catOp } from './cat.js';
 import { conv2dOp, fusedConv2dOp } from './conv2d.js';
 import { catCpu } from './cpu/cat.js';
@@ -9,8 +9,8 @@ import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool.js'
 import { catGpujs } from './gpujs/cat.js';
 import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d.js';
 import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool.js';
-import { gpujsProbe } from './gpujs/runner.js';
-import { registerKernel, setAutoProbe } from './kernels.js';
+import { gpujsProbe, selectGpujsMode } from './gpujs/backend.js';
+import { registerKernel, setAutoProbe, setModeSelector } from './kernels.js';
 import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool.js';
 
 registerKernel(conv2dOp, 'cpu', conv2dCpu);
@@ -27,3 +27,4 @@ registerKernel(avgPool2dOp, 'gpujs', avgPool2dGpujs);
 registerKernel(catOp, 'gpujs', catGpujs);
 
 setAutoProbe(gpujsProbe);
+setModeSelector(selectGpujsMode);

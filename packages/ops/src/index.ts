@@ -10,5 +10,9 @@ export {
 export { cat, split } from './cat.js';
 export { setNumThreads } from './threads/config.js';
 export { parallelInfo, scratchStats, type ParallelInfo, type ScratchStats } from './threads/workers.js';
-export { setBackend, getBackend, withBackend, lastBackend, autoReason, type BackendName, type BackendChoice } from './kernels.js';
+export {
+  setBackend, getBackend, withBackend, lastBackend, autoReason,
+  type BackendName, type BackendChoice, type BackendOptions, type GpujsMode, type GpujsRunMode,
+} from './kernels.js';
+export { backendInfo, setBackendAsync, type BackendInfo } from './gpujs/backend.js';
 export { convOutSize, poolOutSize, pair, type Pair } from './geometry.js';

@@ -6,13 +6,29 @@ import { ValueError, type FloatArray, type FloatDType, type OpDescriptor } from 
 
 export type BackendName = 'cpu' | 'gpujs';
 export type BackendChoice = BackendName | 'auto';
+/** How the gpujs backend runs gpu.js; 'auto' picks one here (docs/gpujs.md). */
+export type GpujsMode = 'auto' | 'webgl2' | 'webgpu' | 'webasm' | 'headlessgl';
+/** A gpujs mode as it runs, 'auto' resolved. */
+export type GpujsRunMode = Exclude<GpujsMode, 'auto'>;
+export interface BackendOptions {
+  /** gpujs only: which gpu.js mode runs the kernels. Default 'auto'. */
+  mode?: GpujsMode;
+}
+/** What 'auto' resolves to, and why. */
+export interface AutoChoice { backend: BackendName; mode: GpujsRunMode | null; reason: string }
+
+const GPUJS_MODES: readonly GpujsMode[] = ['auto', 'webgl2', 'webgpu', 'webasm', 'headlessgl'];
 
 // Each entry was stored by registerKernel<K>(op: OpDescriptor<K>, …), so it is a K for that op.
 const table = new Map<OpDescriptor, Map<BackendName, unknown>>();
 const lastRun = new Map<string, BackendName>();
 let choice: BackendChoice = 'cpu';
-let autoResolved: BackendName | null = null;
-let autoProbe: () => { backend: BackendName; reason: string } = () => ({ backend: 'cpu', reason: 'no gpujs backend registered' });
+let gpujsMode: GpujsRunMode | null = null;
+let autoResolved: AutoChoice | null = null;
+let autoProbe: () => AutoChoice = () => ({ backend: 'cpu', mode: null, reason: 'no gpujs backend registered' });
+let selectMode: (mode: GpujsMode) => GpujsRunMode = () => {
+  throw new ValueError('setBackend: no gpujs backend registered');
+};
 
 export function registerKernel<K>(op: OpDescriptor<K>, backend: BackendName, kernel: K): void {
   let byBackend = table.get(op);
@@ -21,38 +37,67 @@ export function registerKernel<K>(op: OpDescriptor<K>, backend: BackendName, ker
 }
 
 /** Set by the gpujs backend: decides what 'auto' means on this machine. */
-export function setAutoProbe(probe: () => { backend: BackendName; reason: string }): void {
+export function setAutoProbe(probe: () => AutoChoice): void {
   autoProbe = probe;
   autoResolved = null;
 }
 
-/** 'auto' picks gpujs only when a hardware GPU answers; see autoReason(). */
-export function setBackend(name: BackendChoice): void {
+/** Set by the gpujs backend: resolves a mode and throws a ValueError naming setBackend when it cannot run here. */
+export function setModeSelector(select: (mode: GpujsMode) => GpujsRunMode): void {
+  selectMode = select;
+}
+
+/**
+ * 'auto' picks gpujs only when a hardware GPU answers; see autoReason(). For 'gpujs', `mode` picks
+ * the gpu.js mode; one that cannot run here throws now (a ValueError saying why), never falls back.
+ */
+export function setBackend(name: BackendChoice, options: BackendOptions = {}): void {
   if (name !== 'cpu' && name !== 'gpujs' && name !== 'auto') {
     throw new ValueError(`setBackend: unknown backend '${name}' (expected 'cpu', 'gpujs' or 'auto')`);
   }
+  const mode = options.mode;
+  if (mode !== undefined && !GPUJS_MODES.includes(mode)) {
+    throw new ValueError(`setBackend: unknown gpujs mode '${String(mode)}' (expected ${GPUJS_MODES.map((m) => `'${m}'`).join(', ')})`);
+  }
+  if (mode !== undefined && name !== 'gpujs') {
+    throw new ValueError(`setBackend: 'mode' is an option of the gpujs backend, not of '${name}'`);
+  }
+  gpujsMode = name === 'gpujs' ? selectMode(mode ?? 'auto') : null;
   choice = name;
 }
 
 /** The chosen backend, with 'auto' resolved. */
 export function getBackend(): BackendName {
-  if (choice !== 'auto') return choice;
-  autoResolved ??= autoProbe().backend;
+  return choice === 'auto' ? resolveAuto().backend : choice;
+}
+
+/** The gpu.js mode the gpujs backend runs in now (null when the backend is cpu). */
+export function activeGpujsMode(): GpujsRunMode | null {
+  if (choice === 'auto') return resolveAuto().mode;
+  return choice === 'gpujs' ? gpujsMode : null;
+}
+
+function resolveAuto(): AutoChoice {
+  autoResolved ??= autoProbe();
   return autoResolved;
 }
 
 /** Why 'auto' resolves the way it does on this machine. */
 export function autoReason(): string {
-  return autoProbe().reason;
+  return resolveAuto().reason;
 }
 
-export function withBackend<T>(name: BackendChoice, fn: () => T): T {
-  const prev = choice;
-  setBackend(name);
+/** Runs fn with the backend (and gpujs mode) set as setBackend would, then restores the previous one. */
+export function withBackend<T>(name: BackendChoice, fn: () => T): T;
+export function withBackend<T>(name: BackendChoice, options: BackendOptions, fn: () => T): T;
+export function withBackend<T>(name: BackendChoice, a: BackendOptions | (() => T), b?: () => T): T {
+  const [options, fn] = typeof a === 'function' ? [{}, a] : [a, b as () => T];
+  const prev = { choice, gpujsMode };
+  setBackend(name, options);
   try {
     return fn();
   } finally {
-    choice = prev;
+    ({ choice, gpujsMode } = prev);
   }
 }
 

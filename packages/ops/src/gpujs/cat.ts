@@ -6,8 +6,9 @@
 import { ShapeError, ValueError } from '@firegrad/core';
 import type { CatKernel } from '../cat.js';
 import {
-  andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
+  andThen, checkArray, checkSizes, float32, sync, type Runner, type KernelThis, type MaybePromise,
 } from './runner.js';
+import { backendRunner } from './backend.js';
 
 export const catGpujs: CatKernel = {
   forward: (parts, outer, sizes) => sync(cat(backendRunner(), parts.map(float32), outer, sizes)),
@@ -48,7 +49,7 @@ function sliceKernel(this: KernelThis, x: Float32Array): number {
   return x[o * this.constants.T + this.constants.OFF + j];
 }
 
-function catRound(r: KernelRunner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
+function catRound(r: Runner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
   const S = [0, 1, 2, 3].map((k) => sizes[k] ?? 0);
   const consts = { T: S[0] + S[1] + S[2] + S[3], S0: S[0], S1: S[1], S2: S[2], S3: S[3], E0: S[0], E1: S[0] + S[1], E2: S[0] + S[1] + S[2] };
   // Missing parts are never read (their columns are empty); an empty array stands in for them.
@@ -67,7 +68,7 @@ export function checkCatCall(parts: unknown[], outer: number, sizes: number[]): 
   parts.forEach((p, k) => checkArray(op, `parts[${k}]`, p, outer * sizes[k], `outer×size = ${outer}×${sizes[k]}`));
 }
 
-export function cat(r: KernelRunner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
+export function cat(r: Runner, parts: Float32Array[], outer: number, sizes: number[]): MaybePromise<Float32Array> {
   const total = sizes.reduce((a, b) => a + b, 0);
   checkSizes('cat', {}, [['output', outer * total, `outer×Σsizes = ${outer}×${total}`]]);
   // Empty parts contribute nothing; drop them so they take no binding.
@@ -93,7 +94,7 @@ export function checkSliceCall(x: unknown, outer: number, total: number, offset:
   checkArray(op, 'input', x, outer * total, `outer×total = ${outer}×${total}`);
 }
 
-export function slice(r: KernelRunner, x: Float32Array, outer: number, total: number, offset: number, size: number): MaybePromise<Float32Array> {
+export function slice(r: Runner, x: Float32Array, outer: number, total: number, offset: number, size: number): MaybePromise<Float32Array> {
   checkSizes('slice', {}, [['input', outer * total, `outer×total = ${outer}×${total}`]]);
   return r.run('slice', sliceKernel, { T: total, OFF: offset, S: size }, outer * size, [x]);
 }

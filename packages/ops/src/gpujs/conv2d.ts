@@ -9,8 +9,9 @@ import type { Conv2dGeometry, Conv2dKernel, FusedConv2dKernel } from '../conv2d.
 import { backwardBiasInto, withActivation } from '../cpu/conv2d.js';
 import type * as fns from './kernel-functions.js';
 import {
-  LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelFn, type KernelRunner, type KernelThis, type MaybePromise,
+  LOOP_BUDGET, andThen, checkArray, checkSizes, float32, sync, type KernelFn, type Runner, type KernelThis, type MaybePromise,
 } from './runner.js';
+import { backendRunner } from './backend.js';
 
 // Compiled into the kernels (see ./kernel-functions).
 declare const coveringOutput: typeof fns.coveringOutput;
@@ -135,7 +136,7 @@ function conv2dBackwardWeightKernel(this: KernelThis, x: Float32Array, dy: Float
 }
 
 /** Runs a partial-sum kernel with NP parts of L cells each, then adds the parts up if NP > 1. */
-function runParts(r: KernelRunner, op: string, fn: KernelFn, consts: Record<string, number>, args: Float32Array[]): MaybePromise<Float32Array> {
+function runParts(r: Runner, op: string, fn: KernelFn, consts: Record<string, number>, args: Float32Array[]): MaybePromise<Float32Array> {
   const { L, NP } = consts;
   checkSizes(op, {}, [['partial sums', NP * L, `parts×cells = ${NP}×${L}`]]);
   if (NP > LOOP_BUDGET) throw new ValueError(`${op}: ${NP} partial sums exceed the per-thread loop budget of ${LOOP_BUDGET}`);
@@ -195,7 +196,7 @@ function convConstants(g: Conv2dGeometry, CG: number, OCG: number) {
   return { C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, CG, OCG };
 }
 
-export function conv2dForward(r: KernelRunner, x: Float32Array, w: Float32Array, bias: Float32Array | null,
+export function conv2dForward(r: Runner, x: Float32Array, w: Float32Array, bias: Float32Array | null,
   g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dForward';
   const { CG, OCG } = checkLimits(op, g);
@@ -204,7 +205,7 @@ export function conv2dForward(r: KernelRunner, x: Float32Array, w: Float32Array,
   return runParts(r, op, conv2dForwardKernel, consts, [x, w, bias ?? new Float32Array(g.OC)]);
 }
 
-export function conv2dBackwardInput(r: KernelRunner, dy: Float32Array, w: Float32Array, g: Conv2dGeometry): MaybePromise<Float32Array> {
+export function conv2dBackwardInput(r: Runner, dy: Float32Array, w: Float32Array, g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dBackwardInput';
   const { CG, OCG } = checkLimits(op, g);
   const { CC, NP } = chunkChannels(op, OCG, g.KH, g.KW);
@@ -212,7 +213,7 @@ export function conv2dBackwardInput(r: KernelRunner, dy: Float32Array, w: Float3
   return runParts(r, op, conv2dBackwardInputKernel, consts, [dy, w]);
 }
 
-export function conv2dBackwardWeight(r: KernelRunner, x: Float32Array, dy: Float32Array, g: Conv2dGeometry): MaybePromise<Float32Array> {
+export function conv2dBackwardWeight(r: Runner, x: Float32Array, dy: Float32Array, g: Conv2dGeometry): MaybePromise<Float32Array> {
   const op = 'conv2dBackwardWeight';
   const { CG, OCG } = checkLimits(op, g);
   const L = g.OC * CG * g.KH * g.KW;

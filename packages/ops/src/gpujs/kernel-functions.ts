@@ -45,5 +45,8 @@ export function avgPoolSpan(start: number, k: number, size: number, pad: number,
   return span;
 }
 
-/** What KernelRunner adds to every GPU instance. */
-export const KERNEL_FUNCTIONS = [coveringOutput, avgPoolSpan];
+/**
+ * What KernelRunner adds to every GPU instance, under the names the kernels call. Keyed by name
+ * because a bundler may rename the functions themselves (esbuild turned one into `coveringOutput2`).
+ */
+export const KERNEL_FUNCTIONS: Record<string, (...args: number[]) => number> = { coveringOutput, avgPoolSpan };

@@ -8,8 +8,9 @@ import { DTypeError, ShapeError, ValueError } from '@firegrad/core';
 import type * as fns from './kernel-functions.js';
 import type { AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool.js';
 import {
-  LOOP_BUDGET, andThen, backendRunner, checkArray, checkSizes, float32, sync, type KernelRunner, type KernelThis, type MaybePromise,
+  LOOP_BUDGET, andThen, checkArray, checkSizes, float32, sync, type Runner, type KernelThis, type MaybePromise,
 } from './runner.js';
+import { backendRunner } from './backend.js';
 
 // Helpers compiled into the kernels (see ./kernel-functions).
 declare const coveringOutput: typeof fns.coveringOutput;
@@ -42,8 +43,9 @@ function maxPoolArgmaxKernel(this: KernelThis, x: Float32Array): number {
           const v = x[base + ih * this.constants.W + iw];
           // The first real cell is taken whatever its value (−∞ included), as PyTorch does; then a
           // strictly greater value, or any NaN (so the last NaN wins, like cpu and PyTorch's
-          // `val > max || isnan(val)`). gpu.js has no isNaN; `v !== v` compiles to f32.ne on WebAssembly.
-          if (arg < 0 || v > best || v !== v) {
+          // `val > max || isnan(val)`). gpu.js has no isNaN; `!(v === v)` compiles to f32.eq on
+          // WebAssembly. (`v !== v` was folded to false by Chromium's WebGPU on SwiftShader.)
+          if (arg < 0 || v > best || !(v === v)) {
             best = v;
             arg = ih * this.constants.W + iw;
           }
@@ -176,14 +178,14 @@ export function checkPool2dCall(op: string, g: Pool2dGeometry, arrays: [name: 'i
   }
 }
 
-export function maxPool2dForward(r: KernelRunner, x: Float32Array, g: Pool2dGeometry): MaybePromise<{ out: Float32Array; argmax: Float32Array }> {
+export function maxPool2dForward(r: Runner, x: Float32Array, g: Pool2dGeometry): MaybePromise<{ out: Float32Array; argmax: Float32Array }> {
   const consts = checkLimits('maxPool2dForward', g);
   const len = g.N * g.C * g.OH * g.OW;
   return andThen(r.run('maxPoolArgmax', maxPoolArgmaxKernel, consts, len, [x]), (argmax) =>
     andThen(r.run('maxPoolGather', maxPoolGatherKernel, consts, len, [x, argmax, new Float32Array([-Infinity])]), (out) => ({ out, argmax })));
 }
 
-export function maxPool2dBackward(r: KernelRunner, dy: Float32Array, argmax: Float32Array | Int32Array,
+export function maxPool2dBackward(r: Runner, dy: Float32Array, argmax: Float32Array | Int32Array,
   g: Pool2dGeometry): MaybePromise<Float32Array> {
   const op = 'maxPool2dBackward';
   const consts = checkLimits(op, g);
@@ -192,13 +194,13 @@ export function maxPool2dBackward(r: KernelRunner, dy: Float32Array, argmax: Flo
   return r.run(op, maxPoolBackwardKernel, consts, g.N * g.C * g.H * g.W, [dy, arg]);
 }
 
-export function avgPool2dForward(r: KernelRunner, x: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): MaybePromise<Float32Array> {
+export function avgPool2dForward(r: Runner, x: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): MaybePromise<Float32Array> {
   const op = 'avgPool2dForward';
   const consts = { ...checkLimits(op, g), CIP: countIncludePad ? 1 : 0 };
   return r.run(op, avgPoolForwardKernel, consts, g.N * g.C * g.OH * g.OW, [x]);
 }
 
-export function avgPool2dBackward(r: KernelRunner, dy: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): MaybePromise<Float32Array> {
+export function avgPool2dBackward(r: Runner, dy: Float32Array, g: Pool2dGeometry, countIncludePad: boolean): MaybePromise<Float32Array> {
   const op = 'avgPool2dBackward';
   const consts = { ...checkLimits(op, g), CIP: countIncludePad ? 1 : 0 };
   return r.run(op, avgPoolBackwardKernel, consts, g.N * g.C * g.H * g.W, [dy]);

@@ -1,12 +1,11 @@
 // One gpu.js GPU instance plus a cache of built kernels, one per (op, sizes): the KernelRunner. Every
 // kernel follows docs/gpujs.md: sizes baked into `constants` (loops bounded by them are never
 // capped), flat 1-D outputs, buffers of at most MAX_ELEMENTS, f32 math, and no setConstants/setOutput
-// after build. Also the runner the gpujs backend's kernels use, and what 'auto' means here.
-import { GPU, type IKernelRunShortcut } from 'gpu.js';
+// after build. The gpujs backend (./backend) keeps one per gpu.js mode.
+import * as gpujs from 'gpu.js';
+import { GPU, type GPUFunction, type IKernelRunShortcut } from 'gpu.js';
 import { DTypeError, ShapeError, ValueError, type FloatArray } from '@firegrad/core';
-import type { BackendName } from '../kernels.js';
 import { KERNEL_FUNCTIONS } from './kernel-functions.js';
-import { headlessGlRenderer, isSoftwareRenderer } from './webgpu.js';
 
 export type GpuMode = 'webasm' | 'cpu' | 'headlessgl' | 'webgl2' | 'webgpu' | 'gpu';
 
@@ -79,7 +78,23 @@ function owned(r: unknown, length: number): Float32Array {
   return Float32Array.from((r as Float32Array).subarray(0, length));
 }
 
-export class KernelRunner {
+/** What the kernels need of a runner: a KernelRunner, or the WebGPU bridge's synchronous proxy (./webgpu-bridge). */
+export interface Runner {
+  readonly isAsync: boolean;
+  /** The gpu.js kernel class of this mode, and the one that ran the last call ('' before any). */
+  readonly expectedClass: string;
+  readonly lastClass: string;
+  run(op: string, fn: KernelFn | string, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array>;
+  destroy(): Promise<void>;
+}
+
+/** gpu.js's own name of a kernel class: `constructor.name` is whatever a bundler renamed it to (esbuild made 'WebGL2Kernel2'). */
+function kernelClassName(ctor: unknown): string {
+  for (const [name, value] of Object.entries(gpujs)) if (value === ctor) return name;
+  return (ctor as { name: string }).name;
+}
+
+export class KernelRunner implements Runner {
   readonly gpu: GPU;
   /** Constructor name gpu.js picked for this mode; a kernel running under any other class fell back. */
   readonly expectedClass: string;
@@ -93,15 +108,20 @@ export class KernelRunner {
       throw new ValueError(`createGpuKernels: 'maxKernels' must be a positive integer, got ${maxKernels}`);
     }
     this.gpu = new GPU({ mode });
-    for (const fn of KERNEL_FUNCTIONS) this.gpu.addFunction(fn);
-    this.expectedClass = (this.gpu.Kernel as unknown as { name: string }).name;
+    for (const [name, fn] of Object.entries(KERNEL_FUNCTIONS)) {
+      // gpu.js names a helper after its source: restore the name a bundler may have changed. It
+      // parses source text (a function is turned into it first), though its types take functions only.
+      const source = fn.toString().replace(/^function\s*[\w$]*/, `function ${name}`);
+      this.gpu.addFunction(source as unknown as GPUFunction);
+    }
+    this.expectedClass = kernelClassName(this.gpu.Kernel);
   }
 
   /**
    * Runs the cached kernel for (op, constants, length), building it on first use. Returns a fresh
    * Float32Array of `length` floats, or a Promise of one on WebGPU.
    */
-  run(op: string, fn: KernelFn, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array> {
+  run(op: string, fn: KernelFn | string, constants: Record<string, number>, length: number, args: Float32Array[]): MaybePromise<Float32Array> {
     if (length === 0) return this.isAsync ? Promise.resolve(new Float32Array(0)) : new Float32Array(0);
     const key = `${op}:${length}:${JSON.stringify(constants)}`;
     let kernel = this.cache.get(key);
@@ -123,7 +143,7 @@ export class KernelRunner {
     const result = k(...args.map((a) => (a.length === 0 ? new Float32Array(1) : a))) as MaybePromise<unknown>;
     // The kernel class is read after the run: gpu.js swaps in a CPUKernel at build or first run.
     return andThen(result, (r) => {
-      this.lastClass = k.kernel.constructor.name;
+      this.lastClass = kernelClassName(k.kernel.constructor);
       this.lastFallbackReason = (k.kernel as unknown as { fallbackReason: string | null }).fallbackReason ?? null;
       if (this.strict && this.lastClass !== this.expectedClass) {
         throw new Error(`gpujs ${op}: ran on ${this.lastClass} instead of ${this.expectedClass}` +
@@ -141,7 +161,10 @@ export class KernelRunner {
     for (const [key, k] of this.cache) {
       if (this.cache.size <= size) break;
       this.cache.delete(key);
-      k.kernel.destroy(true); // k.kernel, not the first build: gpu.js may have swapped in a fallback
+      // k.kernel, not the first build: gpu.js may have swapped in a fallback. Canvas references are
+      // kept (false): the GL kernels of one GPU share a canvas and its size record, and dropping them
+      // gave later kernels a record of their own, whose reads came back scrambled.
+      k.kernel.destroy(false);
     }
   }
 
@@ -153,26 +176,6 @@ export class KernelRunner {
     this.cache.clear();
     await this.gpu.destroy();
   }
-}
-
-/** A hardware GPU behind headless-gl, if any (sync: ops cannot await a WebGPU adapter). */
-export function gpujsProbe(): { backend: BackendName; reason: string } {
-  const renderer = headlessGlRenderer();
-  if (renderer === null) return { backend: 'cpu', reason: 'no hardware GPU: headless-gl is unavailable (gl not built, or no display), so gpu.js would run on WebAssembly, which is slower than the cpu kernels' };
-  if (isSoftwareRenderer(renderer)) return { backend: 'cpu', reason: `no hardware GPU: headless-gl renders with "${renderer}", a software renderer` };
-  return { backend: 'gpujs', reason: `headless-gl on "${renderer}"` };
-}
-
-let backend: KernelRunner | null = null;
-
-/**
- * The runner of the gpujs backend (built on first use): ops are synchronous, so it runs gpu.js's
- * synchronous modes, 'headlessgl' on a hardware GPU, else 'webasm' (how CI runs it). WebGPU is
- * async-only and reached through createGpuKernels('webgpu').
- */
-export function backendRunner(): KernelRunner {
-  backend ??= new KernelRunner(gpujsProbe().backend === 'gpujs' ? 'headlessgl' : 'webasm', false, true);
-  return backend;
 }
 
 /** The result of a synchronous runner's call. */

@@ -69,8 +69,10 @@ function probeDawn(): Promise<Probe> {
   return probe;
 }
 
-/** The adapter Dawn offers here, or why there is none. Loads Dawn but installs nothing. */
+/** The adapter WebGPU offers here: the native navigator.gpu's (browsers), else Dawn's; or why there is none. Installs nothing. */
 export async function probeWebGpu(): Promise<{ adapter: WebGpuAdapter | null; reason: string }> {
+  const native = nativeNavigatorGpu();
+  if (native) return nativeAdapter(native);
   const { adapter, reason } = await probeDawn();
   return { adapter, reason };
 }
@@ -143,8 +145,7 @@ export async function hardwareGpuAvailable(): Promise<{ available: boolean; reas
   else if (isSoftwareRenderer(gl)) reasons.push(`headless-gl: renderer "${gl}" is software or unidentified`);
   else return { available: true, reason: `headless-gl on "${gl}"` };
 
-  const native = nativeNavigatorGpu();
-  const web = native ? await nativeAdapter(native) : await probeWebGpu();
+  const web = await probeWebGpu();
   if (!web.adapter) reasons.push(`WebGPU: ${web.reason}`);
   else if (web.adapter.software) reasons.push(`WebGPU: only a software adapter, "${web.adapter.name}" (${web.adapter.backend}, ${web.adapter.featureLevel})`);
   else return { available: true, reason: `WebGPU on "${web.adapter.name}" (${web.adapter.backend}, ${web.adapter.featureLevel})` };

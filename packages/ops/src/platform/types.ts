@@ -1,5 +1,6 @@
 // The contract both platform files ('#platform': ./node in Node, ./browser in a bundle for the
 // browser) fulfil; each declares `platform satisfies Platform`, so the two cannot drift apart.
+import type { GpuServerHandle } from '../gpujs/webgpu-bridge.js';
 import type { WorkerHost } from '../threads/host.js';
 
 /** Dawn, the `webgpu` package: a WebGPU implementation for Node. */
@@ -18,4 +19,6 @@ export interface Platform {
   loadDawn(): Promise<Dawn | string>;
   /** Whether this is a worker thread rather than the process's or page's main thread. */
   isWorkerThread(): boolean;
+  /** Starts the WebGPU bridge's GPU server worker on this control block (../gpujs/webgpu-bridge), or says why it cannot start. */
+  startGpuServer(control: SharedArrayBuffer): GpuServerHandle | string;
 }
