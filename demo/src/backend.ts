@@ -1,22 +1,11 @@
 // The backend switch, inside the training worker. The cpu backend (TypeScript + WebAssembly SIMD GEMM,
-// optionally on a Web Workers pool) is always there; the gpu.js modes need setBackend('gpujs', { mode })
-// and backendInfo() from @firegrad/ops, so they are feature-detected and offered disabled, with the
-// reason, where that API or the browser feature is missing.
+// on a Web Workers pool when there is more than one thread) is always there; the gpu.js modes are
+// offered disabled, with the reason, where the browser lacks what they need.
 import * as ops from '@firegrad/ops';
 import type { BackendOption, RunInfo } from './protocol';
 
-interface BackendInfo { backend: string; gpuMode?: string | null; kernelClass?: string | null; renderer?: string | null }
-/** In a browser the thread pool starts while the worker yields; this awaits it (from the threads work, feature-detected too). */
+/** In a browser the thread pool starts while the worker yields; this awaits it (feature-detected: it comes with the threads work). */
 type InitThreads = () => Promise<unknown>;
-/** The part of the ops API the gpu.js modes need (see the module comment). */
-interface GpuModeApi {
-  setBackend(name: 'gpujs', options: { mode: 'webgl2' | 'webgpu' }): void;
-  /** Starts what 'webgpu' needs without blocking: a worker this thread starts cannot start while it waits. */
-  setBackendAsync?(name: 'gpujs', options: { mode: 'webgl2' | 'webgpu' }): Promise<void>;
-  backendInfo(): BackendInfo;
-}
-
-const gpuApi = (): GpuModeApi | null => ('backendInfo' in ops ? ops as unknown as GpuModeApi : null);
 
 function webgl2Missing(): string | null {
   if (typeof OffscreenCanvas === 'undefined') return 'no OffscreenCanvas in a worker';
@@ -25,11 +14,10 @@ function webgl2Missing(): string | null {
 
 /** Per option: null when it can be chosen, else why not. */
 export function backendAvailability(): Record<BackendOption, string | null> {
-  const api = gpuApi() ? null : 'this build of @firegrad/ops has no setBackend(\'gpujs\', { mode }) / backendInfo() yet';
   return {
     cpu: null,
-    webgl2: api ?? webgl2Missing(),
-    webgpu: api ?? ('gpu' in navigator ? null : 'this browser has no navigator.gpu (WebGPU)'),
+    webgl2: webgl2Missing(),
+    webgpu: 'gpu' in navigator ? null : 'this browser has no navigator.gpu (WebGPU)',
   };
 }
 
@@ -38,21 +26,18 @@ export async function useBackend(option: BackendOption, threads: number): Promis
   if (why) throw new Error(`backend '${option}' is not available: ${why}`);
   ops.setNumThreads(threads);
   await (ops as { initThreads?: InitThreads }).initThreads?.();
-  if (option === 'cpu') return ops.setBackend('cpu');
-  const api = gpuApi()!;
-  if (api.setBackendAsync) await api.setBackendAsync('gpujs', { mode: option });
-  else api.setBackend('gpujs', { mode: option });
+  // setBackendAsync starts WebGPU's server worker without blocking: a worker this thread starts cannot start while it waits
+  if (option === 'cpu') await ops.setBackendAsync('cpu');
+  else await ops.setBackendAsync('gpujs', { mode: option });
 }
 
 /** What actually ran: call after at least one step. */
 export function runInfo(): RunInfo {
-  const info = gpuApi()?.backendInfo();
+  const info = ops.backendInfo();
   const par = ops.parallelInfo();
   return {
     backend: ops.lastBackend('fusedConv2d') ?? 'none yet',
-    detail: info
-      ? Object.entries(info).filter(([, v]) => v != null).map(([k, v]) => `${k}: ${v}`).join(', ')
-      : 'backendInfo() is not in this build of @firegrad/ops',
+    detail: Object.entries(info).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`).join(', '),
     threads: `${par.threads} thread(s): ${par.reason}; ${par.jobs} conv jobs split across threads so far`,
     crossOriginIsolated: globalThis.crossOriginIsolated,
   };
