@@ -9,5 +9,7 @@ export default defineConfig({
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },
-  build: { target: 'es2022' },
+  // gpu.js compiles kernels from their JavaScript source (fn.toString()); minified, that source
+  // fails to translate ("Unhandled binary expression between Array & Integer"), so the site ships unminified.
+  build: { target: 'es2022', minify: false },
 });

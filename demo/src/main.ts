@@ -43,6 +43,9 @@ $('train').addEventListener('click', () => {
   smoothLoss = smoothAcc = smoothSpeed = NaN;
   $('confusion-table').replaceChildren();
   $('test-accuracy').textContent = '–';
+  $('run-info').textContent = '–';
+  delete $('step').dataset.step;
+  delete $('test-accuracy').dataset.final;
   busy(true);
   send({ type: 'train', settings });
 });
@@ -91,6 +94,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       chart.addTrain(m.step, smoothLoss, smoothAcc);
       $('step').textContent = `${m.step} / ${$('step').dataset.total} (epoch ${m.epoch}), loss ${smoothLoss.toFixed(3)}`;
       $('speed').textContent = smoothSpeed.toFixed(1);
+      Object.assign($('step').dataset, { step: String(m.step), loss: String(m.loss) }); // this step's own loss, unsmoothed
       break;
     case 'eval':
       chart.addTest(m.step, m.accuracy);

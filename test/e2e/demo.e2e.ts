@@ -22,6 +22,7 @@ const THRESHOLD = 0.45;
 
 let server: ChildProcess;
 let trainRun: Promise<void>;
+let baseUrl: string;
 let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
@@ -52,13 +53,29 @@ beforeAll(async () => {
   execFileSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/prepare-data.ts'], { cwd: DEMO, stdio: 'inherit' });
   execFileSync(join(DEMO, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: DEMO, stdio: 'inherit' });
   const url = await preview();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(url);
-  await page.waitForSelector('#train:not([disabled])', { timeout: 60_000 });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+  baseUrl = url;
+  page = await openPage();
 });
+
+async function openPage(): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
+  p.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  p.on('pageerror', (e) => consoleErrors.push(e.message));
+  await p.goto(baseUrl);
+  await p.waitForSelector('#train:not([disabled])', { timeout: 60_000 });
+  return p;
+}
+
+/** Starts a one-step run of `backend` at batch BATCH and resolves with that step's loss. */
+async function firstStepLoss(p: Page, backend: string): Promise<number> {
+  await p.selectOption('#backend', backend);
+  await p.fill('#batch', String(BATCH));
+  await p.fill('#max-steps', '1');
+  await p.click('#train');
+  await p.waitForSelector('#step[data-step="1"]', { timeout: 120_000 });
+  return Number(await p.getAttribute('#step', 'data-loss'));
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -118,6 +135,18 @@ describe('the demo page in headless Chromium', () => {
     await page.setInputFiles('#checkpoint', join(OUT, 'e2e-train', 'checkpoint.safetensors'));
     await page.waitForSelector('#state:text-is("checkpoint evaluated")', { timeout: 60_000 });
     expect(Number(await page.getAttribute('#test-accuracy', 'data-final'))).toBe(metrics.testAccuracy);
+  });
+
+  // The built site: a bundler that renamed or minified what gpu.js compiles would fail here, not in dev.
+  it('runs a training step on gpu.js WebGPU (SwiftShader) with the cpu backend\'s loss', async () => {
+    const p = await openPage();
+    const cpu = await firstStepLoss(p, 'cpu');
+    await p.waitForSelector('#test-accuracy[data-final]', { timeout: 60_000 });
+    const gpu = await firstStepLoss(p, 'webgpu');
+    expect(await p.textContent('#run-info')).toMatch(/^backend gpujs \(backend: gpujs, gpuMode: webgpu, kernelClass: WebGPUKernel, renderer: /);
+    // same init, batch and data; float32 sums in another order (docs/gpujs.md: ~6e-6 relative per long reduction)
+    expect(Math.abs(gpu - cpu)).toBeLessThan(1e-4 * cpu);
+    await p.close(); // its final evaluation would take minutes on a software renderer
   });
 
   it('logged no error in the console', () => {
