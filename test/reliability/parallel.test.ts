@@ -101,6 +101,22 @@ describe('a pool worker that dies mid-job', () => {
   });
 });
 
+describe('initThreads in Node', () => {
+  it('the pool starts synchronously, so initThreads resolves with it already running; a failed start resolves with the reason', () => {
+    const run = child(`
+      ops.setNumThreads(2);
+      const ready = ops.parallelInfo(); // started the pool, synchronously
+      console.log(JSON.stringify([ready, await ops.initThreads()]));
+      delete globalThis.SharedArrayBuffer;
+      ops.setNumThreads(2);
+      console.log(JSON.stringify(await ops.initThreads()));`);
+    expect(run.status, run.stderr).toBe(0);
+    const [started, failed] = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(started).toEqual([{ threads: 2, reason: '2 threads (setNumThreads(2))', jobs: 0 }, { threads: 2, reason: '2 threads (setNumThreads(2))', jobs: 0 }]);
+    expect(failed).toEqual({ threads: 1, reason: '1 thread (setNumThreads(2); the worker pool failed to start: SharedArrayBuffer is unavailable)', jobs: 0 });
+  });
+});
+
 describe('host node flags', () => {
   it('per-process and V8 flags (--max-old-space-size, --title) do not stop the pool; tsx loader flags are kept', () => {
     const run = child(`

@@ -9,7 +9,7 @@ export {
 } from './pool.js';
 export { cat, split } from './cat.js';
 export { setNumThreads } from './threads/config.js';
-export { parallelInfo, scratchStats, type ParallelInfo, type ScratchStats } from './threads/workers.js';
+export { initThreads, parallelInfo, scratchStats, type ParallelInfo, type ScratchStats } from './threads/workers.js';
 export {
   setBackend, getBackend, withBackend, lastBackend, autoReason,
   type BackendName, type BackendChoice, type BackendOptions, type GpujsMode, type GpujsRunMode,

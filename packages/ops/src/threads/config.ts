@@ -53,9 +53,11 @@ function capped(n: number, source: string): ThreadConfig {
 
 const warned = new Set<string>();
 
-/** Writes a line to stderr, once per kind of warning in this process. */
+/** Writes a line to stderr (in a browser, the console), once per kind of warning in this process. */
 export function warnOnce(kind: string, message: string): void {
   if (warned.has(kind)) return;
   warned.add(kind);
-  globalThis.process?.stderr?.write(`firegrad: ${message}\n`);
+  const stderr = globalThis.process?.stderr;
+  if (stderr) stderr.write(`firegrad: ${message}\n`);
+  else console.warn(`firegrad: ${message}`);
 }

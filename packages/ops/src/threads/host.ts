@@ -1,6 +1,6 @@
 // What the worker group needs from the platform's threads, so that ./workers stays the same in Node
-// (worker_threads, ./node-host) and in a browser (Web Workers): start a pool worker, hand it a new
-// arena, tell whether it is still alive, and collect the error lines it left.
+// (worker_threads, ./node-host) and in a browser (Web Workers, ./browser-host): start a pool worker,
+// hand it a new arena, tell whether it is still alive, and collect the error lines it left.
 import type { WorkerInit } from './worker.js';
 
 /** One started pool worker, seen from the thread that drives the pool. */
@@ -9,7 +9,7 @@ export interface PoolWorker {
   postArena(epoch: number, arena: SharedArrayBuffer): void;
   /** False once the worker's thread is gone (probed while the driving thread waits for it). */
   isAlive(): boolean;
-  /** The error lines the worker has posted since the last call. */
+  /** The error lines the worker has left since the last call. */
   takeMessages(): string[];
   terminate(): void;
 }
@@ -17,5 +17,10 @@ export interface PoolWorker {
 export interface WorkerHost {
   /** Why this thread cannot drive a pool (it may not block in Atomics.wait, …), or '' when it can. */
   unavailable(): string;
+  /**
+   * Whether a spawned worker only starts once the spawning thread returns to its event loop, so the
+   * group must not wait for it in Atomics.wait (a browser's nested Worker; Node's start on their own).
+   */
+  startsInBackground: boolean;
   spawn(init: WorkerInit): PoolWorker;
 }

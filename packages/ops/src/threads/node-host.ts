@@ -23,6 +23,7 @@ const WORKER_ENTRY = import.meta.url.endsWith('.ts')
 
 export const nodeWorkerHost: WorkerHost = {
   unavailable: () => '',
+  startsInBackground: false,
   spawn(init) {
     const { port1, port2 } = new MessageChannel();
     const data: NodeWorkerData = { ...init, role: WORKER_ROLE, port: port2, slots: { failed: FAILED, reported: REPORTED } };

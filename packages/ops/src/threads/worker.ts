@@ -1,6 +1,8 @@
-// A conv2d pool worker's loop, the same on every platform: sleeps in Atomics.wait until the driving
-// thread publishes a job, runs its task on views of the arena, marks itself finished, and sleeps
-// again. How it starts and how the arena and error lines travel is the platform's (./node-worker).
+// A conv2d pool worker's job handling, the same on every platform: waits until the driving thread
+// publishes a job, runs its task on views of the arena, marks itself finished, and waits again.
+// How it waits, how it starts and how the arena and error lines travel is the platform's:
+// ./node-worker blocks in Atomics.wait (serve, below); ./browser-worker waits with Atomics.waitAsync,
+// because a browser worker receives the arena's message only from its event loop.
 import { runConvTask } from '../cpu/conv2d.js';
 import { retainedScratchBytes } from '../cpu/workspace.js';
 import {
@@ -23,44 +25,64 @@ export interface WorkerChannel {
   close(): void;
 }
 
-export function serve({ control, index, arenaCapBytes }: WorkerInit, channel: WorkerChannel): void {
+/** A started worker's state between jobs, driven by a platform's loop (serve below, or ./browser-worker's). */
+export interface Server {
+  ctrl: Int32Array;
+  /** The generation last handled: the driving thread publishes a job (or QUIT) by bumping it. */
+  seen(): number;
+  /** Handles a newly published generation, if any; false on QUIT. */
+  handle(): boolean;
+}
+
+/** Starts serving: reports to the driving thread that this worker runs. */
+export function server({ control, index, arenaCapBytes }: WorkerInit, channel: WorkerChannel): Server {
   const ctrl = new Int32Array(control);
   let epoch = 0;
   let views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
   // Read before reporting: the first job cannot be published until every worker has reported.
   let seen = Atomics.load(ctrl, GEN);
   signal(ctrl, REPORTED);
-  for (;;) {
-    Atomics.wait(ctrl, GEN, seen);
-    const gen = Atomics.load(ctrl, GEN);
-    if (gen === seen) continue;
-    seen = gen;
-    if (ctrl[KIND] === QUIT) break;
-    try {
-      const arena = channel.takeArena(ctrl[EPOCH]);
-      if (arena) {
-        epoch = ctrl[EPOCH];
-        views = [new Float32Array(arena), new Float64Array(arena)];
-      } else if (ctrl[EPOCH] !== epoch) {
-        throw new Error(`arena ${ctrl[EPOCH]} was not on the port`);
+  return {
+    ctrl,
+    seen: () => seen,
+    handle() {
+      const gen = Atomics.load(ctrl, GEN);
+      if (gen === seen) return true;
+      seen = gen;
+      if (ctrl[KIND] === QUIT) return false;
+      try {
+        const arena = channel.takeArena(ctrl[EPOCH]);
+        if (arena) {
+          epoch = ctrl[EPOCH];
+          views = [new Float32Array(arena), new Float64Array(arena)];
+        } else if (ctrl[EPOCH] !== epoch) {
+          throw new Error(`arena ${ctrl[EPOCH]} was not on the port`);
+        }
+        const task = readTask(ctrl, index);
+        if (task) {
+          const a = views[ctrl[DTYPE]];
+          runConvTask(ctrl[KIND] as ConvTaskKind, task.g, task.regions.map((r) => r && a.subarray(r.offset, r.offset + r.length)));
+        }
+      } catch (e) {
+        channel.report(`worker ${index + 1}: ${e instanceof Error ? e.stack : String(e)}`);
+        Atomics.store(ctrl, FAILED, 1);
       }
-      const task = readTask(ctrl, index);
-      if (task) {
-        const a = views[ctrl[DTYPE]];
-        runConvTask(ctrl[KIND] as ConvTaskKind, task.g, task.regions.map((r) => r && a.subarray(r.offset, r.offset + r.length)));
+      if (views[0].byteLength > arenaCapBytes) { // the driving thread drops it too, and posts a new one
+        views = [new Float32Array(0), new Float64Array(0)];
+        epoch = -1;
       }
-    } catch (e) {
-      channel.report(`worker ${index + 1}: ${e instanceof Error ? e.stack : String(e)}`);
-      Atomics.store(ctrl, FAILED, 1);
-    }
-    if (views[0].byteLength > arenaCapBytes) { // the driving thread drops it too, and posts a new one
-      views = [new Float32Array(0), new Float64Array(0)];
-      epoch = -1;
-    }
-    ctrl[scratchSlot(index)] = retainedScratchBytes();
-    Atomics.store(ctrl, stateSlot(index), FINISHED);
-    signal(ctrl, DONE);
-  }
+      ctrl[scratchSlot(index)] = retainedScratchBytes();
+      Atomics.store(ctrl, stateSlot(index), FINISHED);
+      signal(ctrl, DONE);
+      return true;
+    },
+  };
+}
+
+/** The synchronous loop (Node): sleeps in Atomics.wait between jobs, reading arenas from its port without waking up. */
+export function serve(init: WorkerInit, channel: WorkerChannel): void {
+  const s = server(init, channel);
+  do Atomics.wait(s.ctrl, GEN, s.seen()); while (s.handle());
   channel.close(); // nothing else keeps the thread alive: it exits
 }
 

@@ -4,7 +4,10 @@
 // into the control block, bumps the generation and Atomics.notify()s, runs its own part, then
 // Atomics.wait()s until every worker has marked itself finished. No promise, no message per job;
 // messages only carry a new arena, an error, or a liveness probe. The platform ('#platform': Node's
-// worker_threads or a browser's Web Workers) starts the workers and carries those messages.
+// worker_threads or a browser's Web Workers) starts the workers and carries those messages. Node's
+// workers start while the driving thread waits for them; a browser's start only once the driving
+// Worker returns to its event loop, so there the pool starts in the background (initThreads awaits it)
+// and jobs run on the calling thread meanwhile, with the same results.
 //
 // A worker can die mid-job without a word, so the driving thread waits in slices and, after each,
 // probes the workers still busy (PoolWorker.isAlive). A dead worker's part is then run on the
@@ -25,6 +28,8 @@ import type { PoolWorker } from './host.js';
 const START_TIMEOUT_MS = 15_000;
 // How long the driving thread waits for the workers before probing them again.
 const PROBE_EVERY_MS = 50;
+// How often a pool starting in the background (a browser's) is looked at by initThreads.
+const START_POLL_MS = 5;
 /** The shared arena kept between jobs, per worker; a bigger one is released after its job. */
 const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
 
@@ -36,6 +41,9 @@ export class WorkerGroup {
   private views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
   /** Set when a worker died: why this pool must not run another job. */
   lost = '';
+  /** Every worker reported; or why they did not start. */
+  private running = false;
+  private startFailure = '';
 
   private constructor(readonly threads: number, private readonly ctrl: Int32Array, private readonly workers: PoolWorker[]) {}
 
@@ -43,34 +51,65 @@ export class WorkerGroup {
     return ARENA_CAP_BYTES_PER_WORKER * this.workers.length;
   }
 
-  /** Starts threads − 1 workers and waits until they run; on failure, why. */
-  static start(threads: number): WorkerGroup | string {
-    if (typeof SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is unavailable';
+  /** Starts threads − 1 workers, without waiting for them (see waitStarted, started); on failure, why. */
+  static spawn(threads: number): WorkerGroup | string {
+    // The platform's reason first: in a browser it also says why SharedArrayBuffer is missing.
     const unavailable = platform.workerHost.unavailable();
     if (unavailable) return unavailable;
+    if (typeof SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is unavailable';
     const n = threads - 1;
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * controlSize(n)));
     const workers: PoolWorker[] = [];
-    const stop = (why: string) => {
-      for (const w of workers) w.terminate();
-      return why;
-    };
     try {
       for (let index = 0; index < n; index++) {
         workers.push(platform.workerHost.spawn({ control: ctrl.buffer as SharedArrayBuffer, index, arenaCapBytes: ARENA_CAP_BYTES_PER_WORKER * n }));
       }
     } catch (e) {
-      return stop(`a worker could not be created: ${e instanceof Error ? e.message : String(e)}`);
+      for (const w of workers) w.terminate();
+      return `a worker could not be created: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const deadline = performance.now() + START_TIMEOUT_MS;
-    for (let r; (r = Atomics.load(ctrl, REPORTED)) < n;) {
-      if (performance.now() > deadline) return stop(`the workers did not start within ${START_TIMEOUT_MS / 1000} s`);
-      if (Atomics.wait(ctrl, REPORTED, r, PROBE_EVERY_MS) !== 'timed-out') continue;
-      const dead = workers.findIndex((w) => !w.isAlive());
-      if (dead >= 0) return stop(`worker ${dead + 1} exited while starting: ${drain(workers)}`);
-    }
-    if (ctrl[FAILED]) return stop(drain(workers));
     return new WorkerGroup(threads, ctrl, workers);
+  }
+
+  /** Blocks until every worker runs (Node's workers start meanwhile); '' or why they did not (then they are stopped). */
+  waitStarted(): string {
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    let probe = false; // a worker is probed only after a wait timed out, as in awaitWorkers
+    while (this.startState(deadline, probe) === null) {
+      probe = Atomics.wait(this.ctrl, REPORTED, Atomics.load(this.ctrl, REPORTED), PROBE_EVERY_MS) === 'timed-out';
+    }
+    return this.startFailure;
+  }
+
+  /**
+   * Resolves once every worker runs, returning to the event loop meanwhile (a browser's workers start
+   * only then); '' or why they did not (then they are stopped).
+   */
+  async started(): Promise<string> {
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    while (this.startState(deadline) === null) await new Promise((resolve) => setTimeout(resolve, START_POLL_MS));
+    return this.startFailure;
+  }
+
+  /**
+   * Without waiting: '' once every worker reported, null while they start, else why they did not
+   * (their lines drained once; they are stopped). With no deadline, a start is never given up for time:
+   * in a browser it only progresses while the thread is in its event loop.
+   */
+  startState(deadline = Infinity, probe = true): string | null {
+    if (this.running || this.startFailure) return this.startFailure;
+    const stop = (why: string) => {
+      for (const w of this.workers) w.terminate();
+      return (this.startFailure = why);
+    };
+    if (Atomics.load(this.ctrl, REPORTED) >= this.workers.length) {
+      if (this.ctrl[FAILED]) return stop(drain(this.workers));
+      this.running = true;
+      return '';
+    }
+    if (performance.now() > deadline) return stop(`the workers did not start within ${START_TIMEOUT_MS / 1000} s`);
+    const dead = probe ? this.workers.findIndex((w) => !w.isAlive()) : -1;
+    return dead >= 0 ? stop(`worker ${dead + 1} exited while starting: ${drain(this.workers)}`) : null;
   }
 
   /** The arena seen as `dtype`, at least `length` elements long; grown on demand, contents garbage. */
@@ -158,7 +197,8 @@ export class WorkerGroup {
     this.ctrl[KIND] = QUIT;
     Atomics.add(this.ctrl, GEN, 1);
     Atomics.notify(this.ctrl, GEN);
-    if (this.lost) for (const w of this.workers) w.terminate();
+    // A worker still starting would read QUIT as the generation it waits past, and never leave.
+    if (this.lost || !this.running) for (const w of this.workers) w.terminate();
   }
 }
 
@@ -168,13 +208,16 @@ function drain(workers: PoolWorker[]): string {
 }
 
 let group: WorkerGroup | null = null;
+/** A pool starting in the background (see WorkerHost.startsInBackground): used once its workers reported. */
+let starting: WorkerGroup | null = null;
 let state: { config: ThreadConfig; threads: number; reason: string } | null = null;
 let jobs = 0;
 
 /**
  * The pool for the configured thread count, started on first call (and again after the count
  * is set again); null when running on the calling thread alone: by choice, because the pool could
- * not start, or because a worker died (until setNumThreads is called again).
+ * not start, because a worker died (until setNumThreads is called again), or, in a browser, while
+ * the workers are starting.
  */
 export function activeWorkers(): WorkerGroup | null {
   const config = numThreads();
@@ -185,20 +228,55 @@ export function activeWorkers(): WorkerGroup | null {
     warnOnce('worker died', `conv2d runs on 1 thread from now on: ${why}`);
     state = { config, threads: 1, reason: `1 thread (${config.source}; ${why})` };
   }
-  if (state?.config === config) return group;
+  if (state?.config === config) {
+    if (starting) settle(starting, starting.startState());
+    return group;
+  }
   group?.close();
-  group = null;
+  starting?.close();
+  group = starting = null;
   const { threads, source } = config;
-  const started = threads > 1 ? WorkerGroup.start(threads) : null;
-  if (started instanceof WorkerGroup) {
-    group = started;
-    state = { config, threads, reason: `${threads} threads (${source})` };
+  state = { config, threads: 1, reason: `1 thread (${source})` };
+  if (threads === 1) return null;
+  const spawned = WorkerGroup.spawn(threads);
+  if (typeof spawned === 'string') {
+    settle(null, spawned);
+  } else if (platform.workerHost.startsInBackground) {
+    starting = spawned;
+    state.reason = `1 thread (${source}; the workers are starting: await initThreads() to wait for them)`;
   } else {
-    const why = started === null ? '' : `; the worker pool failed to start: ${started}`;
-    if (started !== null) warnOnce('pool failed', `conv2d runs on 1 thread: the worker pool failed to start: ${started}`);
-    state = { config, threads: 1, reason: `1 thread (${source}${why})` };
+    settle(spawned, spawned.waitStarted());
   }
   return group;
+}
+
+/** Uses the pool once its start succeeded ('') or reports why it failed; null: still starting. */
+function settle(pool: WorkerGroup | null, outcome: string | null): void {
+  if (outcome === null) return;
+  starting = null;
+  const { config } = state!;
+  if (outcome === '') {
+    group = pool;
+    state = { config, threads: config.threads, reason: `${config.threads} threads (${config.source})` };
+  } else {
+    warnOnce('pool failed', `conv2d runs on 1 thread: the worker pool failed to start: ${outcome}`);
+    state = { config, threads: 1, reason: `1 thread (${config.source}; the worker pool failed to start: ${outcome})` };
+  }
+}
+
+/**
+ * Starts the pool the thread count asks for and resolves once it runs or could not start, with
+ * parallelInfo(). In a browser the workers start only while the calling Worker is in its event loop:
+ * until then conv2d runs on one thread (with the same results), so await this before a loop that
+ * never yields. In Node the pool starts synchronously and this resolves at once.
+ */
+export async function initThreads(): Promise<ParallelInfo> {
+  activeWorkers();
+  while (starting) {
+    await starting.started();
+    activeWorkers();
+  }
+  return parallelInfo();
 }
 
 /** Counts a job that ran on more than one thread. */
