@@ -4,9 +4,6 @@
 import * as ops from '@firegrad/ops';
 import type { BackendOption, RunInfo } from './protocol';
 
-/** In a browser the thread pool starts while the worker yields; this awaits it (feature-detected: it comes with the threads work). */
-type InitThreads = () => Promise<unknown>;
-
 function webgl2Missing(): string | null {
   if (typeof OffscreenCanvas === 'undefined') return 'no OffscreenCanvas in a worker';
   return new OffscreenCanvas(1, 1).getContext('webgl2') ? null : 'this browser offers no WebGL2 context in a worker';
@@ -25,7 +22,7 @@ export async function useBackend(option: BackendOption, threads: number): Promis
   const why = backendAvailability()[option];
   if (why) throw new Error(`backend '${option}' is not available: ${why}`);
   ops.setNumThreads(threads);
-  await (ops as { initThreads?: InitThreads }).initThreads?.();
+  await ops.initThreads(); // in a browser the pool's workers start only while this worker yields
   // setBackendAsync starts WebGPU's server worker without blocking: a worker this thread starts cannot start while it waits
   if (option === 'cpu') await ops.setBackendAsync('cpu');
   else await ops.setBackendAsync('gpujs', { mode: option });
