@@ -5,6 +5,7 @@
 // main thread: there the mode is refused (createGpuKernels('webgpu') is the async way). docs/gpujs.md.
 import { platform } from '#platform';
 import type { Platform } from '../platform/types.js';
+import { startBrowserGpuServer } from './browser-gpu-launch.js';
 import type { KernelFn, Runner } from './runner.js';
 import { awaitAnswer, awaitAnswerAsync, CONTROL_BYTES, expectAnswer, type Answer, type ServerRequest } from './webgpu-protocol.js';
 
@@ -73,7 +74,8 @@ function launch(): Started | string {
   }
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   expectAnswer(control);
-  const server = platform.startGpuServer(control);
+  const start = (platform as Platform).startGpuServer;
+  const server = start ? start(control) : startBrowserGpuServer(control);
   return typeof server === 'string' ? server : { server, control };
 }
 

@@ -19,6 +19,9 @@ export interface Platform {
   loadDawn(): Promise<Dawn | string>;
   /** Whether this is a worker thread rather than the process's or page's main thread. */
   isWorkerThread(): boolean;
-  /** Starts the WebGPU bridge's GPU server worker on this control block (../gpujs/webgpu-bridge), or says why it cannot start. */
-  startGpuServer(control: SharedArrayBuffer): GpuServerHandle | string;
+  /**
+   * Starts the WebGPU bridge's GPU server worker on this control block (../gpujs/webgpu-bridge), or
+   * says why it cannot start; null in a browser, where the bridge starts it (../gpujs/browser-gpu-launch).
+   */
+  startGpuServer: ((control: SharedArrayBuffer) => GpuServerHandle | string) | null;
 }
