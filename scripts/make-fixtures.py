@@ -398,6 +398,95 @@ ST_DTYPES = {  # safetensors dtype -> (torch dtype, struct format, bytes each)
 ST_NAMES = {v[0]: k for k, v in ST_DTYPES.items()}
 
 
+# ---------------------------------------------------------------- activations
+
+
+def activation_cases():
+    """Each activation on random values, on its kinks (ties at a kink take PyTorch's
+    one-sided choice), at large |x| and at +-Inf / NaN. JSON has no NaN/Inf, so
+    non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity"."""
+    ops = {  # op -> (PyTorch function of x and params, kink points)
+        "leakyRelu": (lambda x, p: F.leaky_relu(x, p["negativeSlope"]), [0.0]),
+        "elu": (lambda x, p: F.elu(x, p["alpha"]), [0.0]),
+        "selu": (lambda x, p: F.selu(x), [0.0]),
+        "silu": (lambda x, p: F.silu(x), []),
+        "mish": (lambda x, p: F.mish(x), []),
+        "softplus": (lambda x, p: F.softplus(x, p["beta"], p["threshold"]), []),
+        "hardtanh": (lambda x, p: F.hardtanh(x, p["minVal"], p["maxVal"]), []),
+        # F.hardsigmoid's backward multiplies by a float32 1/6 even in float64 (3e-8 off);
+        # relu6(x + 3) / 6 is the same function with the same zero gradient at +-3, exact in
+        # float64, except that hardtanh passes the gradient at NaN where hardsigmoid gives 0
+        # (checked against F.hardsigmoid below)
+        "hardsigmoid": (lambda x, p: torch.where(x.isnan(), F.hardsigmoid(x), F.hardtanh(x + 3, 0.0, 6.0) / 6),
+                        [-3.0, 3.0]),
+        "hardswish": (lambda x, p: F.hardswish(x), [-3.0, 3.0]),
+        "logSigmoid": (lambda x, p: F.logsigmoid(x), []),
+        "gelu": (lambda x, p: F.gelu(x, approximate=p["approximate"]), []),
+    }
+    variants = [  # (case suffix, op, params)
+        ("", "leakyRelu", {"negativeSlope": 0.01}),
+        ("_slope_neg", "leakyRelu", {"negativeSlope": -0.7}),
+        ("", "elu", {"alpha": 1.0}),
+        ("_alpha", "elu", {"alpha": 0.3}),
+        ("", "selu", {}),
+        ("", "silu", {}),
+        ("", "mish", {}),
+        ("", "softplus", {"beta": 1.0, "threshold": 20.0}),
+        ("_beta_threshold", "softplus", {"beta": 2.5, "threshold": 3.0}),
+        ("", "hardtanh", {"minVal": -1.0, "maxVal": 1.0}),
+        ("_bounds", "hardtanh", {"minVal": -0.5, "maxVal": 2.0}),
+        ("_equal_bounds", "hardtanh", {"minVal": 0.25, "maxVal": 0.25}),
+        ("", "hardsigmoid", {}),
+        ("", "hardswish", {}),
+        ("", "logSigmoid", {}),
+        ("_tanh", "gelu", {"approximate": "tanh"}),
+    ]
+    special = [0.0, -0.0, 1e-8, -1e-8, 3.0, -3.0, 1.0, -1.0, 20.0, -20.0, 40.0, -40.0,
+               100.0, -100.0, 800.0, -800.0, 1e30, -1e30,
+               math.inf, -math.inf, math.nan]
+    cases = []
+    for suffix, op, params in variants:
+        fn, kinks = ops[op]
+        bounds = [params["minVal"], params["maxVal"]] if op == "hardtanh" else []
+        thresh = [params["threshold"] / params["beta"]] if op == "softplus" else []
+        name = op + suffix
+        seed(name)
+        x = push_away(4 * randn(3, 5), kinks + bounds + thresh, 0.05)
+        cases.append(make_case(name, lambda x, fn=fn, params=params: fn(x, params),
+                               {"x": x}, params, op))
+        seed(name + "_special")
+        # the kinks and bounds themselves, and points either side of the linear tail
+        pts = special + kinks + bounds + [t + d for t in thresh for d in (-1e-3, 0.0, 1e-3)]
+        x = torch.tensor(pts, dtype=DTYPE)
+        # one element at a time: PyTorch 1.13's vectorized CPU loop disagrees with its scalar
+        # formula at kinks (hardswish's gradient at x = 3 is 1 there, 1.5 in the scalar
+        # formula and on GPU); a 1-element tensor always takes the scalar path
+        cases.append(make_case(
+            name + "_special",
+            lambda x, fn=fn, params=params: torch.cat([fn(x[i:i + 1], params) for i in range(len(x))]),
+            {"x": x}, params, op))
+
+    # the hardsigmoid reference above is F.hardsigmoid up to its float32 constant
+    for v in special + [-3.0, 3.0, 2.9, -2.9]:  # one at a time: the scalar path, as above
+        x = torch.tensor([v], dtype=DTYPE, requires_grad=True)
+        ours, = torch.autograd.grad(ops["hardsigmoid"][0](x, {}).sum(), x)
+        theirs, = torch.autograd.grad(F.hardsigmoid(x).sum(), x)
+        assert torch.allclose(ours, theirs, rtol=1e-7, atol=0), (v, ours, theirs)
+
+    def finite(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+        if isinstance(v, dict):
+            return {k: finite(w) for k, w in v.items()}
+        if isinstance(v, list):
+            return [finite(w) for w in v]
+        return v
+
+    cases = [finite(c) for c in cases]
+    write("activations", cases)
+    return cases
+
+
 def st_encode(tensors, metadata=None):
     """{name: tensor} (+ {str: str} metadata) -> safetensors file bytes."""
     header = {}
@@ -909,6 +998,7 @@ def roundtrip_check():
 GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
 OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "gemm-accuracy": gemm_accuracy_fixture,
+                "activations": activation_cases,
                 "roundtrip": roundtrip_check}    # writes nothing
 
 

@@ -28,6 +28,13 @@ const dimCase = (minDim = 0) => shapeArb(3, 4, minDim, 1).chain((shape) =>
 /** A random permutation of 0..n-1. */
 const permArb = (n: number) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
 
+/** scale · N(0, 1) draws at least 1e-3 from every point in `kinks`, where the gradient jumps. */
+const awayFrom = (kinks: readonly number[], scale: number): Draw => (g) => {
+  let v: number;
+  do v = scale * g.normal(); while (kinks.some((k) => Math.abs(v - k) < 1e-3));
+  return v;
+};
+
 export const properties: Record<string, () => void> = {
   add: binaryProperty((a, b) => a.add(b)),
   sub: binaryProperty((a, b) => a.sub(b)),
@@ -121,6 +128,34 @@ export const properties: Record<string, () => void> = {
   logSoftmax: () => fc.assert(fc.property(dimCase(0), ([shape, dim, , seed]) => {
     expectGradcheck((t) => t.logSoftmax(dim), [leaf(new Generator(seed), shape)]);
   }), fcOpts()),
+  // activations (issue 15): values kept 1e-3 away from each kink, where the derivative jumps
+  leakyRelu: () => fc.assert(fc.property(shapeArb(), seedArb, fc.double({ min: -2, max: 2, noNaN: true }), (shape, seed, slope) => {
+    expectGradcheck((x) => fg.leakyRelu(x, slope), [leaf(new Generator(seed), shape, awayFromZero(1e-3))]);
+  }), fcOpts()),
+  elu: () => fc.assert(fc.property(shapeArb(), seedArb, fc.double({ min: 0.1, max: 3, noNaN: true }), (shape, seed, alpha) => {
+    expectGradcheck((x) => fg.elu(x, alpha), [leaf(new Generator(seed), shape, awayFromZero(1e-3))]);
+  }), fcOpts()),
+  selu: unaryProperty((x) => fg.selu(x), awayFromZero(1e-3)),
+  silu: unaryProperty((x) => fg.silu(x), (g) => 4 * g.normal()),
+  mish: unaryProperty((x) => fg.mish(x), (g) => 4 * g.normal()),
+  softplus: () => fc.assert(fc.property(
+    shapeArb(), seedArb, fc.double({ min: 0.25, max: 4, noNaN: true }), fc.double({ min: 0.5, max: 20, noNaN: true }),
+    (shape, seed, beta, threshold) => {
+      // the linear tail starts at x = threshold / beta, with a jump of ~e^-threshold / beta
+      expectGradcheck((x) => fg.softplus(x, { beta, threshold }), [leaf(new Generator(seed), shape, awayFrom([threshold / beta], 3))]);
+    },
+  ), fcOpts()),
+  hardtanh: () => fc.assert(fc.property(
+    shapeArb(), seedArb, fc.double({ min: -2, max: 0, noNaN: true }), fc.double({ min: 0.01, max: 2, noNaN: true }),
+    (shape, seed, lo, width) => {
+      const hi = lo + width;
+      expectGradcheck((x) => fg.hardtanh(x, lo, hi), [leaf(new Generator(seed), shape, awayFrom([lo, hi], 2))]);
+    },
+  ), fcOpts()),
+  hardsigmoid: unaryProperty((x) => fg.hardsigmoid(x), awayFrom([-3, 3], 4)),
+  hardswish: unaryProperty((x) => fg.hardswish(x), awayFrom([-3, 3], 4)),
+  logSigmoid: unaryProperty((x) => fg.logSigmoid(x), (g) => 10 * g.normal()),
+  gelu: unaryProperty((x) => fg.gelu(x, { approximate: 'tanh' }), (g) => 4 * g.normal()),
 };
 
 /** Composite ops built from the primitives: gradchecked too, though they own no backward. */

@@ -1,0 +1,127 @@
+// Activation functions with PyTorch semantics. Each is a primitive whose forward and derivative are
+// computed in one pass per element, using PyTorch's derivative formulas, including its choice of
+// derivative at a kink (e.g. leakyRelu at 0 takes negativeSlope, hardtanh at its bounds gives 0):
+// composites would be slower and, for logSigmoid / softplus / mish at large |x|, overflow.
+import { track } from '../autograd.js';
+import { allocateLike, floatData, kindOf } from '../dtype.js';
+import { ValueError } from '../errors.js';
+import { defineOp, type OpDescriptor } from '../op.js';
+import { requireTensor, Tensor } from '../tensor.js';
+import { mul } from './elementwise.js';
+
+/** out = f(x) and, for backward, d = f'(x), both elementwise; the gradient is g · d. */
+function pointwise(op: OpDescriptor, x: Tensor, f: (v: number) => number, df: (v: number) => number): Tensor {
+  requireTensor(op.name, 'input', x);
+  const src = floatData(op.name, 'input', x);
+  const out = allocateLike(src, src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
+  return track(op, [x], new Tensor(out, x.shape), (g) => {
+    const d = allocateLike(src, src.length);
+    for (let i = 0; i < src.length; i++) d[i] = df(src[i]);
+    return [mul(g, new Tensor(d, x.shape))];
+  });
+}
+
+function requireNumber(op: string, name: string, v: unknown): number {
+  if (typeof v !== 'number') throw new ValueError(`${op}: argument '${name}' must be a number, got ${kindOf(v)}`);
+  return v;
+}
+
+/** log(1 + e^v) without overflow for large v. */
+const softplusStable = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+const sigmoidStable = (v: number) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+
+const LEAKY_RELU = defineOp({ name: 'leakyRelu', inputs: ['input'], differentiable: true });
+/** x for x > 0, else negativeSlope · x; the gradient at 0 is negativeSlope, as in PyTorch. */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  const s = requireNumber(LEAKY_RELU.name, 'negativeSlope', negativeSlope);
+  return pointwise(LEAKY_RELU, x, (v) => (v > 0 ? v : v * s), (v) => (v > 0 ? 1 : s));
+}
+
+const ELU = defineOp({ name: 'elu', inputs: ['input'], differentiable: true });
+/** x for x > 0, else alpha · (e^x − 1); the gradient at 0 is alpha (PyTorch's x <= 0 branch). */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  const a = requireNumber(ELU.name, 'alpha', alpha);
+  return pointwise(ELU, x, (v) => (v > 0 ? v : a * Math.expm1(v)), (v) => (v <= 0 ? a * Math.exp(v) : 1));
+}
+
+// PyTorch's constants (Klambauer et al. 2017), 1.6732632423543772848… and 1.0507009873554804934…, rounded to double.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+const SELU = defineOp({ name: 'selu', inputs: ['input'], differentiable: true });
+export function selu(x: Tensor): Tensor {
+  return pointwise(SELU, x, (v) => SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v)),
+    (v) => (v <= 0 ? SELU_SCALE * SELU_ALPHA * Math.exp(v) : SELU_SCALE));
+}
+
+const SILU = defineOp({ name: 'silu', inputs: ['input'], differentiable: true });
+/** x · sigmoid(x). */
+export function silu(x: Tensor): Tensor {
+  return pointwise(SILU, x, (v) => v * sigmoidStable(v), (v) => {
+    const s = sigmoidStable(v);
+    return s * (1 + v * (1 - s));
+  });
+}
+
+const MISH = defineOp({ name: 'mish', inputs: ['input'], differentiable: true });
+/** x · tanh(softplus(x)). */
+export function mish(x: Tensor): Tensor {
+  return pointwise(MISH, x, (v) => v * Math.tanh(softplusStable(v)), (v) => {
+    const t = Math.tanh(softplusStable(v));
+    return t + v * sigmoidStable(v) * (1 - t * t);
+  });
+}
+
+const SOFTPLUS = defineOp({ name: 'softplus', inputs: ['input'], differentiable: true });
+export interface SoftplusOptions { beta?: number; threshold?: number }
+/** log(1 + e^(beta·x)) / beta, and x itself where beta·x > threshold (PyTorch's linear tail). */
+export function softplus(x: Tensor, { beta = 1, threshold = 20 }: SoftplusOptions = {}): Tensor {
+  const b = requireNumber(SOFTPLUS.name, 'beta', beta), t = requireNumber(SOFTPLUS.name, 'threshold', threshold);
+  return pointwise(SOFTPLUS, x, (v) => (v * b > t ? v : softplusStable(v * b) / b),
+    (v) => (v * b > t ? 1 : sigmoidStable(v * b)));
+}
+
+const HARDTANH = defineOp({ name: 'hardtanh', inputs: ['input'], differentiable: true });
+/** clamp(x, minVal, maxVal); the gradient is 0 at and beyond the bounds, as in PyTorch. */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
+  const lo = requireNumber(HARDTANH.name, 'minVal', minVal), hi = requireNumber(HARDTANH.name, 'maxVal', maxVal);
+  if (lo > hi) throw new ValueError(`hardtanh: argument 'minVal' (${lo}) must not be greater than 'maxVal' (${hi})`);
+  // NaN fails both comparisons and stays NaN, as in PyTorch
+  return pointwise(HARDTANH, x, (v) => (v < lo ? lo : v > hi ? hi : v), (v) => (v <= lo || v >= hi ? 0 : 1));
+}
+
+const HARDSIGMOID = defineOp({ name: 'hardsigmoid', inputs: ['input'], differentiable: true });
+/** relu6(x + 3) / 6; the gradient is 0 at ±3, as in PyTorch. */
+export function hardsigmoid(x: Tensor): Tensor {
+  return pointwise(HARDSIGMOID, x, (v) => (v <= -3 ? 0 : v >= 3 ? 1 : (v + 3) / 6), (v) => (v > -3 && v < 3 ? 1 / 6 : 0));
+}
+
+const HARDSWISH = defineOp({ name: 'hardswish', inputs: ['input'], differentiable: true });
+/** x · relu6(x + 3) / 6; the gradient is −0.5 at −3 and 1.5 at 3 (PyTorch takes the inner branch at both). */
+export function hardswish(x: Tensor): Tensor {
+  // PyTorch's own expression, so -Inf · 0 gives NaN there too
+  return pointwise(HARDSWISH, x, (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6,
+    (v) => (v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1));
+}
+
+const LOG_SIGMOID = defineOp({ name: 'logSigmoid', inputs: ['input'], differentiable: true });
+/** log(sigmoid(x)) = min(x, 0) − log1p(e^−|x|): finite for any finite x. */
+export function logSigmoid(x: Tensor): Tensor {
+  return pointwise(LOG_SIGMOID, x, (v) => Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v))), (v) => sigmoidStable(-v));
+}
+
+const GELU = defineOp({ name: 'gelu', inputs: ['input'], differentiable: true });
+/** PyTorch's default is 'none' (exact, erf-based), which needs erf; only 'tanh' is implemented yet. */
+export interface GeluOptions { approximate?: 'none' | 'tanh' }
+const GELU_BETA = Math.sqrt(2 / Math.PI), GELU_KAPPA = 0.044715;
+/** The tanh approximation 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's approximate='tanh'. */
+export function gelu(x: Tensor, { approximate }: GeluOptions = {}): Tensor {
+  if (approximate !== 'tanh') {
+    throw new ValueError(`gelu: argument 'approximate' must be 'tanh' (the exact, erf-based 'none' is not implemented yet), got ${String(approximate)}`);
+  }
+  const inner = (v: number) => GELU_BETA * (v + GELU_KAPPA * v * v * v);
+  return pointwise(GELU, x, (v) => 0.5 * v * (1 + Math.tanh(inner(v))), (v) => {
+    const t = Math.tanh(inner(v));
+    return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_BETA * (1 + 3 * GELU_KAPPA * v * v);
+  });
+}

@@ -1,0 +1,52 @@
+// Bad input to the activations: a typed error naming the op and the argument, never a coercion.
+import { describe, expect, it } from 'vitest';
+import * as fg from '@firegrad/core';
+import { DTypeError, Tensor, ValueError, tensor } from '@firegrad/core';
+import { GELU, Hardtanh } from '@firegrad/nn';
+
+function expectError(fn: () => unknown, type: new (...a: any[]) => Error, prefix: string, ...parts: (string | RegExp)[]) {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err, `expected ${type.name}`).toBeInstanceOf(type);
+  const message = (err as Error).message;
+  expect(message.startsWith(`${prefix}: `), message).toBe(true);
+  for (const p of parts) expect(message).toMatch(p);
+}
+
+const unary: [string, (x: Tensor) => Tensor][] = [
+  ['leakyRelu', (x) => fg.leakyRelu(x)], ['elu', (x) => fg.elu(x)], ['selu', fg.selu], ['silu', fg.silu], ['mish', fg.mish],
+  ['softplus', (x) => fg.softplus(x)], ['hardtanh', (x) => fg.hardtanh(x)], ['hardsigmoid', fg.hardsigmoid],
+  ['hardswish', fg.hardswish], ['logSigmoid', fg.logSigmoid], ['gelu', (x) => fg.gelu(x, { approximate: 'tanh' })],
+];
+
+describe('activations: bad input', () => {
+  it('an int32 tensor is a DTypeError naming the op, the argument and the shape', () => {
+    const x = tensor([1, 2, 3], { dtype: 'int32' });
+    for (const [name, f] of unary) expectError(() => f(x), DTypeError, name, "'input'", 'int32', '[3]');
+  });
+  it('a non-tensor input is a typed error naming the op', () => {
+    for (const [name, f] of unary) {
+      let err: unknown;
+      try { f([1, 2] as unknown as Tensor); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(fg.FiregradError);
+      expect((err as Error).message.startsWith(`${name}: `)).toBe(true);
+    }
+  });
+  it('a non-number attribute is a ValueError naming it', () => {
+    const x = tensor([1, -2]);
+    expectError(() => fg.leakyRelu(x, '0.1' as unknown as number), ValueError, 'leakyRelu', "'negativeSlope'", 'string');
+    expectError(() => fg.elu(x, null as unknown as number), ValueError, 'elu', "'alpha'");
+    expectError(() => fg.softplus(x, { beta: '2' as unknown as number }), ValueError, 'softplus', "'beta'");
+    expectError(() => fg.softplus(x, { threshold: {} as unknown as number }), ValueError, 'softplus', "'threshold'");
+    expectError(() => fg.hardtanh(x, -1, '1' as unknown as number), ValueError, 'hardtanh', "'maxVal'");
+  });
+  it('hardtanh with minVal > maxVal is a ValueError (PyTorch refuses it too), from the module as well', () => {
+    expectError(() => fg.hardtanh(tensor([0]), 2, 1), ValueError, 'hardtanh', "'minVal' (2)", "'maxVal' (1)");
+    expectError(() => new Hardtanh(2, 1).forward(tensor([0])), ValueError, 'hardtanh', "'minVal'");
+  });
+  it("gelu's exact form (approximate: 'none', PyTorch's default) is refused until erf exists", () => {
+    expectError(() => fg.gelu(tensor([0])), ValueError, 'gelu', "'approximate'", 'none');
+    expectError(() => fg.gelu(tensor([0]), { approximate: 'none' }), ValueError, 'gelu', "'approximate'");
+    expectError(() => new GELU().forward(tensor([0])), ValueError, 'gelu', "'approximate'");
+  });
+});
