@@ -466,6 +466,27 @@ def activation_cases():
             lambda x, fn=fn, params=params: torch.cat([fn(x[i:i + 1], params) for i in range(len(x))]),
             {"x": x}, params, op))
 
+    # prelu: a weight per channel (dim 1) or one shared; exact zeros in x (the kink: PyTorch's
+    # input gradient there is the weight, and x = 0 adds nothing to the weight's)
+    def prelu_case(name, x, w):
+        seed(name)
+        cases.append(make_case(name, lambda x, weight: F.prelu(x, weight), {"x": x, "weight": w}, {}, "prelu"))
+
+    seed("prelu_inputs")
+    x = randn(2, 3, 4)
+    x[0, 1, 2] = x[1, 0, 0] = x[1, 2, 3] = 0.0
+    prelu_case("prelu_channels", x, torch.tensor([0.25, -0.5, 2.0], dtype=DTYPE))
+    prelu_case("prelu_channels_2d", randn(4, 3), torch.tensor([0.1, 0.7, -1.5], dtype=DTYPE))
+    prelu_case("prelu_single", randn(2, 3, 2, 2), torch.tensor([0.3], dtype=DTYPE))
+    prelu_case("prelu_1d", randn(5), torch.tensor([-0.2], dtype=DTYPE))
+    seed("prelu_special")
+    x = torch.tensor(special, dtype=DTYPE)
+    w = torch.tensor([-0.3], dtype=DTYPE)
+    cases.append(make_case(  # one element at a time, as above
+        "prelu_special",
+        lambda x, weight: torch.cat([F.prelu(x[i:i + 1], weight) for i in range(len(x))]),
+        {"x": x, "weight": w}, {}, "prelu"))
+
     # the hardsigmoid reference above is F.hardsigmoid up to its float32 constant
     for v in special + [-3.0, 3.0, 2.9, -2.9]:  # one at a time: the scalar path, as above
         x = torch.tensor([v], dtype=DTYPE, requires_grad=True)

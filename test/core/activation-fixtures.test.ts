@@ -12,7 +12,7 @@ type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 interface JsonTensor { shape: number[]; data: Num[] }
 interface Case {
   name: string; op: string; params: Record<string, number | string>;
-  inputs: { x: JsonTensor }; gradOutput: JsonTensor; output: JsonTensor; grads: { x: JsonTensor };
+  inputs: Record<string, JsonTensor>; gradOutput: JsonTensor; output: JsonTensor; grads: Record<string, JsonTensor>;
 }
 
 // Imported, not read from disk, so the browser suite runs this file too.
@@ -20,7 +20,7 @@ const cases = fixtures.cases as unknown as Case[];
 const num = (v: Num): number => (typeof v === 'number' ? v : Number(v));
 
 /** The same calls as the Python script, in firegrad. */
-const ops: Record<string, (x: Tensor, p: Record<string, number | string>) => Tensor> = {
+const ops: Record<string, (x: Tensor, p: Record<string, number | string>, weight?: Tensor) => Tensor> = {
   leakyRelu: (x, p) => fg.leakyRelu(x, p.negativeSlope as number),
   elu: (x, p) => fg.elu(x, p.alpha as number),
   selu: (x) => fg.selu(x),
@@ -32,6 +32,7 @@ const ops: Record<string, (x: Tensor, p: Record<string, number | string>) => Ten
   hardswish: (x) => fg.hardswish(x),
   logSigmoid: (x) => fg.logSigmoid(x),
   gelu: (x, p) => fg.gelu(x, { approximate: p.approximate as 'tanh' }),
+  prelu: (x, _p, weight) => x.prelu(weight!),
 };
 
 /** NaN and ±Inf must match exactly; finite values within rtol/atol (and must be finite). */
@@ -73,13 +74,18 @@ describe('activations: PyTorch fixtures', () => {
             const data = t.data.map(num);
             return new Tensor(dtype === 'float64' ? Float64Array.from(data) : Float32Array.from(data), t.shape);
           };
-          const { out, vjp: pullback } = vjp((x) => ops[c.op](x, c.params), make(c.inputs.x));
-          const [gx] = pullback(make(c.gradOutput));
+          const names = Object.keys(c.inputs); // x, then weight for prelu
+          const { out, vjp: pullback } = vjp((x, weight) => ops[c.op](x, c.params, weight), ...names.map((n) => make(c.inputs[n])));
+          const grads = pullback(make(c.gradOutput));
           const skip = dtype === 'float32' ? float32Skips(c) : new Set<number>();
           const keep = <T>(a: ArrayLike<T>) => Array.from(a).filter((_, i) => !skip.has(i));
           expect(out.shape).toEqual(c.output.shape);
           expectMatch(keep(out.data), keep(c.output.data), rtol, atol, `${c.name} output`);
-          expectMatch(keep(gx.data), keep(c.grads.x.data), rtol, atol, `${c.name} grad x`);
+          expectMatch(keep(grads[0].data), keep(c.grads.x.data), rtol, atol, `${c.name} grad x`);
+          if (c.grads.weight) {
+            expectMatch(grads[1].data, c.grads.weight.data, rtol, atol, `${c.name} grad weight`);
+          }
+          expect(Object.keys(c.grads).sort()).toEqual(names.slice().sort());
         });
       }
     });

@@ -156,6 +156,13 @@ export const properties: Record<string, () => void> = {
   hardswish: unaryProperty((x) => fg.hardswish(x), awayFrom([-3, 3], 4)),
   logSigmoid: unaryProperty((x) => fg.logSigmoid(x), (g) => 10 * g.normal()),
   gelu: unaryProperty((x) => fg.gelu(x, { approximate: 'tanh' }), (g) => 4 * g.normal()),
+  prelu: () => fc.assert(fc.property(shapeArb(4, 4), fc.boolean(), seedArb, (shape, single, seed) => {
+    const g = new Generator(seed);
+    const channels = shape.length >= 2 ? shape[1] : 1;
+    // a weight per channel, or one shared; values may be negative, as in PyTorch
+    const w = leaf(g, [single ? 1 : channels], (r) => 2 * r.normal());
+    expectGradcheck((x, weight) => x.prelu(weight), [leaf(g, shape, awayFromZero(1e-3)), w]);
+  }), fcOpts()),
 };
 
 /** Composite ops built from the primitives: gradchecked too, though they own no backward. */

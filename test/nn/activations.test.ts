@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import * as fg from '@firegrad/core';
 import { Generator, Tensor, randn } from '@firegrad/core';
-import { ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, SELU, SiLU, Sequential, Softplus, type Module } from '@firegrad/nn';
+import {
+  ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, PReLU, SELU, SiLU, Sequential, Softplus, type Module,
+} from '@firegrad/nn';
 
 const modules: [Module, (x: Tensor) => Tensor][] = [
   [new LeakyReLU(0.2), (x) => fg.leakyRelu(x, 0.2)],
@@ -54,5 +56,18 @@ describe('activation modules', () => {
       const [b] = fg.grad((t) => f(t).sum())(x);
       expect(Array.from(a.data), m.constructor.name).toEqual(Array.from(b.data));
     }
+  });
+  it('PReLU: one weight parameter, PyTorch init 0.25, forward is prelu, the gradient reaches the weight', () => {
+    const m = new PReLU(3, 0.25, { dtype: 'float64' });
+    expect(Object.keys(m.stateDict())).toEqual(['weight']);
+    expect([...m.namedParameters()].map(([n, t]) => [n, t.shape, Array.from(t.data)])).toEqual([['weight', [3], [0.25, 0.25, 0.25]]]);
+    expect(new PReLU().weight.shape).toEqual([1]);
+    expect(new PReLU().weight.dtype).toBe('float32');
+    const x = randn([2, 3, 4], { dtype: 'float64', generator: new Generator(5) });
+    expect(Array.from(m.call(x).data)).toEqual(Array.from(fg.prelu(x, m.weight).data));
+    m.call(x).sum().backward();
+    // d/dw_c sum(prelu(x)) = the sum of channel c's negative inputs
+    const want = [0, 1, 2].map((c) => Array.from(x.narrow(1, c, 1).data).filter((v) => v < 0).reduce((a, b) => a + b, 0));
+    Array.from(m.weight.grad!.data).forEach((v, c) => expect(v).toBeCloseTo(want[c], 12));
   });
 });

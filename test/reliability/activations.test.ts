@@ -1,8 +1,8 @@
 // Bad input to the activations: a typed error naming the op and the argument, never a coercion.
 import { describe, expect, it } from 'vitest';
 import * as fg from '@firegrad/core';
-import { DTypeError, Tensor, ValueError, tensor } from '@firegrad/core';
-import { GELU, Hardtanh } from '@firegrad/nn';
+import { DTypeError, ShapeError, Tensor, ValueError, tensor, zeros } from '@firegrad/core';
+import { GELU, Hardtanh, PReLU } from '@firegrad/nn';
 
 function expectError(fn: () => unknown, type: new (...a: any[]) => Error, prefix: string, ...parts: (string | RegExp)[]) {
   let err: unknown;
@@ -48,5 +48,16 @@ describe('activations: bad input', () => {
     expectError(() => fg.gelu(tensor([0])), ValueError, 'gelu', "'approximate'", 'none');
     expectError(() => fg.gelu(tensor([0]), { approximate: 'none' }), ValueError, 'gelu', "'approximate'");
     expectError(() => new GELU().forward(tensor([0])), ValueError, 'gelu', "'approximate'");
+  });
+  it('prelu: a weight of the wrong size or rank is a ShapeError naming both shapes; dtypes must agree', () => {
+    const x = zeros([2, 3, 4]);
+    expectError(() => fg.prelu(x, zeros([2])), ShapeError, 'prelu', "'weight' [2]", '3', '[2, 3, 4]');
+    expectError(() => fg.prelu(x, zeros([3, 1])), ShapeError, 'prelu', "'weight' [3, 1]");
+    expectError(() => fg.prelu(zeros([5]), zeros([5])), ShapeError, 'prelu', "'weight' [5]", '1');
+    expectError(() => fg.prelu(x, zeros([3], { dtype: 'float64' })), DTypeError, 'prelu', 'float32', 'float64');
+    expectError(() => fg.prelu(x, zeros([3], { dtype: 'int32' })), DTypeError, 'prelu', "'weight'", 'int32');
+    expectError(() => new PReLU(0), ValueError, 'PReLU', "'numParameters'");
+    expectError(() => new PReLU(3, '0.25' as unknown as number), ValueError, 'PReLU', "'init'");
+    expectError(() => new PReLU(4).forward(x), ShapeError, 'prelu', "'weight' [4]");
   });
 });

@@ -20,7 +20,7 @@ export { sum, mean, max, argmax, logsumexp, sumTo } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export {
-  leakyRelu, elu, selu, silu, mish, softplus, hardtanh, hardsigmoid, hardswish, logSigmoid, gelu, type SoftplusOptions, type GeluOptions,
+  leakyRelu, elu, selu, silu, mish, softplus, hardtanh, hardsigmoid, hardswish, logSigmoid, gelu, prelu, type SoftplusOptions, type GeluOptions,
 } from './ops/activations.js';
 export {
   reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, narrow, slice, gather, indexSelect, cast, clone,

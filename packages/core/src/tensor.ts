@@ -2,6 +2,7 @@ import { runBackward, type BackwardOptions, type Node } from './autograd.js';
 import { AutogradError, DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { allocate, kindOf, dtypeOfArray, requireFloat, type DType, type FloatDType, type TypedArray } from './dtype.js';
 import { checkShape, normalizeDim, numel, type Shape } from './shape.js';
+import * as act from './ops/activations.js';
 import * as ew from './ops/elementwise.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
@@ -124,6 +125,7 @@ export class Tensor {
   relu(): Tensor { return ew.relu(this); }
   sigmoid(): Tensor { return ew.sigmoid(this); }
   tanh(): Tensor { return ew.tanh(this); }
+  prelu(weight: Tensor): Tensor { return act.prelu(this, weight); }
   clamp(min: number | null, max: number | null = null): Tensor { return ew.clamp(this, min, max); }
   gt(other: TensorLike): Tensor { return ew.gt(this, other); }
   lt(other: TensorLike): Tensor { return ew.lt(this, other); }

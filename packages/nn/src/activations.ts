@@ -1,8 +1,11 @@
 // Activation modules: PyTorch's names, no parameters, forward is the functional op of @firegrad/core.
 import {
-  elu, gelu, hardsigmoid, hardswish, hardtanh, leakyRelu, logSigmoid, mish, selu, silu, softplus, type GeluOptions, type SoftplusOptions, type Tensor,
+  ValueError, elu, full, gelu, hardsigmoid, hardswish, hardtanh, leakyRelu, logSigmoid, mish, prelu, selu, silu, softplus,
+  type GeluOptions, type SoftplusOptions, type Tensor,
 } from '@firegrad/core';
+import type { LayerOptions } from './layers.js';
 import { Module } from './module.js';
+import { floatDTypeArg, intArg, show } from './validate.js';
 
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) { super(); }
@@ -62,4 +65,20 @@ export class GELU extends Module {
     this.approximate = approximate;
   }
   forward(x: Tensor): Tensor { return gelu(x, { approximate: this.approximate }); }
+}
+
+/**
+ * PyTorch's PReLU: `numParameters` slopes (1, or one per channel of dim 1), each initialised to `init`.
+ * The count is not kept as a field: Module's numParameters() is the element count, so read weight.shape.
+ */
+export class PReLU extends Module {
+  get weight(): Tensor { return this.parameter('weight')!; }
+  constructor(numParameters = 1, init = 0.25, options: Pick<LayerOptions, 'dtype'> = {}) {
+    super();
+    intArg('PReLU', 'numParameters', numParameters, 1);
+    if (typeof init !== 'number') throw new ValueError(`PReLU: 'init' must be a number, got ${show(init)}`);
+    const dtype = floatDTypeArg('PReLU', options.dtype);
+    this.registerParameter('weight', full([numParameters], init, { dtype }));
+  }
+  forward(x: Tensor): Tensor { return prelu(x, this.weight); }
 }

@@ -3,7 +3,7 @@ export {
   Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout, ReLU, Flatten, Softmax, Sequential,
   type Conv2dOptions, type LayerOptions,
 } from './layers.js';
-export { LeakyReLU, ELU, SELU, SiLU, Mish, Softplus, Hardtanh, Hardsigmoid, Hardswish, LogSigmoid, GELU } from './activations.js';
+export { LeakyReLU, ELU, SELU, SiLU, Mish, Softplus, Hardtanh, Hardsigmoid, Hardswish, LogSigmoid, GELU, PReLU } from './activations.js';
 export { Fire, SqueezeNet, SqueezeNetMini, squeezenet1_0, squeezenet1_1, squeezeNetInit, type FireBypass, type SqueezeNetBypass, type SqueezeNetOptions } from './squeezenet.js';
 export * as init from './init.js';
 export { crossEntropy, nllLoss, mseLoss, type Reduction, type Labels } from './losses.js';

@@ -4,7 +4,7 @@
 // composites would be slower and, for logSigmoid / softplus / mish at large |x|, overflow.
 import { track } from '../autograd.js';
 import { allocateLike, floatData, kindOf } from '../dtype.js';
-import { ValueError } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { defineOp, type OpDescriptor } from '../op.js';
 import { requireTensor, Tensor } from '../tensor.js';
 import { mul } from './elementwise.js';
@@ -123,5 +123,45 @@ export function gelu(x: Tensor, { approximate }: GeluOptions = {}): Tensor {
   return pointwise(GELU, x, (v) => 0.5 * v * (1 + Math.tanh(inner(v))), (v) => {
     const t = Math.tanh(inner(v));
     return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_BETA * (1 + 3 * GELU_KAPPA * v * v);
+  });
+}
+
+const PRELU = defineOp({ name: 'prelu', inputs: ['input', 'weight'], differentiable: true });
+/**
+ * x for x > 0, else weight · x, with one weight per channel (dim 1; a 0-d or 1-d input has one
+ * channel) or a single weight for all, as in PyTorch. The input's gradient at 0 is the weight.
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  requireTensor(PRELU.name, 'input', x);
+  requireTensor(PRELU.name, 'weight', weight);
+  const xd = floatData(PRELU.name, 'input', x), wd = floatData(PRELU.name, 'weight', weight);
+  if (x.dtype !== weight.dtype) {
+    throw new DTypeError(`prelu: dtypes differ: 'input' is ${x.dtype} ${fmtShape(x.shape)}, 'weight' is ${weight.dtype} ${fmtShape(weight.shape)}`);
+  }
+  const channels = x.shape.length >= 2 ? x.shape[1] : 1;
+  if (weight.shape.length > 1 || (wd.length !== 1 && wd.length !== channels)) {
+    throw new ShapeError(`prelu: argument 'weight' ${fmtShape(weight.shape)} must hold 1 value or one per channel (${channels}, dim 1 of 'input' ${fmtShape(x.shape)})`);
+  }
+  // element i is in channel floor(i / inner) % channels, inner = product of the dims after 1
+  const inner = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const chan = wd.length === 1 ? () => 0 : (i: number) => Math.floor(i / inner) % channels;
+  const out = allocateLike(xd, xd.length);
+  for (let i = 0; i < xd.length; i++) out[i] = xd[i] > 0 ? xd[i] : wd[chan(i)] * xd[i];
+  return track(PRELU, [x, weight], new Tensor(out, x.shape), (g, [nx, nw]) => {
+    const gd = floatData(PRELU.name, 'grad', g);
+    let gx: Tensor | null = null, gw: Tensor | null = null;
+    if (nx) {
+      const d = allocateLike(xd, xd.length);
+      for (let i = 0; i < xd.length; i++) d[i] = xd[i] > 0 ? gd[i] : wd[chan(i)] * gd[i];
+      gx = new Tensor(d, x.shape);
+    }
+    if (nw) {
+      const acc = new Float64Array(wd.length); // float64 sums, also for float32 (a channel may hold many terms)
+      for (let i = 0; i < xd.length; i++) if (!(xd[i] > 0)) acc[chan(i)] += xd[i] * gd[i];
+      const d = allocateLike(wd, wd.length);
+      d.set(acc);
+      gw = new Tensor(d, weight.shape);
+    }
+    return [gx, gw];
   });
 }
