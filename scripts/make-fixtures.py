@@ -343,6 +343,80 @@ def chain_case():
     return case
 
 
+def elementwise_cases():
+    """Issue 15 elementwise math, each case in float64 and float32 (torch computes both).
+
+    Awkward points on purpose: ties and NaN in maximum/minimum (PyTorch halves the gradient on a
+    tie and gives both sides the full gradient next to a NaN), halves for round (half to even),
+    0/-0/Inf/NaN, and large |x|. JSON has no NaN/Inf, so non-finite values are written as the
+    strings "NaN", "Infinity", "-Infinity" (JavaScript's Number() reads them back).
+    """
+    nan, inf = math.nan, math.inf
+
+    def ser_nf(t):
+        t = t.detach()
+        data = [v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+                for v in t.reshape(-1).tolist()]
+        return {"shape": list(t.shape), "data": data}
+
+    cases = []
+
+    def add(name, build, fn):
+        seed(name)
+        inputs = build()
+        grad_out = None
+        for dtype in (torch.float64, torch.float32):
+            leaves = {k: v.to(dtype).requires_grad_(True) for k, v in inputs.items()}
+            out = fn(*leaves.values())
+            if grad_out is None:
+                grad_out = randn(*out.shape)
+            g = grad_out.to(dtype)
+            gs = torch.autograd.grad(out, list(leaves.values()), g)
+            cases.append({
+                "name": name, "dtype": str(dtype).replace("torch.", ""),
+                "inputs": {k: ser_nf(v) for k, v in leaves.items()},
+                "gradOutput": ser_nf(g), "output": ser_nf(out),
+                "grads": {k: ser_nf(v) for k, v in zip(leaves, gs)},
+            })
+
+    t = lambda *v: torch.tensor(v, dtype=DTYPE)
+    special = t(-2.5, -1.5, -0.5, -0.0, 0.0, 0.5, 1.5, 2.5, 2.4999, -3.7, 4.2, 0.49999997,
+                8388607.5, -8388609.0, 1e20, -1e20, inf, -inf, nan)
+    add("maximum_broadcast", lambda: {"a": distinct(3, 1, 4), "b": distinct(5, 4)}, torch.maximum)
+    add("minimum_broadcast", lambda: {"a": distinct(2, 3), "b": distinct(3, 2, 1)}, torch.minimum)
+    ties_a = t(1.0, 2.0, 3.0, nan, 1.0, nan, inf, -inf, 0.0, -0.0, 5.0, -1e30)
+    ties_b = t(1.0, 3.0, 2.0, 1.0, nan, nan, inf, -inf, -0.0, 0.0, inf, -inf)
+    add("maximum_ties_nan_inf", lambda: {"a": ties_a, "b": ties_b}, torch.maximum)
+    add("minimum_ties_nan_inf", lambda: {"a": ties_a, "b": ties_b}, torch.minimum)
+    # a tie between each row of a and the broadcast b: b's gradient sums halves over rows
+    tie_rows = lambda: {"a": t(1.0, 2.0, 3.0, 1.0, 0.0, 4.0, 1.0, 2.0, -3.0).reshape(3, 3), "b": t(1.0, 2.0, 3.0)}
+    add("maximum_ties_broadcast", tie_rows, torch.maximum)
+    add("minimum_ties_broadcast", tie_rows, torch.minimum)
+    for op in ("floor", "ceil", "round", "sign"):
+        add(op + "_special", lambda: {"x": special}, getattr(torch, op))
+    add("round_halves", lambda: {"x": torch.arange(-20, 21, dtype=DTYPE) / 2}, torch.round)
+    add("reciprocal_special",
+        lambda: {"x": torch.cat([randn(8), t(0.0, -0.0, 1e-30, -1e30, 3e38, inf, -inf, nan)])},
+        torch.reciprocal)
+    add("rsqrt_special",
+        lambda: {"x": torch.cat([uniform(0.01, 10, 8), t(0.0, 1e-30, 1e30, -1.0, inf, -inf, nan)])},
+        torch.rsqrt)
+    # dense grid out to |x| = 6.5 plus tiny and infinite values: erf is the base of gelu
+    add("erf_grid",
+        lambda: {"x": torch.cat([torch.linspace(-6.5, 6.5, 521, dtype=DTYPE),
+                                 t(1e-300, -1e-300, 1e-20, -1e-8, 1e-5, 27.0, -27.0, inf, -inf, nan)])},
+        torch.erf)
+    for op in ("sin", "cos"):
+        add(op + "_special",
+            lambda: {"x": torch.cat([uniform(-7, 7, 16), t(0.0, -0.0, 1e4, -3e4, 1e5, inf, -inf, nan)])},
+            getattr(torch, op))
+    add("chain_broadcast",
+        lambda: {"a": distinct(2, 3), "b": distinct(3), "c": uniform(0.5, 2, 2, 1)},
+        lambda a, b, c: torch.maximum(a, b).erf().mul(torch.minimum(a, c).sin())
+        .add(c.rsqrt().mul(a.cos())).sub(b.reciprocal().mul(a.round())))
+    return cases
+
+
 def ops_cases():
     cases = [
         # name: N, C, H, W, OC, K, stride, padding, dilation, groups, bias
@@ -1017,6 +1091,7 @@ def roundtrip_check():
 # ---------------------------------------------------------------- main
 
 GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
+GROUPS["elementwise"] = elementwise_cases
 OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "gemm-accuracy": gemm_accuracy_fixture,
                 "activations": activation_cases,

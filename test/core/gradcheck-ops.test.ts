@@ -25,6 +25,9 @@ function unaryProperty(fn: (x: Tensor) => Tensor, draw?: Draw) {
 const dimCase = (minDim = 0) => shapeArb(3, 4, minDim, 1).chain((shape) =>
   fc.tuple(fc.constant(shape), fc.integer({ min: -shape.length, max: shape.length - 1 }), fc.boolean(), seedArb));
 
+/** k/2 + [0.1, 0.4]: at least 0.1 from every integer and half-integer. */
+const offGrid: Draw = (g) => g.randint(-20, 21) / 2 + 0.1 + 0.3 * g.random();
+
 /** A random permutation of 0..n-1. */
 const permArb = (n: number) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
 
@@ -36,6 +39,19 @@ const awayFrom = (kinks: readonly number[], scale: number): Draw => (g) => {
 };
 
 export const properties: Record<string, () => void> = {
+  // issue 15, elementwise math. maximum/minimum: operands on offset grids, never tied (the gradient
+  // splits there); rounding ops: values 0.1+ from every integer and half-integer (their jumps).
+  maximum: binaryProperty((a, b) => a.maximum(b), (g) => g.randint(-8, 9) / 4, (g) => g.randint(-8, 9) / 4 + 0.125),
+  minimum: binaryProperty((a, b) => a.minimum(b), (g) => g.randint(-8, 9) / 4, (g) => g.randint(-8, 9) / 4 + 0.125),
+  reciprocal: unaryProperty((x) => x.reciprocal(), awayFromZero(0.5)),
+  rsqrt: unaryProperty((x) => x.rsqrt(), uniform(0.2, 3)),
+  floor: unaryProperty((x) => x.floor(), offGrid),
+  ceil: unaryProperty((x) => x.ceil(), offGrid),
+  round: unaryProperty((x) => x.round(), offGrid),
+  sign: unaryProperty((x) => x.sign(), awayFromZero()),
+  erf: unaryProperty((x) => x.erf(), (g) => 2 * g.normal()),
+  sin: unaryProperty((x) => x.sin(), (g) => 3 * g.normal()),
+  cos: unaryProperty((x) => x.cos(), (g) => 3 * g.normal()),
   add: binaryProperty((a, b) => a.add(b)),
   sub: binaryProperty((a, b) => a.sub(b)),
   mul: binaryProperty((a, b) => a.mul(b)),

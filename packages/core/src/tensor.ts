@@ -4,6 +4,7 @@ import { allocate, kindOf, dtypeOfArray, requireFloat, type DType, type FloatDTy
 import { checkShape, normalizeDim, numel, type Shape } from './shape.js';
 import * as act from './ops/activations.js';
 import * as ew from './ops/elementwise.js';
+import * as m from './ops/math.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
@@ -132,6 +133,17 @@ export class Tensor {
   ge(other: TensorLike): Tensor { return ew.ge(this, other); }
   le(other: TensorLike): Tensor { return ew.le(this, other); }
   eq(other: TensorLike): Tensor { return ew.eq(this, other); }
+  maximum(other: TensorLike): Tensor { return m.maximum(this, other); }
+  minimum(other: TensorLike): Tensor { return m.minimum(this, other); }
+  reciprocal(): Tensor { return m.reciprocal(this); }
+  rsqrt(): Tensor { return m.rsqrt(this); }
+  floor(): Tensor { return m.floor(this); }
+  ceil(): Tensor { return m.ceil(this); }
+  round(): Tensor { return m.round(this); }
+  sign(): Tensor { return m.sign(this); }
+  erf(): Tensor { return m.erf(this); }
+  sin(): Tensor { return m.sin(this); }
+  cos(): Tensor { return m.cos(this); }
 
   // reductions
   sum(dim?: Dims, keepDim = false): Tensor { return red.sum(this, dim, keepDim); }

@@ -37,7 +37,7 @@ type SameShapeLoop = (a: FloatArray, b: FloatArray, out: FloatArray) => void;
  * site shared by every op, which V8 cannot inline (≈ 5× slower than an op's own loop), and
  * same-shape add and mul are the hot ones (gradient fan-in, dropout).
  */
-function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: number) => number,
+export function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: number) => number,
   loop?: SameShapeLoop): [Tensor, Tensor, Tensor] {
   const [x, y, shape] = binaryOperands(op, a, bLike);
   const xd = floatData(op, 'input', x), out = allocateLike(xd, checkNumel(op, shape), op);
@@ -51,7 +51,7 @@ const subLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++)
 const mulLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] * b[i]; };
 const divLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] / b[i]; };
 
-function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
+export function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
   requireTensor(op, 'input', x);
   const src = floatData(op, 'input', x);
   const out = allocateLike(src, src.length);
