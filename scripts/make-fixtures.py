@@ -514,6 +514,7 @@ def activation_cases():
         ("", "hardswish", {}),
         ("", "logSigmoid", {}),
         ("_tanh", "gelu", {"approximate": "tanh"}),
+        ("", "gelu", {"approximate": "none"}),
     ]
     special = [0.0, -0.0, 1e-8, -1e-8, 3.0, -3.0, 1.0, -1.0, 20.0, -20.0, 40.0, -40.0,
                100.0, -100.0, 800.0, -800.0, 1e30, -1e30,

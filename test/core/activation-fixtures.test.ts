@@ -31,7 +31,7 @@ const ops: Record<string, (x: Tensor, p: Record<string, number | string>, weight
   hardsigmoid: (x) => fg.hardsigmoid(x),
   hardswish: (x) => fg.hardswish(x),
   logSigmoid: (x) => fg.logSigmoid(x),
-  gelu: (x, p) => fg.gelu(x, { approximate: p.approximate as 'tanh' }),
+  gelu: (x, p) => fg.gelu(x, { approximate: p.approximate as 'none' | 'tanh' }),
   prelu: (x, _p, weight) => x.prelu(weight!),
 };
 

@@ -171,7 +171,9 @@ export const properties: Record<string, () => void> = {
   hardsigmoid: unaryProperty((x) => fg.hardsigmoid(x), awayFrom([-3, 3], 4)),
   hardswish: unaryProperty((x) => fg.hardswish(x), awayFrom([-3, 3], 4)),
   logSigmoid: unaryProperty((x) => fg.logSigmoid(x), (g) => 10 * g.normal()),
-  gelu: unaryProperty((x) => fg.gelu(x, { approximate: 'tanh' }), (g) => 4 * g.normal()),
+  gelu: () => fc.assert(fc.property(shapeArb(), seedArb, fc.constantFrom('none', 'tanh') as fc.Arbitrary<'none' | 'tanh'>, (shape, seed, approximate) => {
+    expectGradcheck((x) => fg.gelu(x, { approximate }), [leaf(new Generator(seed), shape, (g) => 4 * g.normal())]);
+  }), fcOpts()),
   prelu: () => fc.assert(fc.property(shapeArb(4, 4), fc.boolean(), seedArb, (shape, single, seed) => {
     const g = new Generator(seed);
     const channels = shape.length >= 2 ? shape[1] : 1;

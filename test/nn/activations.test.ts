@@ -18,12 +18,13 @@ const modules: [Module, (x: Tensor) => Tensor][] = [
   [new Hardswish(), fg.hardswish],
   [new LogSigmoid(), fg.logSigmoid],
   [new GELU({ approximate: 'tanh' }), (x) => fg.gelu(x, { approximate: 'tanh' })],
+  [new GELU(), (x) => fg.gelu(x)],
 ];
 
 describe('activation modules', () => {
   it('have PyTorch class names and no parameters, buffers or state', () => {
     expect(modules.map(([m]) => m.constructor.name)).toEqual([
-      'LeakyReLU', 'ELU', 'SELU', 'SiLU', 'Mish', 'Softplus', 'Hardtanh', 'Hardsigmoid', 'Hardswish', 'LogSigmoid', 'GELU',
+      'LeakyReLU', 'ELU', 'SELU', 'SiLU', 'Mish', 'Softplus', 'Hardtanh', 'Hardsigmoid', 'Hardswish', 'LogSigmoid', 'GELU', 'GELU',
     ]);
     for (const [m] of modules) {
       expect(m.stateDict()).toEqual({});
@@ -36,6 +37,7 @@ describe('activation modules', () => {
     expect({ beta: new Softplus().beta, threshold: new Softplus().threshold }).toEqual({ beta: 1, threshold: 20 });
     expect({ minVal: new Hardtanh().minVal, maxVal: new Hardtanh().maxVal }).toEqual({ minVal: -1, maxVal: 1 });
     expect(new GELU({ approximate: 'tanh' }).approximate).toBe('tanh');
+    expect(new GELU().approximate).toBe('none');
   });
   for (const dtype of ['float32', 'float64'] as const) {
     it(`forward (and call, in a Sequential) equals the functional op, ${dtype}`, () => {

@@ -44,10 +44,10 @@ describe('activations: bad input', () => {
     expectError(() => fg.hardtanh(tensor([0]), 2, 1), ValueError, 'hardtanh', "'minVal' (2)", "'maxVal' (1)");
     expectError(() => new Hardtanh(2, 1).forward(tensor([0])), ValueError, 'hardtanh', "'minVal'");
   });
-  it("gelu's exact form (approximate: 'none', PyTorch's default) is refused until erf exists", () => {
-    expectError(() => fg.gelu(tensor([0])), ValueError, 'gelu', "'approximate'", 'none');
-    expectError(() => fg.gelu(tensor([0]), { approximate: 'none' }), ValueError, 'gelu', "'approximate'");
-    expectError(() => new GELU().forward(tensor([0])), ValueError, 'gelu', "'approximate'");
+  it("gelu's approximate must be 'none' or 'tanh'", () => {
+    expectError(() => fg.gelu(tensor([0]), { approximate: 'erf' as 'none' }), ValueError, 'gelu', "'approximate'", 'erf');
+    expectError(() => fg.gelu(tensor([0]), { approximate: null as unknown as 'none' }), ValueError, 'gelu', "'approximate'", 'null');
+    expectError(() => new GELU({ approximate: 'Tanh' as 'tanh' }).forward(tensor([0])), ValueError, 'gelu', "'approximate'", 'Tanh');
   });
   it('prelu: a weight of the wrong size or rank is a ShapeError naming both shapes; dtypes must agree', () => {
     const x = zeros([2, 3, 4]);

@@ -57,10 +57,10 @@ export class LogSigmoid extends Module {
   forward(x: Tensor): Tensor { return logSigmoid(x); }
 }
 
-/** Only approximate: 'tanh' for now (the exact form needs erf). */
+/** approximate: 'none' (exact, the default) or 'tanh', as in PyTorch. */
 export class GELU extends Module {
-  readonly approximate: GeluOptions['approximate'];
-  constructor({ approximate }: GeluOptions = {}) {
+  readonly approximate: NonNullable<GeluOptions['approximate']>;
+  constructor({ approximate = 'none' }: GeluOptions = {}) {
     super();
     this.approximate = approximate;
   }

@@ -8,6 +8,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { defineOp, type OpDescriptor } from '../op.js';
 import { requireTensor, Tensor } from '../tensor.js';
 import { mul } from './elementwise.js';
+import { erfScalar } from './math.js';
 
 /** out = f(x) and, for backward, d = f'(x), both elementwise; the gradient is g · d. */
 function pointwise(op: OpDescriptor, x: Tensor, f: (v: number) => number, df: (v: number) => number): Tensor {
@@ -111,14 +112,18 @@ export function logSigmoid(x: Tensor): Tensor {
 }
 
 const GELU = defineOp({ name: 'gelu', inputs: ['input'], differentiable: true });
-/** PyTorch's default is 'none' (exact, erf-based), which needs erf; only 'tanh' is implemented yet. */
 export interface GeluOptions { approximate?: 'none' | 'tanh' }
-const GELU_BETA = Math.sqrt(2 / Math.PI), GELU_KAPPA = 0.044715;
-/** The tanh approximation 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's approximate='tanh'. */
-export function gelu(x: Tensor, { approximate }: GeluOptions = {}): Tensor {
-  if (approximate !== 'tanh') {
-    throw new ValueError(`gelu: argument 'approximate' must be 'tanh' (the exact, erf-based 'none' is not implemented yet), got ${String(approximate)}`);
+const GELU_BETA = Math.sqrt(2 / Math.PI), GELU_KAPPA = 0.044715, GELU_ALPHA = 1 / Math.sqrt(2 * Math.PI);
+/**
+ * x · Φ(x) = 0.5·x·(1 + erf(x/√2)) (PyTorch's default, approximate: 'none'), or with approximate: 'tanh'
+ * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Both use PyTorch's own expressions and derivatives.
+ */
+export function gelu(x: Tensor, { approximate = 'none' }: GeluOptions = {}): Tensor {
+  if (approximate === 'none') {
+    return pointwise(GELU, x, (v) => 0.5 * v * (1 + erfScalar(v * Math.SQRT1_2)),
+      (v) => 0.5 * (1 + erfScalar(v * Math.SQRT1_2)) + v * GELU_ALPHA * Math.exp(-0.5 * v * v));
   }
+  if (approximate !== 'tanh') throw new ValueError(`gelu: argument 'approximate' must be 'none' or 'tanh', got ${kindOf(approximate)} ${String(approximate)}`);
   const inner = (v: number) => GELU_BETA * (v + GELU_KAPPA * v * v * v);
   return pointwise(GELU, x, (v) => 0.5 * v * (1 + Math.tanh(inner(v))), (v) => {
     const t = Math.tanh(inner(v));

@@ -94,7 +94,7 @@ function expMinusSquare(x: number): number {
  * (no cancellation, unlike the Taylor series). |x| ≥ 2.5: 1 - erfc x with erfc from its continued
  * fraction (Lentz), where erfc < 4.1e-4 so its own error barely shows.
  */
-function erfScalar(x: number): number {
+export function erfScalar(x: number): number {
   if (x !== x) return NaN;
   const ax = Math.abs(x);
   if (ax >= 6) return x > 0 ? 1 : -1; // erfc(6) = 2e-17 < half an ulp of 1
