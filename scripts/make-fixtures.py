@@ -417,6 +417,95 @@ def elementwise_cases():
     return cases
 
 
+def reduction_cases():
+    """Issue 15 reductions, each case in float64 and float32 (torch computes both).
+
+    Awkward points on purpose: ties (max/min over one dim send the gradient to the first index,
+    over everything or several dims (amax/amin) they split it evenly), NaN in max/min, prod with one
+    zero and with several zeros in a lane (and a zero elsewhere in the tensor, which switches
+    PyTorch's backward path), var/std with correction 0/1/N and N - correction <= 0 (inf/NaN), a
+    constant slice (std's gradient is NaN there), large |x|. argmin/argmax have no gradient: their
+    cases carry the int output only. Non-finite values are the strings "NaN"/"Infinity"/"-Infinity".
+    """
+    nan, inf = math.nan, math.inf
+
+    def ser_nf(t):
+        t = t.detach()
+        data = [v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+                for v in t.reshape(-1).tolist()]
+        return {"shape": list(t.shape), "data": data}
+
+    cases = []
+
+    def add(name, build, fn, differentiable=True):
+        seed(name)
+        inputs = build()
+        grad_out = None
+        for dtype in (torch.float64, torch.float32):
+            leaves = {k: v.to(dtype).requires_grad_(differentiable) for k, v in inputs.items()}
+            out = fn(*leaves.values())
+            case = {"name": name, "dtype": str(dtype).replace("torch.", ""),
+                    "inputs": {k: ser_nf(v) for k, v in leaves.items()}, "output": ser_nf(out)}
+            if differentiable:
+                if grad_out is None:
+                    grad_out = randn(*out.shape)
+                g = grad_out.to(dtype)
+                gs = torch.autograd.grad(out, list(leaves.values()), g)
+                case.update(gradOutput=ser_nf(g), grads={k: ser_nf(v) for k, v in zip(leaves, gs)})
+            cases.append(case)
+
+    t = lambda *v: torch.tensor(v, dtype=DTYPE)
+    ties = lambda: {"x": t(1.0, 3.0, 3.0, -2.0, 0.0, 0.0, 5.0, -2.0, -1.0, -1.0, -1.0, -1.0,
+                            2.0, 2.0, 2.0, 7.0, 7.0, 7.0, -4.0, -4.0, 3.0, 0.5, 3.0, 0.5).reshape(2, 3, 4)}
+    with_nan = lambda: {"x": t(1.0, nan, 3.0, nan, 2.0, -inf, inf, 0.0, 4.0, -1.0, 4.0, -1.0).reshape(3, 4)}
+    for op in ("max", "min"):
+        f = getattr(torch, op)
+        a = getattr(torch, "a" + op)
+        add(op + "_all_ties", ties, lambda x, f=f: f(x))
+        add(op + "_dim_ties", ties, lambda x, f=f: f(x, 2).values)
+        add(op + "_dim0_keepdim_ties", ties, lambda x, f=f: f(x, 0, keepdim=True).values)
+        add(op + "_dims_ties", ties, lambda x, a=a: a(x, (0, 2)))
+        add(op + "_dims_keepdim_ties", ties, lambda x, a=a: a(x, (1, -1), keepdim=True))
+        add(op + "_all_nan", with_nan, lambda x, f=f: f(x))
+        add(op + "_dim_nan_inf", with_nan, lambda x, f=f: f(x, 1).values)
+        add(op + "_dims_random", lambda: {"x": distinct(3, 2, 4)}, lambda x, a=a: a(x, (0, 1)))
+        add("arg" + op + "_ties_nan", lambda: {"x": t(1.0, 3.0, 3.0, -2.0, -2.0, 0.0, nan, 2.0, nan, 1.0,
+                                                       5.0, 5.0, 5.0, 5.0, 5.0, -inf, inf, 0.0, inf, -inf).reshape(4, 5)},
+            lambda x, op=op: torch.stack([getattr(torch, "arg" + op)(x, 1), getattr(torch, "arg" + op)(x, 0)[:4]]),
+            differentiable=False)
+        add("arg" + op + "_all", lambda: {"x": t(2.0, -1.0, 7.0, -1.0, 7.0, 0.0).reshape(2, 3)},
+            lambda x, op=op: getattr(torch, "arg" + op)(x), differentiable=False)
+    add("prod_dim", lambda: {"x": uniform(0.5, 2.0, 3, 4)}, lambda x: torch.prod(x, 1))
+    add("prod_all", lambda: {"x": uniform(-1.5, 1.5, 2, 3)}, lambda x: torch.prod(x))
+    # lanes with no zero, one zero, two zeros, all zeros (and a zero somewhere: PyTorch's cumprod path)
+    zeros = lambda: {"x": t(1.5, -2.0, 0.5, 3.0, 2.0, 0.0, -1.5, 4.0, 0.0, 3.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0).reshape(4, 4)}
+    add("prod_dim_zeros", zeros, lambda x: torch.prod(x, 1))
+    add("prod_dim0_keepdim_zeros", zeros, lambda x: torch.prod(x, 0, keepdim=True))
+    add("prod_all_one_zero", lambda: {"x": t(1.5, -2.0, 0.0, 3.0, 0.5, -1.0)}, lambda x: torch.prod(x))
+    add("prod_all_two_zeros", lambda: {"x": t(1.5, 0.0, 2.0, 0.0, 0.5)}, lambda x: torch.prod(x))
+    add("prod_inf", lambda: {"x": t(inf, 2.0, -3.0, 1e200, 1e200, 0.5).reshape(2, 3)}, lambda x: torch.prod(x, 1))
+    add("prod_inf_and_zero", lambda: {"x": t(inf, 0.0, 2.0, 1.0, -2.0, 3.0).reshape(2, 3)}, lambda x: torch.prod(x, 1))
+    add("prod_scalar", lambda: {"x": t(0.0).reshape(())}, lambda x: torch.prod(x))
+    for c in (0, 1, 2):
+        add(f"var_dim_c{c}", lambda: {"x": randn(3, 5)}, lambda x, c=c: torch.var(x, 1, correction=c))
+        add(f"std_dims_c{c}_keepdim", lambda: {"x": randn(2, 3, 4)},
+            lambda x, c=c: torch.std(x, (0, 2), correction=c, keepdim=True))
+    add("var_all", lambda: {"x": randn(4, 3)}, lambda x: torch.var(x))
+    add("std_all", lambda: {"x": randn(4, 3)}, lambda x: torch.std(x, dim=None, correction=0))
+    add("var_large", lambda: {"x": 1e6 * randn(3, 6)}, lambda x: torch.var(x, 1))
+    # N - correction <= 0: forward divides by max(0, N - correction); the gradients follow PyTorch's formulas
+    add("var_dim_n_eq_c", lambda: {"x": t(1.0, 2.0, 5.0, 5.0, -1.0, 3.0).reshape(3, 2)}, lambda x: torch.var(x, 1, correction=2))
+    add("var_dim_n_lt_c", lambda: {"x": t(1.0, 2.0, 5.0, 5.0).reshape(2, 2)}, lambda x: torch.var(x, 1, correction=3))
+    add("var_all_n_le_c", lambda: {"x": t(1.0, 2.0, 2.0)}, lambda x: torch.var(x, dim=None, correction=4))
+    add("var_single", lambda: {"x": t(2.5)}, lambda x: torch.var(x, 0))
+    add("var_scalar", lambda: {"x": t(2.5).reshape(())}, lambda x: torch.var(x))
+    add("std_constant_slice", lambda: {"x": t(2.0, 2.0, 2.0, 1.0, -1.0, 4.0).reshape(2, 3)}, lambda x: torch.std(x, 1))
+    add("var_nan_inf", lambda: {"x": t(1.0, nan, 3.0, inf, 2.0, 0.0, -inf, 1.0, 4.0).reshape(3, 3)}, lambda x: torch.var(x, 1))
+    add("chain", lambda: {"x": randn(3, 4)},
+        lambda x: torch.std(x, 0).mul(torch.amin(x, (0, 1))).add(torch.prod(x, 1).sum()).sub(torch.var(x, 1, correction=0).max()))
+    return cases
+
+
 def ops_cases():
     cases = [
         # name: N, C, H, W, OC, K, stride, padding, dilation, groups, bias
@@ -1093,6 +1182,7 @@ def roundtrip_check():
 
 GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
 GROUPS["elementwise"] = elementwise_cases
+GROUPS["reductions"] = reduction_cases
 OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "gemm-accuracy": gemm_accuracy_fixture,
                 "activations": activation_cases,

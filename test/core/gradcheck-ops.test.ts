@@ -28,6 +28,13 @@ const dimCase = (minDim = 0) => shapeArb(3, 4, minDim, 1).chain((shape) =>
 /** k/2 + [0.1, 0.4]: at least 0.1 from every integer and half-integer. */
 const offGrid: Draw = (g) => g.randint(-20, 21) / 2 + 0.1 + 0.3 * g.random();
 
+/** A shape of rank >= 1, a non-empty list of its dims, keepDim, seed; and a mode for pickDims. */
+const dimsCase = (minDim = 0) => fc.tuple(shapeArb(3, 4, minDim, 1).chain((shape) =>
+  fc.tuple(fc.constant(shape), fc.subarray([...shape.keys()], { minLength: 1 }), fc.boolean(), seedArb)), fc.integer({ min: 0, max: 2 }));
+
+/** mode 0: no dim (all), 1: the first dim as a number, 2: the list. */
+const pickDims = (dims: number[], mode: number) => (mode === 0 ? undefined : mode === 1 ? dims[0] : dims);
+
 /** A random permutation of 0..n-1. */
 const permArb = (n: number) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
 
@@ -52,6 +59,32 @@ export const properties: Record<string, () => void> = {
   erf: unaryProperty((x) => x.erf(), (g) => 2 * g.normal()),
   sin: unaryProperty((x) => x.sin(), (g) => 3 * g.normal()),
   cos: unaryProperty((x) => x.cos(), (g) => 3 * g.normal()),
+  // issue 15, reductions. Normal draws never tie, so max/min are differentiable there; prod is linear
+  // in each entry, so finite differences are exact at zeros too and the draws include exact zeros;
+  // var keeps N − correction > 0 (the gradient is inf/NaN otherwise, tested against PyTorch).
+  min: () => fc.assert(fc.property(dimsCase(1), ([[shape, dims, keepDim, seed], mode]) => {
+    expectGradcheck((t) => t.min(pickDims(dims, mode), keepDim), [leaf(new Generator(seed), shape)]);
+  }), fcOpts()),
+  'max over several dims': () => fc.assert(fc.property(dimsCase(1), ([[shape, dims, keepDim, seed], mode]) => {
+    expectGradcheck((t) => t.max(pickDims(dims, mode), keepDim), [leaf(new Generator(seed), shape)]);
+  }), fcOpts()),
+  prod: () => fc.assert(fc.property(dimCase(0), fc.boolean(), ([shape, dim, keepDim, seed], overall) => {
+    const x = leaf(new Generator(seed), shape, (g) => (g.random() < 0.25 ? 0 : 1.5 * g.normal()));
+    expectGradcheck((t) => (overall ? t.prod() : t.prod(dim, keepDim)), [x]);
+  }), fcOpts()),
+  var: () => fc.assert(fc.property(dimsCase(0), fc.integer({ min: 0, max: 3 }), ([[shape, dims, keepDim, seed], mode], correction) => {
+    const picked = pickDims(dims, mode);
+    const n = picked === undefined ? shape.reduce((a, b) => a * b, 1) : [picked].flat().reduce((a, d) => a * shape[d], 1);
+    fc.pre(n - correction > 0);
+    expectGradcheck((t) => t.var(picked, { correction, keepDim }), [leaf(new Generator(seed), shape)]);
+  }), fcOpts()),
+  std: () => fc.assert(fc.property(dimsCase(0), fc.integer({ min: 0, max: 3 }), ([[shape, dims, keepDim, seed], mode], correction) => {
+    const picked = pickDims(dims, mode);
+    const n = picked === undefined ? shape.reduce((a, b) => a * b, 1) : [picked].flat().reduce((a, d) => a * shape[d], 1);
+    // at least two values: one value has std 0, where std has a kink
+    fc.pre(n - correction > 0 && n >= 2);
+    expectGradcheck((t) => t.std(picked, { correction, keepDim }), [leaf(new Generator(seed), shape)]);
+  }), fcOpts()),
   add: binaryProperty((a, b) => a.add(b)),
   sub: binaryProperty((a, b) => a.sub(b)),
   mul: binaryProperty((a, b) => a.mul(b)),
@@ -227,8 +260,8 @@ describe('op registry', () => {
   });
   it('non-differentiable ops produce tensors that do not require grad', () => {
     const x = new Tensor(Float64Array.from([1, 3, 2]), [3], { requiresGrad: true });
-    for (const t of [x.gt(1), x.lt(2), x.ge(2), x.le(2), x.eq(2), x.argmax()]) expect(t.requiresGrad).toBe(false);
+    for (const t of [x.gt(1), x.lt(2), x.ge(2), x.le(2), x.eq(2), x.argmax(), x.argmin()]) expect(t.requiresGrad).toBe(false);
     const nonDiff = listOps().filter((op) => !op.differentiable).map((op) => op.name).sort();
-    expect(nonDiff).toEqual(['argmax', 'eq', 'ge', 'gt', 'le', 'lt']);
+    expect(nonDiff).toEqual(['argmax', 'argmin', 'eq', 'ge', 'gt', 'le', 'lt']);
   });
 });

@@ -17,7 +17,7 @@ export {
   add, sub, mul, div, pow, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, gt, lt, ge, le, eq,
 } from './ops/elementwise.js';
 export { maximum, minimum, reciprocal, rsqrt, floor, ceil, round, sign, erf, sin, cos } from './ops/math.js';
-export { sum, mean, max, argmax, logsumexp, sumTo } from './ops/reduce.js';
+export { sum, mean, max, min, argmax, argmin, prod, variance, std, logsumexp, sumTo, type VarOptions } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export {

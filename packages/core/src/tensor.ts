@@ -148,8 +148,13 @@ export class Tensor {
   // reductions
   sum(dim?: Dims, keepDim = false): Tensor { return red.sum(this, dim, keepDim); }
   mean(dim?: Dims, keepDim = false): Tensor { return red.mean(this, dim, keepDim); }
-  max(dim?: number, keepDim = false): Tensor { return red.max(this, dim, keepDim); }
+  max(dim?: Dims, keepDim = false): Tensor { return red.max(this, dim, keepDim); }
+  min(dim?: Dims, keepDim = false): Tensor { return red.min(this, dim, keepDim); }
   argmax(dim?: number, keepDim = false): Tensor { return red.argmax(this, dim, keepDim); }
+  argmin(dim?: number, keepDim = false): Tensor { return red.argmin(this, dim, keepDim); }
+  prod(dim?: number, keepDim = false): Tensor { return red.prod(this, dim, keepDim); }
+  var(dim?: Dims, options?: red.VarOptions): Tensor { return red.variance(this, dim, options); }
+  std(dim?: Dims, options?: red.VarOptions): Tensor { return red.std(this, dim, options); }
   logsumexp(dim: Dims, keepDim = false): Tensor { return red.logsumexp(this, dim, keepDim); }
   softmax(dim: number): Tensor { return sm.softmax(this, dim); }
   logSoftmax(dim: number): Tensor { return sm.logSoftmax(this, dim); }
