@@ -4,11 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import * as fg from '@firegrad/core';
 import { Tensor, vjp } from '@firegrad/core';
-import { expectClose } from '../helpers';
+import { expectMatch, toTensor, type JsonTensor } from './fixture-values';
 import fixtures from '../fixtures/elementwise.json';
 
-type Num = number | string;
-interface JsonTensor { shape: number[]; data: Num[] }
 interface Case {
   name: string; dtype: 'float64' | 'float32'; inputs: Record<string, JsonTensor>; gradOutput: JsonTensor;
   output: JsonTensor; grads: Record<string, JsonTensor>;
@@ -37,21 +35,6 @@ const expressions: Record<string, (...t: Tensor[]) => Tensor> = {
   cos_special: (x) => x.cos(),
   chain_broadcast: (a, b, c) => a.maximum(b).erf().mul(a.minimum(c).sin()).add(c.rsqrt().mul(a.cos())).sub(b.reciprocal().mul(a.round())),
 };
-
-const values = (t: JsonTensor) => t.data.map(Number);
-const toTensor = (t: JsonTensor, dtype: Case['dtype']) =>
-  new Tensor(dtype === 'float64' ? Float64Array.from(values(t)) : Float32Array.from(values(t)), t.shape);
-
-/** expectClose on the finite entries; NaN and ±Infinity must match exactly where PyTorch has them. */
-function expectMatch(actual: ArrayLike<number>, expected: JsonTensor, rtol: number, atol: number, what: string): void {
-  const want = values(expected), got = Array.from(actual);
-  expect(got.length, `${what}: length`).toBe(want.length);
-  const finite = want.map((w) => Number.isFinite(w));
-  for (let i = 0; i < want.length; i++) {
-    if (!finite[i]) expect(Object.is(got[i], want[i]), `${what}: element ${i}: ${got[i]} vs expected ${want[i]}`).toBe(true);
-  }
-  expectClose(got.filter((_, i) => finite[i]), want.filter((_, i) => finite[i]), rtol, atol, what);
-}
 
 describe('PyTorch fixtures, elementwise math (issue 15)', () => {
   it('every fixture case has an expression here, in both dtypes', () => {
