@@ -343,6 +343,15 @@ def chain_case():
     return case
 
 
+def ser_nf(t):
+    """ser() for tensors that may hold NaN/Inf: JSON has none, so they become the strings "NaN",
+    "Infinity" and "-Infinity" (JavaScript's Number() reads them back)."""
+    t = t.detach()
+    data = [v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
+            for v in t.reshape(-1).tolist()]
+    return {"shape": list(t.shape), "data": data}
+
+
 def elementwise_cases():
     """Issue 15 elementwise math, each case in float64 and float32 (torch computes both).
 
@@ -352,12 +361,6 @@ def elementwise_cases():
     strings "NaN", "Infinity", "-Infinity" (JavaScript's Number() reads them back).
     """
     nan, inf = math.nan, math.inf
-
-    def ser_nf(t):
-        t = t.detach()
-        data = [v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
-                for v in t.reshape(-1).tolist()]
-        return {"shape": list(t.shape), "data": data}
 
     cases = []
 
@@ -428,12 +431,6 @@ def reduction_cases():
     cases carry the int output only. Non-finite values are the strings "NaN"/"Infinity"/"-Infinity".
     """
     nan, inf = math.nan, math.inf
-
-    def ser_nf(t):
-        t = t.detach()
-        data = [v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity"))
-                for v in t.reshape(-1).tolist()]
-        return {"shape": list(t.shape), "data": data}
 
     cases = []
 

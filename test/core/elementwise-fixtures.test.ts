@@ -3,14 +3,11 @@
 // float32, both computed by torch. Non-finite values arrive as the strings "NaN" / "Infinity".
 import { describe, expect, it } from 'vitest';
 import * as fg from '@firegrad/core';
-import { Tensor, vjp } from '@firegrad/core';
-import { expectMatch, toTensor, type JsonTensor } from './fixture-values';
+import { Tensor } from '@firegrad/core';
+import { expectGradCase, expectMatch, toTensor, type GradCase } from './fixture-values';
 import fixtures from '../fixtures/elementwise.json';
 
-interface Case {
-  name: string; dtype: 'float64' | 'float32'; inputs: Record<string, JsonTensor>; gradOutput: JsonTensor;
-  output: JsonTensor; grads: Record<string, JsonTensor>;
-}
+type Case = GradCase;
 
 // Imported, not read from disk, so the browser suite runs this file too.
 const cases = fixtures.cases as unknown as Case[];
@@ -42,23 +39,7 @@ describe('PyTorch fixtures, elementwise math (issue 15)', () => {
     expect(names).toEqual(Object.keys(expressions).sort());
     expect(cases.length).toBe(2 * names.length);
   });
-  for (const c of cases) {
-    // float64: exact up to rounding. float32: torch's float32 kernels vs our float64-then-rounded
-    // math, as in test/ops/fixtures.ts.
-    const [rtol, atol] = c.dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
-    it(`${c.name} (${c.dtype})`, () => {
-      const names = Object.keys(c.inputs);
-      const { out, vjp: pullback } = vjp(expressions[c.name], ...names.map((n) => toTensor(c.inputs[n], c.dtype)));
-      expect(out.shape).toEqual(c.output.shape);
-      expect(out.dtype).toBe(c.dtype);
-      expectMatch(out.data, c.output, rtol, atol, `${c.name} output`);
-      const grads = pullback(toTensor(c.gradOutput, c.dtype));
-      for (const [name, expected] of Object.entries(c.grads)) {
-        expect(grads[names.indexOf(name)].shape).toEqual(expected.shape);
-        expectMatch(grads[names.indexOf(name)].data, expected, rtol, atol, `${c.name} grad ${name}`);
-      }
-    });
-  }
+  for (const c of cases) it(`${c.name} (${c.dtype})`, () => expectGradCase(c, expressions[c.name]));
   it('erf matches PyTorch to 3e-15 relative in float64 on the grid to |x| = 6.5 (gelu builds on it)', () => {
     const c = cases.find((k) => k.name === 'erf_grid' && k.dtype === 'float64')!;
     const out = toTensor(c.inputs.x, 'float64').erf();

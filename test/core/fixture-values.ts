@@ -1,7 +1,7 @@
 // Reading PyTorch fixture tensors that may hold non-finite values: JSON has no NaN or ±Infinity, so
 // scripts/make-fixtures.py writes them as the strings "NaN", "Infinity" and "-Infinity".
 import { expect } from 'vitest';
-import { Tensor } from '@firegrad/core';
+import { Tensor, vjp } from '@firegrad/core';
 import { expectClose } from '../helpers';
 
 type Num = number | string;
@@ -21,4 +21,28 @@ export function expectMatch(actual: ArrayLike<number>, expected: JsonTensor, rto
     if (!finite[i]) expect(Object.is(got[i], want[i]), `${what}: element ${i}: ${got[i]} vs expected ${want[i]}`).toBe(true);
   }
   expectClose(got.filter((_, i) => finite[i]), want.filter((_, i) => finite[i]), rtol, atol, what);
+}
+
+/** A differentiable PyTorch case: inputs (in key order), gradOutput, output and the input gradients. */
+export interface GradCase {
+  name: string; dtype: 'float64' | 'float32'; inputs: Record<string, JsonTensor>; gradOutput: JsonTensor;
+  output: JsonTensor; grads: Record<string, JsonTensor>;
+}
+
+/**
+ * Runs `fn` on the case's inputs and checks the output and the gradients of sum(output · gradOutput)
+ * against PyTorch's. float64: exact up to rounding; float32: torch's float32 kernels against ours.
+ */
+export function expectGradCase(c: GradCase, fn: (...xs: Tensor[]) => Tensor): void {
+  const [rtol, atol] = c.dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
+  const names = Object.keys(c.inputs);
+  const { out, vjp: pullback } = vjp(fn, ...names.map((n) => toTensor(c.inputs[n], c.dtype)));
+  expect(out.shape).toEqual(c.output.shape);
+  expect(out.dtype).toBe(c.dtype);
+  expectMatch(out.data, c.output, rtol, atol, `${c.name} output`);
+  const grads = pullback(toTensor(c.gradOutput, c.dtype));
+  for (const [name, expected] of Object.entries(c.grads)) {
+    expect(grads[names.indexOf(name)].shape).toEqual(expected.shape);
+    expectMatch(grads[names.indexOf(name)].data, expected, rtol, atol, `${c.name} grad ${name}`);
+  }
 }
