@@ -669,6 +669,15 @@ def activation_cases():
     return cases
 
 
+# Issue 15, normalization (batch/layer/group/instance norm).
+
+# Issue 15, padding and resizing (pad, interpolate).
+
+# Issue 15, conv geometry ('same'/'valid' padding, transposed conv).
+
+# Issue 15, losses and indexing.
+
+
 def st_encode(tensors, metadata=None):
     """{name: tensor} (+ {str: str} metadata) -> safetensors file bytes."""
     header = {}
@@ -1184,6 +1193,14 @@ OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "gemm-accuracy": gemm_accuracy_fixture,
                 "activations": activation_cases,
                 "roundtrip": roundtrip_check}    # writes nothing
+# normalization groups:
+
+# padding and resizing groups:
+
+# conv geometry groups:
+
+# losses and indexing groups:
+
 
 
 def main(argv):

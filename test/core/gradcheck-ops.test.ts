@@ -46,6 +46,8 @@ const awayFrom = (kinks: readonly number[], scale: number): Draw => (g) => {
 };
 
 export const properties: Record<string, () => void> = {
+  // issue 15, indexing and losses (block reserved).
+
   // issue 15, elementwise math. maximum/minimum: operands on offset grids, never tied (the gradient
   // splits there); rounding ops: values 0.1+ from every integer and half-integer (their jumps).
   maximum: binaryProperty((a, b) => a.maximum(b), (g) => g.randint(-8, 9) / 4, (g) => g.randint(-8, 9) / 4 + 0.125),

@@ -46,6 +46,6 @@ describe('op registry (ops package)', () => {
     const checked = new Set([...sources.matchAll(/gradcheckOp\('(\w+)'/g)].map((m) => m[1]));
     const missing = listOps().filter((op) => op.pkg === 'ops' && op.differentiable && !checked.has(op.name)).map((op) => op.name);
     expect(missing).toEqual([]);
-    expect(listOps().filter((op) => op.pkg === 'ops').length).toBe(6);
+    expect(listOps().filter((op) => op.pkg === 'ops').map((op) => op.name)).toContain('conv2d');
   });
 });

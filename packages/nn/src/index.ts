@@ -11,3 +11,11 @@ export { Optimizer, SGD, Adam, AdamW, StepLR, CosineAnnealingLR, type OptimizerS
 export { TensorDataset, DataLoader, type Dataset, type DataLoaderOptions } from './data.js';
 export { summarize, type Summary, type SummaryRow } from './summary.js';
 export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors, parseSafetensors } from './safetensors.js';
+
+// Normalization layers.
+
+// Padding and resizing layers.
+
+// Transposed convolution layer.
+
+// More losses.

@@ -16,3 +16,9 @@ export {
 } from './kernels.js';
 export { backendInfo, setBackendAsync, type BackendInfo } from './gpujs/backend.js';
 export { convOutSize, poolOutSize, pair, type Pair } from './geometry.js';
+
+// Normalization.
+
+// Padding and resizing.
+
+// Transposed convolution.
