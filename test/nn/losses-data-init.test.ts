@@ -37,7 +37,7 @@ describe('losses', () => {
   it('bad labels and shapes are named', () => {
     expect(() => crossEntropy(logits, [0, 3])).toThrow('crossEntropy: label 3 at position 1 is not a class index in [0, 3)');
     expect(() => crossEntropy(logits, [0])).toThrow('crossEntropy: got 1 labels for 2 rows of logits');
-    expect(() => crossEntropy(logits.reshape(6), [0])).toThrow("crossEntropy: 'logits' must be [N, C], got [6]");
+    expect(() => crossEntropy(logits.reshape(6), [0])).toThrow("crossEntropy: 'logits' must be [N, C] or [N, C, d1, ...], got [6]");
     expect(() => crossEntropy(logits, [0, 1], { labelSmoothing: 2 })).toThrow(/labelSmoothing must be in \[0, 1\]/);
     expect(() => mseLoss(tensor([1]), tensor([1, 2]))).toThrow("mseLoss: 'input' [1] and 'target' [2] must have the same shape");
   });

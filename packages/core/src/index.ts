@@ -24,5 +24,5 @@ export {
   leakyRelu, elu, selu, silu, mish, softplus, hardtanh, hardsigmoid, hardswish, logSigmoid, gelu, prelu, type SoftplusOptions, type GeluOptions,
 } from './ops/activations.js';
 export {
-  reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, narrow, slice, gather, indexSelect, cast, clone,
+  reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, narrow, slice, select, gather, indexSelect, cast, clone,
 } from './ops/shape.js';

@@ -172,7 +172,8 @@ export class Tensor {
   unsqueeze(dim: number): Tensor { return sh.unsqueeze(this, dim); }
   expand(...shape: number[] | [readonly number[]]): Tensor { return sh.expand(this, flatArgs(shape)); }
   narrow(dim: number, start: number, length: number): Tensor { return sh.narrow(this, dim, start, length); }
-  slice(dim: number, start: number, end?: number): Tensor { return sh.slice(this, dim, start, end); }
+  slice(dim: number, start: number, end?: number, step = 1): Tensor { return sh.slice(this, dim, start, end, step); }
+  select(dim: number, index: number): Tensor { return sh.select(this, dim, index); }
   gather(dim: number, index: IndexLike): Tensor { return sh.gather(this, dim, index); }
   indexSelect(dim: number, index: IndexLike): Tensor { return sh.indexSelect(this, dim, index); }
 }

@@ -19,3 +19,8 @@ export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors
 // Transposed convolution layer.
 
 // More losses.
+export { type CrossEntropyOptions, type NllOptions } from './losses.js';
+export {
+  l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv,
+  type LossOptions, type SmoothL1Options, type HuberOptions, type BceOptions, type BceWithLogitsOptions, type KlDivOptions,
+} from './losses-pointwise.js';

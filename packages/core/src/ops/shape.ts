@@ -110,35 +110,56 @@ function copyBlock(src: TypedArray, dst: TypedArray, shape: Shape, dim: number, 
 }
 
 const NARROW = defineOp({ name: 'narrow', inputs: ['input'], differentiable: true });
+/** The block [start, start + length) of dim; a negative start counts from the end, as in PyTorch. */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   requireTensor('narrow', 'input', x);
+  if (x.ndim === 0) throw new ShapeError('narrow: cannot narrow a 0-d tensor (input [])');
   const d = normalizeDim(NARROW.name, dim, x.ndim);
   const size = x.shape[d];
-  if (start < 0) start += size;
-  if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > size) {
+  const from = start < 0 ? start + size : start;
+  if (!Number.isInteger(start) || !Number.isInteger(length) || from < 0 || length < 0 || from + length > size) {
     throw new ValueError(`narrow: start ${start} and length ${length} do not fit dim ${dim} of size ${size} in ${fmtShape(x.shape)}`);
   }
   const outShape = x.shape.map((s, i) => (i === d ? length : s));
   const out = allocate(x.dtype, numel(outShape));
-  copyBlock(x.data, out, x.shape, d, start, length, false);
+  copyBlock(x.data, out, x.shape, d, from, length, false);
   return track(NARROW, [x], new Tensor(out, outShape), (g) => {
     const gx = allocate(g.dtype, x.numel());
-    copyBlock(g.data, gx, x.shape, d, start, length, true);
+    copyBlock(g.data, gx, x.shape, d, from, length, true);
     return [new Tensor(gx, x.shape)];
   });
 }
 
-/** Python-style slice [start, end) along dim; negative indices count from the end, bounds clip. */
-export function slice(x: Tensor, dim: number, start: number, end?: number): Tensor {
+/**
+ * Python-style slice [start, end) with a step along dim; negative start/end count from the end and
+ * out-of-range bounds clip. step must be >= 1: PyTorch rejects zero and negative steps.
+ */
+export function slice(x: Tensor, dim: number, start: number, end?: number, step = 1): Tensor {
   requireTensor('slice', 'input', x);
+  if (x.ndim === 0) throw new ShapeError('slice: cannot slice a 0-d tensor (input [])');
   const d = normalizeDim('slice', dim, x.ndim);
-  for (const [name, v] of [['start', start], ['end', end ?? 0]] as const) {
+  for (const [name, v] of [['start', start], ['end', end ?? 0], ['step', step]] as const) {
     if (!Number.isInteger(v)) throw new ValueError(`slice: argument '${name}' must be an integer, got ${v} (input ${fmtShape(x.shape)})`);
   }
+  if (step < 1) throw new ValueError(`slice: argument 'step' must be positive (as in PyTorch), got ${step} (input ${fmtShape(x.shape)})`);
   const size = x.shape[d];
   const clip = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
-  const s = clip(start), e = clip(end ?? size);
-  return narrow(x, d, s, Math.max(e - s, 0));
+  const s = clip(start), length = Math.max(clip(end ?? size) - s, 0);
+  if (step === 1) return narrow(x, d, s, length);
+  // indexSelect's backward scatters the gradient back to the picked positions
+  return indexSelect(x, d, Int32Array.from({ length: Math.ceil(length / step) }, (_, k) => s + k * step));
+}
+
+/** The slice at `index` of dim, with dim removed (PyTorch's select); a negative index counts from the end. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  requireTensor('select', 'input', x);
+  if (x.ndim === 0) throw new ShapeError('select: cannot select from a 0-d tensor (input [])');
+  const d = normalizeDim('select', dim, x.ndim);
+  const size = x.shape[d];
+  if (!Number.isInteger(index) || index < -size || index >= size) {
+    throw new ValueError(`select: index ${index} is out of range for dim ${dim} of size ${size} in ${fmtShape(x.shape)} (valid: ${-size} to ${size - 1})`);
+  }
+  return reshape(narrow(x, d, index < 0 ? index + size : index, 1), x.shape.filter((_, i) => i !== d));
 }
 
 /**
