@@ -678,6 +678,175 @@ def activation_cases():
 # Issue 15, losses and indexing.
 
 
+def both_dtypes(cases, name, inputs, fn, grads):
+    """Append the case `name` in float64 and float32 (torch computes both): fn(*inputs.values()),
+    and the gradients of sum(output * gradOutput) for the inputs named in `grads`. Integer inputs
+    (targets, indices) are listed under "int" and stay integers."""
+    seed(name)
+    grad_out = None
+    for dtype in (torch.float64, torch.float32):
+        leaves = {k: (v.to(dtype).requires_grad_(k in grads) if v.is_floating_point() else v)
+                  for k, v in inputs.items()}
+        out = fn(*leaves.values())
+        if grad_out is None:
+            grad_out = randn(*out.shape)
+        g = grad_out.to(dtype)
+        gs = torch.autograd.grad(out, [leaves[k] for k in grads], g) if grads else []
+        case = {"name": name, "dtype": str(dtype).replace("torch.", ""),
+                "int": [k for k, v in inputs.items() if not v.is_floating_point()],
+                "inputs": {k: ser_nf(v) for k, v in leaves.items()},
+                "gradOutput": ser_nf(g), "output": ser_nf(out),
+                "grads": {k: ser_nf(v) for k, v in zip(grads, gs)}}
+        cases.append(case)
+
+
+def loss_cases():
+    """Issue 15 losses, each in float64 and float32. Awkward points on purpose: class weights,
+    ignoreIndex (custom, out of the class range, every target ignored with 'sum'/'none'), label
+    smoothing with weights, spatial [N, C, H, W] and [N, C, L], BCE at exactly 0 and 1, BCE with
+    logits at +-50 / +-100 with posWeight, smooth L1 / Huber at and around beta / delta and at
+    d = 0, KL with zeros in the target, every reduction. Gradients are with respect to the input
+    (and the target where PyTorch's is finite)."""
+    cases = []
+    add = lambda name, inputs, fn, grads=("input",): both_dtypes(cases, name, inputs, fn, list(grads))
+    t = lambda *v: torch.tensor(v, dtype=DTYPE)
+    ints = lambda *v: torch.tensor(v, dtype=torch.int64)
+
+    seed("losses/ce")
+    x54, w4 = randn(5, 4), uniform(0.2, 2.0, 4)
+    y5 = ints(0, 3, 1, 3, 2)
+    add("ce_mean", {"input": x54, "target": y5}, lambda x, y: F.cross_entropy(x, y))
+    add("ce_weight_mean", {"input": x54, "target": y5, "weight": w4}, lambda x, y, w: F.cross_entropy(x, y, weight=w))
+    add("ce_weight_sum", {"input": x54, "target": y5, "weight": w4},
+        lambda x, y, w: F.cross_entropy(x, y, weight=w, reduction="sum"))
+    y_ign = ints(0, -100, 1, 3, -100)
+    add("ce_ignore_weight_mean", {"input": x54, "target": y_ign, "weight": w4},
+        lambda x, y, w: F.cross_entropy(x, y, weight=w))
+    add("ce_ignore_none", {"input": x54, "target": y_ign}, lambda x, y: F.cross_entropy(x, y, reduction="none"))
+    add("ce_ignore_custom_mean", {"input": x54, "target": y5, "weight": w4},
+        lambda x, y, w: F.cross_entropy(x, y, weight=w, ignore_index=3))
+    # ignoreIndex outside [0, C): exempt from the range check
+    add("ce_ignore_out_of_range", {"input": x54, "target": ints(7, 3, 7, 0, 2)},
+        lambda x, y: F.cross_entropy(x, y, ignore_index=7))
+    all_ign = ints(-100, -100, -100, -100, -100)
+    add("ce_all_ignored_sum", {"input": x54, "target": all_ign}, lambda x, y: F.cross_entropy(x, y, reduction="sum"))
+    add("ce_all_ignored_none", {"input": x54, "target": all_ign, "weight": w4},
+        lambda x, y, w: F.cross_entropy(x, y, weight=w, reduction="none"))
+    add("ce_all_ignored_smoothing_sum", {"input": x54, "target": all_ign, "weight": w4},
+        lambda x, y, w: F.cross_entropy(x, y, weight=w, label_smoothing=0.3, reduction="sum"))
+    for red in ("mean", "sum", "none"):
+        add(f"ce_smoothing_weight_ignore_{red}", {"input": x54, "target": y_ign, "weight": w4},
+            lambda x, y, w, red=red: F.cross_entropy(x, y, weight=w, ignore_index=-100, label_smoothing=0.2, reduction=red))
+    add("ce_smoothing_mean", {"input": x54, "target": y5}, lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1))
+    add("ce_smoothing_one", {"input": x54, "target": y5}, lambda x, y: F.cross_entropy(x, y, label_smoothing=1.0))
+    seed("losses/spatial")
+    x2345, w3 = randn(2, 3, 4, 5), uniform(0.2, 2.0, 3)
+    y245 = torch.randint(0, 3, (2, 4, 5))
+    y245[0, 1, 2] = y245[1, 3, 0] = y245[1, 0, 4] = -100
+    for red in ("mean", "sum", "none"):
+        add(f"ce_spatial_weight_ignore_{red}", {"input": x2345, "target": y245, "weight": w3},
+            lambda x, y, w, red=red: F.cross_entropy(x, y, weight=w, reduction=red))
+    add("ce_spatial_smoothing_weight_mean", {"input": x2345, "target": y245, "weight": w3},
+        lambda x, y, w: F.cross_entropy(x, y, weight=w, label_smoothing=0.15))
+    x234, y24 = randn(2, 3, 4), ints(0, 2, -100, 1, 1, 1, 0, 2).reshape(2, 4)
+    add("ce_spatial_1d_smoothing_none", {"input": x234, "target": y24},
+        lambda x, y: F.cross_entropy(x, y, label_smoothing=0.25, reduction="none"))
+    add("nll_weight_ignore_mean", {"input": x54, "target": y_ign, "weight": w4}, lambda x, y, w: F.nll_loss(x, y, weight=w))
+    add("nll_ignore_custom_sum", {"input": x54, "target": y5}, lambda x, y: F.nll_loss(x, y, ignore_index=1, reduction="sum"))
+    add("nll_spatial_weight_mean", {"input": x2345, "target": y245, "weight": w3}, lambda x, y, w: F.nll_loss(x, y, weight=w))
+    add("nll_spatial_none", {"input": x2345, "target": y245}, lambda x, y: F.nll_loss(x, y, reduction="none"))
+
+    seed("losses/bce")
+    p34, q34 = uniform(0.05, 0.95, 3, 4), uniform(0, 1, 3, 4)
+    for red in ("mean", "sum", "none"):
+        add(f"bce_{red}", {"input": p34, "target": q34}, lambda x, y, red=red: F.binary_cross_entropy(x, y, reduction=red),
+            grads=("input", "target"))
+    # exactly 0 and 1 (log clamped at -100; the backward's 1e-12 floor), with targets 0, 1 and between
+    edges = t(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1e-30, 1e-8, 0.5, 0.999, 0.25, 0.75)
+    add("bce_edges_none", {"input": edges, "target": t(0.0, 1.0, 0.5, 0.0, 1.0, 0.5, 1.0, 0.0, 0.5, 1.0, 0.25, 0.1)},
+        lambda x, y: F.binary_cross_entropy(x, y, reduction="none"))
+    add("bce_weight_broadcast_sum", {"input": p34, "target": q34, "weight": uniform(0.1, 2, 4)},
+        lambda x, y, w: F.binary_cross_entropy(x, y, weight=w, reduction="sum"), grads=("input", "target"))
+    z34 = randn(3, 4) * 3
+    for red in ("mean", "sum", "none"):
+        add(f"bce_logits_{red}", {"input": z34, "target": q34},
+            lambda x, y, red=red: F.binary_cross_entropy_with_logits(x, y, reduction=red), grads=("input", "target"))
+    big = t(50.0, -50.0, 100.0, -100.0, 0.0, 50.0, -50.0, 30.0, -30.0, 1e-3, 700.0, -700.0)
+    big_y = t(1.0, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 1.0, 0.3, 1.0, 0.2, 0.9)
+    add("bce_logits_large_none", {"input": big, "target": big_y},
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"), grads=("input", "target"))
+    add("bce_logits_large_posweight_none", {"input": big, "target": big_y, "pos_weight": uniform(0.5, 3, 12)},
+        lambda x, y, p: F.binary_cross_entropy_with_logits(x, y, pos_weight=p, reduction="none"), grads=("input", "target"))
+    add("bce_logits_posweight_weight_mean",
+        {"input": torch.cat([z34[:2], t(50.0, -50.0, 0.0, 7.0).reshape(1, 4)]), "target": q34,
+         "weight": uniform(0.1, 2, 3, 1), "pos_weight": uniform(0.5, 3, 4)},
+        lambda x, y, w, p: F.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=p), grads=("input", "target"))
+
+    seed("losses/regression")
+    a34, b34 = randn(3, 4), randn(3, 4)
+    b34[0, 0] = a34[0, 0]  # d = 0: the l1 / smooth-L1 kink
+    for red in ("mean", "sum", "none"):
+        add(f"l1_{red}", {"input": a34, "target": b34}, lambda x, y, red=red: F.l1_loss(x, y, reduction=red),
+            grads=("input", "target"))
+    # d = x - y at and either side of the threshold (exact in float32 too), at 0, and far out
+    def around(th):
+        d = [0.0, th, -th, th + 2 ** -10, th - 2 ** -10, -th - 2 ** -10, -th + 2 ** -10, 3 * th + 1, -5.0, 0.125]
+        return {"input": t(*d) + 1.0, "target": t(*[1.0] * len(d))}
+    for beta in (1.0, 0.5, 0.0):
+        add(f"smooth_l1_beta{beta}_none", around(beta or 0.25),
+            lambda x, y, beta=beta: F.smooth_l1_loss(x, y, beta=beta, reduction="none"), grads=("input", "target"))
+    add("smooth_l1_mean", {"input": a34, "target": b34}, lambda x, y: F.smooth_l1_loss(x, y), grads=("input", "target"))
+    for delta in (1.0, 0.75):
+        add(f"huber_delta{delta}_none", around(delta),
+            lambda x, y, delta=delta: F.huber_loss(x, y, delta=delta, reduction="none"), grads=("input", "target"))
+    add("huber_sum", {"input": 2 * a34, "target": b34}, lambda x, y: F.huber_loss(x, y, delta=0.5, reduction="sum"),
+        grads=("input", "target"))
+
+    seed("losses/kl")
+    logp = torch.log_softmax(randn(3, 5), 1)
+    probs = torch.softmax(randn(3, 5), 1)
+    probs_zeros = probs.clone()
+    probs_zeros[0, 1] = probs_zeros[2, 0] = probs_zeros[2, 4] = 0.0
+    for red in ("mean", "batchmean", "sum", "none"):
+        add(f"kl_{red}", {"input": logp, "target": probs}, lambda x, y, red=red: F.kl_div(x, y, reduction=red),
+            grads=("input", "target"))
+        # a zero target: PyTorch's target gradient there is NaN (0/0), so only the input's
+        add(f"kl_zeros_{red}", {"input": logp, "target": probs_zeros}, lambda x, y, red=red: F.kl_div(x, y, reduction=red))
+        add(f"kl_log_target_{red}", {"input": logp, "target": torch.log(probs)},
+            lambda x, y, red=red: F.kl_div(x, y, reduction=red, log_target=True), grads=("input", "target"))
+    add("kl_broadcast_batchmean", {"input": logp, "target": probs[:1]},
+        lambda x, y: F.kl_div(x, y, reduction="batchmean"), grads=("input", "target"))
+    add("kl_broadcast_input_none", {"input": logp[1:2], "target": probs},
+        lambda x, y: F.kl_div(x, y, reduction="none"), grads=("input", "target"))
+    return cases
+
+
+def indexing_cases():
+    """Issue 15 indexing in float64 and float32: negative dims, starts and indices where PyTorch
+    accepts them (narrow, select; gather's dim, not its index values), strided slices (clipped
+    bounds, an empty result), and a chain."""
+    cases = []
+    add = lambda name, inputs, fn: both_dtypes(cases, name, inputs, fn, ["input"])
+    seed("indexing")
+    x = randn(3, 5, 4)
+    add("narrow_neg_dim_start", {"input": x}, lambda x: x.narrow(-1, -3, 2))
+    add("narrow_neg_start_full", {"input": x}, lambda x: x.narrow(1, -5, 5))
+    add("narrow_empty_at_end", {"input": x}, lambda x: x.narrow(0, 3, 0))
+    add("select_neg_index", {"input": x}, lambda x: x.select(1, -1))
+    add("select_neg_dim", {"input": x}, lambda x: x.select(-1, -4))
+    add("select_first", {"input": x}, lambda x: x.select(0, 0))
+    add("select_1d", {"input": x[0, 0]}, lambda x: x.select(0, -2))
+    add("slice_step2", {"input": x}, lambda x: x[:, 1::2])
+    add("slice_neg_start_step3", {"input": x}, lambda x: x[:, -4:5:3])
+    add("slice_clipped_step4", {"input": x}, lambda x: x[-10:10:4])
+    add("slice_neg_end_step2", {"input": x}, lambda x: x[:, :, :-1:2])
+    add("slice_empty_step2", {"input": x}, lambda x: x[:, 4:1:2])
+    add("slice_step_past_end", {"input": x}, lambda x: x[:, 2::7])
+    add("gather_neg_dim", {"input": x, "index": torch.randint(0, 4, (2, 3, 6))}, lambda x, i: x.gather(-1, i))
+    add("chain", {"input": x}, lambda x: x.select(0, -1)[::2].narrow(-1, -2, 2) * x[1:, -3::2, 1:].sum())
+    return cases
+
+
 def st_encode(tensors, metadata=None):
     """{name: tensor} (+ {str: str} metadata) -> safetensors file bytes."""
     header = {}
@@ -1200,6 +1369,8 @@ OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
 # conv geometry groups:
 
 # losses and indexing groups:
+GROUPS["losses"] = loss_cases
+GROUPS["indexing"] = indexing_cases
 
 
 

@@ -23,10 +23,13 @@ export function expectMatch(actual: ArrayLike<number>, expected: JsonTensor, rto
   expectClose(got.filter((_, i) => finite[i]), want.filter((_, i) => finite[i]), rtol, atol, what);
 }
 
-/** A differentiable PyTorch case: inputs (in key order), gradOutput, output and the input gradients. */
+/**
+ * A differentiable PyTorch case: inputs (in key order), gradOutput, output and the input gradients.
+ * Inputs named in `int` (class targets, indices) are int32 tensors.
+ */
 export interface GradCase {
   name: string; dtype: 'float64' | 'float32'; inputs: Record<string, JsonTensor>; gradOutput: JsonTensor;
-  output: JsonTensor; grads: Record<string, JsonTensor>;
+  output: JsonTensor; grads: Record<string, JsonTensor>; int?: string[];
 }
 
 /**
@@ -36,7 +39,8 @@ export interface GradCase {
 export function expectGradCase(c: GradCase, fn: (...xs: Tensor[]) => Tensor): void {
   const [rtol, atol] = c.dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
   const names = Object.keys(c.inputs);
-  const { out, vjp: pullback } = vjp(fn, ...names.map((n) => toTensor(c.inputs[n], c.dtype)));
+  const input = (n: string) => (c.int?.includes(n) ? new Tensor(Int32Array.from(values(c.inputs[n])), c.inputs[n].shape) : toTensor(c.inputs[n], c.dtype));
+  const { out, vjp: pullback } = vjp(fn, ...names.map(input));
   expect(out.shape).toEqual(c.output.shape);
   expect(out.dtype).toBe(c.dtype);
   expectMatch(out.data, c.output, rtol, atol, `${c.name} output`);

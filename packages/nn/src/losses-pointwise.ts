@@ -67,20 +67,21 @@ export function l1Loss(input: Tensor, target: Tensor, opts: LossOptions = {}): T
 
 const SMOOTH_L1 = defineOp({ name: 'smoothL1Loss', inputs: ['input', 'target'], differentiable: true, pkg: 'nn' });
 export interface SmoothL1Options extends LossOptions { beta?: number }
-/** 0.5·d²/β where |d| < β, else |d| − 0.5·β (d = x − y); β = 0 is l1Loss. */
+/** 0.5·d²/β where |d| < β, else |d| − 0.5·β (d = x − y); β = 0 is l1Loss (but for the gradient at d = 0, as in PyTorch). */
 export function smoothL1Loss(input: Tensor, target: Tensor, opts: SmoothL1Options = {}): Tensor {
   checkOperands(SMOOTH_L1.name, input, target);
   checkReduction(SMOOTH_L1.name, opts.reduction ?? 'mean');
   const beta = checkParam(SMOOTH_L1.name, 'beta', opts.beta ?? 1, (b) => b >= 0 && b < Infinity, 'a finite number >= 0');
+  // PyTorch's backward, whose first branch also takes d = 0 when β = 0 (gradient −1 there); the
+  // target's is the same function with input and target swapped (−1 at d = 0 too), as in PyTorch
   const d = (x: number, y: number) => {
     const v = x - y;
-    if (beta === 0) return Math.sign(v);
     return v <= -beta ? -1 : v >= beta ? 1 : v / beta;
   };
   const loss = pointwise(SMOOTH_L1, input, target, (x, y) => {
     const z = Math.abs(x - y);
     return z < beta ? (0.5 * z * z) / beta : z - 0.5 * beta;
-  }, d, (x, y) => -d(x, y));
+  }, d, (x, y) => d(y, x));
   return reduce(loss, opts.reduction ?? 'mean', SMOOTH_L1.name);
 }
 
@@ -98,12 +99,12 @@ export function huberLoss(input: Tensor, target: Tensor, opts: HuberOptions = {}
   const loss = pointwise(HUBER, input, target, (x, y) => {
     const z = Math.abs(x - y);
     return z < delta ? 0.5 * z * z : delta * (z - 0.5 * delta);
-  }, d, (x, y) => -d(x, y));
+  }, d, (x, y) => d(y, x));
   return reduce(loss, opts.reduction ?? 'mean', HUBER.name);
 }
 
-// PyTorch's backward floor for x·(1 − x).
-const BCE_EPSILON = 1e-12;
+// PyTorch's backward floor for x·(1 − x): the float constant 1e-12f, also in float64.
+const BCE_EPSILON = Math.fround(1e-12);
 const BCE = defineOp({ name: 'binaryCrossEntropy', inputs: ['input', 'target'], differentiable: true, pkg: 'nn' });
 export interface BceOptions extends LossOptions {
   /** Broadcasts to the input's shape; constant (no gradient). */
