@@ -46,7 +46,14 @@ const awayFrom = (kinks: readonly number[], scale: number): Draw => (g) => {
 };
 
 export const properties: Record<string, () => void> = {
-  // issue 15, indexing and losses (block reserved).
+  // issue 15, indexing and losses. select: a composite of narrow and reshape, any dim and index,
+  // negative ones included (PyTorch accepts both).
+  select: () => fc.assert(fc.property(dimCase(1).chain(([shape, dim, , seed]) => {
+    const size = shape[dim < 0 ? dim + shape.length : dim];
+    return fc.tuple(fc.constant([shape, dim, seed] as const), fc.integer({ min: -size, max: size - 1 }));
+  }), ([[shape, dim, seed], index]) => {
+    expectGradcheck((t) => t.select(dim, index), [leaf(new Generator(seed), shape)]);
+  }), fcOpts()),
 
   // issue 15, elementwise math. maximum/minimum: operands on offset grids, never tied (the gradient
   // splits there); rounding ops: values 0.1+ from every integer and half-integer (their jumps).
@@ -149,8 +156,10 @@ export const properties: Record<string, () => void> = {
   }), fcOpts()),
   narrow: () => fc.assert(fc.property(dimCase(1).chain(([shape, dim, , seed]) => {
     const size = shape[dim < 0 ? dim + shape.length : dim];
-    return fc.integer({ min: 0, max: size })
-      .chain((start) => fc.tuple(fc.constant([shape, dim, seed] as const), fc.constant(start), fc.integer({ min: 0, max: size - start })));
+    // a negative start counts from the end
+    return fc.integer({ min: -size, max: size })
+      .chain((start) => fc.tuple(fc.constant([shape, dim, seed] as const), fc.constant(start),
+        fc.integer({ min: 0, max: size - (start < 0 ? start + size : start) })));
   }), ([[shape, dim, seed], start, length]) => {
     expectGradcheck((t) => t.narrow(dim, start, length), [leaf(new Generator(seed), shape)]);
   }), fcOpts()),
@@ -229,9 +238,10 @@ const composites: Record<string, () => void> = {
   'transpose + flatten + squeeze/unsqueeze': () => fc.assert(fc.property(shapeArb(3, 3, 1, 2), seedArb, (shape, seed) => {
     expectGradcheck((t) => t.transpose(0, -1).flatten().unsqueeze(0).unsqueeze(-1).squeeze().mul(2), [leaf(new Generator(seed), shape)]);
   }), fcOpts()),
-  slice: () => fc.assert(fc.property(dimCase(1), fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 }), ([shape, dim, , seed], s, e) => {
-    expectGradcheck((t) => t.slice(dim, s, e), [leaf(new Generator(seed), shape)]);
-  }), fcOpts()),
+  slice: () => fc.assert(fc.property(dimCase(1), fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 }), fc.integer({ min: 1, max: 4 }),
+    ([shape, dim, , seed], s, e, step) => {
+      expectGradcheck((t) => t.slice(dim, s, e, step), [leaf(new Generator(seed), shape)]);
+    }), fcOpts()),
   'fan-out (one input used many times)': () => fc.assert(fc.property(shapeArb(2, 3), seedArb, (shape, seed) => {
     expectGradcheck((t) => t.mul(t).add(t.exp()).sub(t.tanh().mul(t)), [leaf(new Generator(seed), shape)]);
   }), fcOpts()),
