@@ -39,7 +39,8 @@ export interface GradCase {
 export function expectGradCase(c: GradCase, fn: (...xs: Tensor[]) => Tensor): void {
   const [rtol, atol] = c.dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
   const names = Object.keys(c.inputs);
-  const input = (n: string) => (c.int?.includes(n) ? new Tensor(Int32Array.from(values(c.inputs[n])), c.inputs[n].shape) : toTensor(c.inputs[n], c.dtype));
+  const input = (n: string) => (c.int?.includes(n)
+    ? new Tensor(Int32Array.from(values(c.inputs[n])), c.inputs[n].shape) : toTensor(c.inputs[n], c.dtype));
   const { out, vjp: pullback } = vjp(fn, ...names.map(input));
   expect(out.shape).toEqual(c.output.shape);
   expect(out.dtype).toBe(c.dtype);

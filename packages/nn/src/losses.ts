@@ -117,7 +117,7 @@ function meanDivisor(op: string, input: Tensor, r: { denominator: number; count:
   if (r.total === 0) throw new ValueError(`${op}: reduction 'mean' over no targets (input ${fmtShape(input.shape)}) is 0/0; use reduction 'sum'`);
   if (r.count === 0) {
     throw new ValueError(`${op}: every target equals ignoreIndex ${r.ignoreIndex}, so reduction 'mean' is 0/0 (PyTorch returns NaN); `
-      + `use reduction 'sum' (0) or 'none'`);
+      + "use reduction 'sum' (0) or 'none'");
   }
   if (r.denominator === 0) throw new ValueError(`${op}: the class weights of the kept targets sum to 0, so reduction 'mean' is 0/0; use reduction 'sum'`);
   return r.denominator;
