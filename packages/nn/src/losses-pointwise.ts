@@ -182,16 +182,16 @@ export function klDiv(input: Tensor, target: Tensor, opts: KlDivOptions = {}): T
   checkReduction(op, reduction, ['mean', 'batchmean', 'sum', 'none']);
   const shape = broadcastShapes(op, input.shape, target.shape, ['input', 'target']);
   const [x, y] = [input, target].map((t) => (t.shape.join() === shape.join() ? t : t.expand(shape)));
+  if (!opts.logTarget) {
+    for (let i = 0; i < target.data.length; i++) {
+      if (!(target.data[i] >= 0)) {
+        throw new ValueError(`${op}: 'target' ${fmtShape(target.shape)} must hold probabilities >= 0 (or pass logTarget: true), got ${target.data[i]}`);
+      }
+    }
+  }
   const loss = opts.logTarget
     ? pointwise(KL_DIV, x, y, (a, b) => Math.exp(b) * (b - a), (_, b) => -Math.exp(b), (a, b) => Math.exp(b) * (b - a + 1))
-    : (() => {
-      for (let i = 0; i < y.data.length; i++) {
-        if (!(y.data[i] >= 0)) {
-          throw new ValueError(`${op}: 'target' ${fmtShape(target.shape)} must hold probabilities >= 0 (or pass logTarget: true), got ${y.data[i]}`);
-        }
-      }
-      return pointwise(KL_DIV, x, y, (a, b) => (b === 0 ? 0 : b * (Math.log(b) - a)), (_, b) => -b, (a, b) => (b === 0 ? 0 : Math.log(b) + 1 - a));
-    })();
+    : pointwise(KL_DIV, x, y, (a, b) => (b === 0 ? 0 : b * (Math.log(b) - a)), (_, b) => -b, (a, b) => (b === 0 ? 0 : Math.log(b) + 1 - a));
   if (reduction !== 'batchmean') return reduce(loss, reduction, op);
   if (input.ndim === 0) return loss.sum();
   if (input.shape[0] === 0) throw new ValueError(`${op}: reduction 'batchmean' of an empty batch ${fmtShape(input.shape)} is 0/0; use reduction 'sum'`);

@@ -100,7 +100,7 @@ function weightedNll(op: string, logp: Tensor, labels: Labels, opts: NllOptions)
   const kept = new Tensor(Int32Array.from(target, (t) => +(t !== ignoreIndex)), shape);
   let denominator = 0, count = 0;
   for (let i = 0; i < target.length; i++) {
-    if (target[i] === ignoreIndex) continue; // index 0 is a valid stand-in; its weight is 0
+    if (target[i] === ignoreIndex) continue; // gathers class 0, weight 0, masked out below
     index[i] = target[i];
     wy.data[i] = w ? w[target[i]] : 1;
     denominator += wy.data[i];
