@@ -17,5 +17,6 @@ export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors
 // Padding and resizing layers.
 
 // Transposed convolution layer.
+export { ConvTranspose2d, type ConvTranspose2dLayerOptions } from './conv-transpose.js';
 
 // More losses.
