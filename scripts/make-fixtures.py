@@ -722,6 +722,8 @@ def conv_geometry_cases():
         conv_transpose_case("convT_groups", 2, 4, 3, 3, 6, (3, 3), (2, 2), (1, 1), (1, 0), (1, 1), 2, True),
         conv_transpose_case("convT_depthwise_nobias", 1, 3, 4, 4, 3, (2, 2), (2, 2), (0, 0), (0, 0), (1, 1), 3, False),
         conv_transpose_case("convT_1x1_stride2_outpad", 1, 2, 3, 3, 2, (1, 1), (2, 2), (0, 0), (1, 1), (1, 1), 1, True),
+        # 1x1, stride 1: outputPadding (below the dilation) grows the output past any window
+        conv_transpose_case("convT_1x1_dilation2_outpad", 2, 3, 3, 4, 2, (1, 1), (1, 1), (0, 0), (1, 1), (2, 2), 1, True),
         conv_transpose_case("convT_big_padding", 1, 2, 5, 5, 2, (3, 3), (1, 1), (2, 2), (0, 0), (1, 1), 1, True),
     ]
     by_name = {c["name"]: c for c in cases}

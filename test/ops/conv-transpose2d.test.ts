@@ -61,6 +61,26 @@ function tensors(c: TCase, dtype: FloatDType) {
 }
 
 describe('convTranspose2d against the definition', () => {
+  it('a 1×1 kernel at stride 1 whose outputPadding (below the dilation) adds a row and a column that only the bias reaches', () => {
+    const c: TCase = {
+      N: 2, C: 3, H: 3, W: 4, OC: 2, KH: 1, KW: 1, stride: [1, 1], padding: [0, 0], outputPadding: [1, 1], dilation: [2, 2],
+      groups: 1, bias: true, seed: 3,
+    };
+    for (const dtype of ['float64', 'float32'] as const) {
+      const [x, w, b] = tensors(c, dtype);
+      const { out, vjp: pull } = vjp((xx, ww, bb) => convTranspose2d(xx, ww, bb, optsOf(c)), x, w, b);
+      expect(out.shape).toEqual([2, 2, 4, 5]);
+      expectClose(out.data, scatterRef(x.data, w.data, b.data, c), 1e-6, 1e-6, `${dtype} output`);
+      // ∂x[n, ci] = Σ_o w[ci, o]·dy[n, o] over the input's own pixels: dy = 1 on them and 100 on the extra row and column.
+      const dy = zeros(out.shape, { dtype }).add(1);
+      for (let p = 0; p < 4; p++) for (let i = 0; i < 20; i++) if (i % 5 === 4 || i >= 15) dy.data[p * 20 + i] = 100;
+      const [gx] = pull(dy);
+      for (let n = 0; n < 2; n++) for (let ci = 0; ci < 3; ci++) for (let i = 0; i < 12; i++) {
+        expect(gx.data[(n * 3 + ci) * 12 + i]).toBeCloseTo(w.data[ci * 2] + w.data[ci * 2 + 1], 5);
+      }
+    }
+  });
+
   it('forward equals the float64 scatter loops, float64 and float32, on random geometries', () => fc.assert(fc.property(tcaseArb, (c) => {
     for (const dtype of ['float64', 'float32'] as const) {
       const [x, w, b] = tensors(c, dtype);
