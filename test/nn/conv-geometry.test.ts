@@ -64,7 +64,7 @@ describe('ConvTranspose2d', () => {
     expect(() => new ConvTranspose2d(4, 6, 3, { dtype: 'int32' as never })).toThrow(/ConvTranspose2d: 'dtype' must be 'float32' or 'float64'/);
   });
 
-  it("describes itself and counts its MACs in summary(): input elements × (outChannels/groups)·KH·KW", () => {
+  it('describes itself and counts its MACs in summary(): input elements × (outChannels/groups)·KH·KW', () => {
     const m = new ConvTranspose2d(4, 6, 3, { stride: 2, outputPadding: 1, groups: 2 });
     expect(m.describe()).toBe('ConvTranspose2d(4, 6, kernelSize=3×3, stride=2×2, padding=0×0, outputPadding=1×1, groups=2)');
     const s = m.summary([2, 4, 5, 5]);

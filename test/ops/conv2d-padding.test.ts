@@ -68,7 +68,7 @@ describe("'same' and 'valid' against the definition", () => {
     }
   }), fcOpts()));
 
-  it("the odd padding goes to the bottom/right: with a 2×2 kernel the last row and column see the padding", () => {
+  it('the odd padding goes to the bottom/right: with a 2×2 kernel the last row and column see the padding', () => {
     // x = 1 everywhere, w = 1: an output cell counts the input cells of its window [oh, oh + 1] × [ow, ow + 1].
     const y = conv2d(zeros([1, 1, 3, 3]).add(1), zeros([1, 1, 2, 2]).add(1), null, { padding: 'same' });
     expect(Array.from(y.data)).toEqual([4, 4, 2, 4, 4, 2, 2, 2, 1]);
