@@ -87,7 +87,7 @@ describe("Conv2d with padding 'same' / 'valid'", () => {
   it("refuses a strided 'same' and an unknown string when built, as PyTorch does", () => {
     expect(() => new Conv2d(2, 3, 3, { padding: 'same', stride: [1, 2] }))
       .toThrow(/Conv2d: padding='same' is not supported for strided convolutions, got stride \[1,2\]/);
-    expect(() => new Conv2d(2, 3, 3, { padding: 'full' as never })).toThrow(/Conv2d: 'padding' must be 'same', 'valid', an integer >= 0 or a pair/);
+    expect(() => new Conv2d(2, 3, 3, { padding: 'full' as never })).toThrow(/Conv2d: 'padding' must be an integer >= 0 or a pair \[h, w\] of them, or 'same' or 'valid', got "full"/);
     expect(() => new Conv2d(2, 3, 3, { padding: -1 })).toThrow(/Conv2d: 'padding' must be an integer >= 0/);
   });
 });

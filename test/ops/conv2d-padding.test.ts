@@ -122,7 +122,7 @@ describe('errors: bad input -> typed error naming op, argument and shapes', () =
     ["strided 'same', fused", () => fusedConv2d(x, w, null, { padding: 'same', stride: 2 }), ValueError,
       /fusedConv2d: padding='same' is not supported for strided convolutions, got stride 2×2/],
     ['an unknown padding string', () => conv2d(x, w, null, { padding: 'full' as Conv2dPadding }), ValueError,
-      /conv2d: argument 'padding' must be 'same', 'valid', a number or a pair \[h, w\], got 'full' \(input \[1, 2, 5, 5\]/],
+      /conv2d: argument 'padding' must be a number or a pair \[h, w\] of numbers, or 'same' or 'valid', got 'full' \(input \[1, 2, 5, 5\]/],
     ["'same' on an empty plane", () => conv2d(zeros([1, 2, 0, 5]), w, null, { padding: 'same' }), ShapeError,
       /conv2d: input 0×5 padded by 'same' is smaller than the dilated kernel 2×2 \(input \[1, 2, 0, 5\]/],
     ["'same' with a bad dilation names the dilation", () => conv2d(x, w, null, { padding: 'same', dilation: 0 }), ValueError,

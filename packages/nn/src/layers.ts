@@ -98,9 +98,9 @@ function checkConvPadding(layer: string, padding: unknown, stride: Pair | undefi
     if (stride !== undefined && pair(stride).some((s) => s !== 1)) {
       throw new ValueError(`${layer}: padding='same' is not supported for strided convolutions, got stride ${show(stride)}`);
     }
+  } else if (typeof padding === 'string' && padding !== 'valid') {
+    throw new ValueError(`${layer}: 'padding' must be an integer >= 0 or a pair [h, w] of them, or 'same' or 'valid', got ${show(padding)}`);
   } else if (padding !== 'valid' && padding !== undefined) {
-    const ok = typeof padding === 'number' || Array.isArray(padding);
-    if (!ok) throw new ValueError(`${layer}: 'padding' must be 'same', 'valid', an integer >= 0 or a pair [h, w] of them, got ${show(padding)}`);
     pairArg(layer, 'padding', padding, 0);
   }
 }

@@ -147,7 +147,7 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
   const padding = opts.padding ?? 0;
   const same = padding === 'same';
   if (typeof padding === 'string' && !same && padding !== 'valid') {
-    throw new ValueError(`${op}: argument 'padding' must be 'same', 'valid', a number or a pair [h, w], got '${padding}' (${shapes})`);
+    throw new ValueError(`${op}: argument 'padding' must be a number or a pair [h, w] of numbers, or 'same' or 'valid', got '${padding}' (${shapes})`);
   }
   const [SH, SW] = pair(opts.stride ?? 1, op, 'stride');
   const [DH, DW] = pair(opts.dilation ?? 1, op, 'dilation');
