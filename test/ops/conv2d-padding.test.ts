@@ -124,7 +124,7 @@ describe('errors: bad input -> typed error naming op, argument and shapes', () =
     ['an unknown padding string', () => conv2d(x, w, null, { padding: 'full' as Conv2dPadding }), ValueError,
       /conv2d: argument 'padding' must be a number or a pair \[h, w\] of numbers, or 'same' or 'valid', got 'full' \(input \[1, 2, 5, 5\]/],
     ["'same' on an empty plane", () => conv2d(zeros([1, 2, 0, 5]), w, null, { padding: 'same' }), ShapeError,
-      /conv2d: input 0×5 padded by 'same' is smaller than the dilated kernel 2×2 \(input \[1, 2, 0, 5\]/],
+      /conv2d: padding='same' needs a non-empty input plane, got 0×5 \(input \[1, 2, 0, 5\]/],
     ["'same' with a bad dilation names the dilation", () => conv2d(x, w, null, { padding: 'same', dilation: 0 }), ValueError,
       /conv2d: 'dilation' must be an integer >= 1, got 0/],
   ]);

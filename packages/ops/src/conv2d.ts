@@ -174,8 +174,9 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
     throw new ShapeError(`${op}: 'bias' must have shape [${OC}], got ${fmtShape(bias.shape)} (${shapes})`);
   }
   const [OH, OW] = same ? [H, W] : [convOutSize(H, KH, SH, PH, DH), convOutSize(W, KW, SW, PW, DW)];
+  if (same && (OH < 1 || OW < 1)) throw new ShapeError(`${op}: padding='same' needs a non-empty input plane, got ${H}×${W} (${shapes})`);
   if (OH < 1 || OW < 1) {
-    throw new ShapeError(`${op}: input ${H}×${W} padded by ${same ? "'same'" : `${PH}×${PW}`} is smaller than the dilated kernel ` +
+    throw new ShapeError(`${op}: input ${H}×${W} padded by ${PH}×${PW} is smaller than the dilated kernel ` +
       `${DH * (KH - 1) + 1}×${DW * (KW - 1) + 1} (${shapes})`);
   }
   checkNumel(op, [N, OC, OH, OW]);
