@@ -674,6 +674,64 @@ def activation_cases():
 # Issue 15, padding and resizing (pad, interpolate).
 
 # Issue 15, conv geometry ('same'/'valid' padding, transposed conv).
+def conv_padding_case(name, n, c, h, w, oc, k, padding, dilation, groups, bias):
+    """F.conv2d with a string padding ('same' pads d*(k-1), the odd one bottom/right)."""
+    seed(name)
+    inputs = {"x": randn(n, c, h, w), "weight": randn(oc, c // groups, *k)}
+    if bias:
+        inputs["bias"] = randn(oc)
+    params = {"padding": padding, "dilation": list(dilation), "groups": groups}
+
+    def fn(x, weight, bias=None):
+        return F.conv2d(x, weight, bias, 1, padding, dilation, groups)
+
+    return make_case(name, fn, inputs, params, op="conv2d")
+
+
+def conv_transpose_case(name, n, c, h, w, oc, k, stride, padding, output_padding, dilation, groups, bias):
+    """F.conv_transpose2d; weight [C_in, C_out/groups, kH, kW]."""
+    seed(name)
+    inputs = {"x": randn(n, c, h, w), "weight": randn(c, oc // groups, *k)}
+    if bias:
+        inputs["bias"] = randn(oc)
+    params = {"stride": list(stride), "padding": list(padding), "outputPadding": list(output_padding),
+              "dilation": list(dilation), "groups": groups}
+
+    def fn(x, weight, bias=None):
+        return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    return make_case(name, fn, inputs, params, op="convTranspose2d")
+
+
+def conv_geometry_cases():
+    cases = [
+        # name: N, C, H, W, OC, K, padding, dilation, groups, bias
+        conv_padding_case("same_k2", 2, 2, 5, 6, 3, (2, 2), "same", (1, 1), 1, True),
+        conv_padding_case("same_k4", 1, 3, 7, 6, 2, (4, 4), "same", (1, 1), 1, False),
+        conv_padding_case("same_k2x4_dilation2", 1, 2, 6, 7, 2, (2, 4), "same", (2, 2), 1, True),
+        conv_padding_case("same_k3x2_dilation_2x3_groups", 2, 4, 5, 8, 4, (3, 2), "same", (2, 3), 2, True),
+        conv_padding_case("same_k1", 1, 3, 4, 3, 2, (1, 1), "same", (1, 1), 1, True),
+        conv_padding_case("valid_k3", 2, 2, 6, 5, 3, (3, 3), "valid", (1, 1), 1, True),
+        conv_padding_case("valid_k2x3_dilation2", 1, 3, 7, 8, 2, (2, 3), "valid", (2, 1), 1, False),
+        # name: N, C_in, H, W, C_out, K, stride, padding, outputPadding, dilation, groups, bias
+        conv_transpose_case("convT_basic", 2, 3, 4, 5, 2, (3, 3), (1, 1), (0, 0), (0, 0), (1, 1), 1, True),
+        conv_transpose_case("convT_stride2_outpad1", 1, 2, 4, 3, 3, (3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1, True),
+        conv_transpose_case("convT_stride3_outpad_2x1", 2, 2, 3, 4, 2, (2, 3), (3, 3), (0, 1), (2, 1), (1, 1), 1, False),
+        conv_transpose_case("convT_stride_2x3_dilation2", 1, 3, 3, 3, 2, (3, 2), (2, 3), (1, 2), (0, 0), (2, 2), 1, True),
+        conv_transpose_case("convT_outpad_below_dilation", 1, 2, 3, 4, 2, (2, 2), (1, 2), (0, 0), (2, 1), (3, 2), 1, True),
+        conv_transpose_case("convT_groups", 2, 4, 3, 3, 6, (3, 3), (2, 2), (1, 1), (1, 0), (1, 1), 2, True),
+        conv_transpose_case("convT_depthwise_nobias", 1, 3, 4, 4, 3, (2, 2), (2, 2), (0, 0), (0, 0), (1, 1), 3, False),
+        conv_transpose_case("convT_1x1_stride2_outpad", 1, 2, 3, 3, 2, (1, 1), (2, 2), (0, 0), (1, 1), (1, 1), 1, True),
+        # 1x1, stride 1: outputPadding (below the dilation) grows the output past any window
+        conv_transpose_case("convT_1x1_dilation2_outpad", 2, 3, 3, 4, 2, (1, 1), (1, 1), (0, 0), (1, 1), (2, 2), 1, True),
+        conv_transpose_case("convT_big_padding", 1, 2, 5, 5, 2, (3, 3), (1, 1), (2, 2), (0, 0), (1, 1), 1, True),
+    ]
+    by_name = {c["name"]: c for c in cases}
+    assert by_name["same_k2"]["output"]["shape"] == [2, 3, 5, 6]
+    assert by_name["convT_stride2_outpad1"]["output"]["shape"] == [1, 3, 8, 6]
+    assert by_name["convT_outpad_below_dilation"]["output"]["shape"] == [1, 2, 8, 10]
+    return cases
+
 
 # Issue 15, losses and indexing.
 
@@ -1367,6 +1425,7 @@ OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
 # padding and resizing groups:
 
 # conv geometry groups:
+GROUPS["conv-geometry"] = conv_geometry_cases
 
 # losses and indexing groups:
 GROUPS["losses"] = loss_cases

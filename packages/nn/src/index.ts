@@ -17,6 +17,7 @@ export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors
 // Padding and resizing layers.
 
 // Transposed convolution layer.
+export { ConvTranspose2d, type ConvTranspose2dLayerOptions } from './conv-transpose.js';
 
 // More losses.
 export { type CrossEntropyOptions, type NllOptions } from './losses.js';

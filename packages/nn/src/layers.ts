@@ -13,7 +13,7 @@ export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
 export type Conv2dOptions = FusedConv2dOptions & LayerOptions & { bias?: boolean };
 
 /** PyTorch's default: kaiming-uniform with a = √5 (bound 1/√fan_in) for weights, U(±1/√fan_in) for bias. */
-function defaultInit(weight: Tensor, bias: Tensor | null, generator?: Generator) {
+export function defaultInit(weight: Tensor, bias: Tensor | null, generator?: Generator) {
   init.kaimingUniform(weight, { a: Math.sqrt(5), generator });
   if (bias) {
     const { fanIn } = init.fans(weight);
@@ -33,7 +33,9 @@ export class Conv2d extends Module {
     intArg('Conv2d', 'inChannels', inChannels, 0);
     intArg('Conv2d', 'outChannels', outChannels, 0);
     pairArg('Conv2d', 'kernelSize', kernelSize, 1);
-    checkWindow('Conv2d', options);
+    const { padding, ...window } = options;
+    checkWindow('Conv2d', window);
+    checkConvPadding('Conv2d', padding, options.stride);
     const groups = options.groups === undefined ? 1 : intArg('Conv2d', 'groups', options.groups, 1);
     const dtype = floatDTypeArg('Conv2d', options.dtype);
     const { activation = 'linear' } = options;
@@ -57,7 +59,8 @@ export class Conv2d extends Module {
   }
   override describe(): string {
     const { stride = 1, padding = 0, groups = 1 } = this.options;
-    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize.join('×')}, stride=${pair(stride).join('×')}, padding=${pair(padding).join('×')}${groups > 1 ? `, groups=${groups}` : ''}${this.activation === 'relu' ? ', activation=relu' : ''})`;
+    const pad = typeof padding === 'string' ? padding : pair(padding).join('×');
+    return `Conv2d(${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize.join('×')}, stride=${pair(stride).join('×')}, padding=${pad}${groups > 1 ? `, groups=${groups}` : ''}${this.activation === 'relu' ? ', activation=relu' : ''})`;
   }
 }
 
@@ -87,6 +90,19 @@ function checkWindow(layer: string, o: { stride?: Pair; padding?: Pair; dilation
   if (o.stride !== undefined) pairArg(layer, 'stride', o.stride, 1);
   if (o.padding !== undefined) pairArg(layer, 'padding', o.padding, 0);
   if (o.dilation !== undefined) pairArg(layer, 'dilation', o.dilation, 1);
+}
+
+/** Conv2d's padding: a size or pair, or 'valid', or 'same' (unstrided only, PyTorch's rule). */
+function checkConvPadding(layer: string, padding: unknown, stride: Pair | undefined): void {
+  if (padding === 'same') {
+    if (stride !== undefined && pair(stride).some((s) => s !== 1)) {
+      throw new ValueError(`${layer}: padding='same' is not supported for strided convolutions, got stride ${show(stride)}`);
+    }
+  } else if (typeof padding === 'string' && padding !== 'valid') {
+    throw new ValueError(`${layer}: 'padding' must be an integer >= 0 or a pair [h, w] of them, or 'same' or 'valid', got ${show(padding)}`);
+  } else if (padding !== 'valid' && padding !== undefined) {
+    pairArg(layer, 'padding', padding, 0);
+  }
 }
 
 /** A pooling layer's window options, checked as the layer is built. */

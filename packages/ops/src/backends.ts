@@ -3,6 +3,7 @@
 // what setBackend('auto') means on this machine, and which gpu.js modes setBackend('gpujs') can run.
 import { catOp } from './cat.js';
 import { conv2dOp, fusedConv2dOp } from './conv2d.js';
+import { convTranspose2dOp } from './conv-transpose2d.js';
 import { catCpu } from './cpu/cat.js';
 import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d.js';
 import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool.js';
@@ -15,6 +16,8 @@ import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool.js';
 
 registerKernel(conv2dOp, 'cpu', conv2dCpu);
 registerKernel(fusedConv2dOp, 'cpu', fusedConv2dCpu);
+// conv2d's own kernels: a transposed conv is conv2d's passes in another order (conv-transpose2d.ts).
+registerKernel(convTranspose2dOp, 'cpu', conv2dCpu);
 registerKernel(maxPool2dOp, 'cpu', maxPool2dCpu);
 registerKernel(avgPool2dOp, 'cpu', avgPool2dCpu);
 registerKernel(adaptiveAvgPool2dOp, 'cpu', adaptiveAvgPool2dCpu);
@@ -22,6 +25,7 @@ registerKernel(catOp, 'cpu', catCpu);
 
 registerKernel(conv2dOp, 'gpujs', conv2dGpujs);
 registerKernel(fusedConv2dOp, 'gpujs', fusedConv2dGpujs);
+registerKernel(convTranspose2dOp, 'gpujs', conv2dGpujs);
 registerKernel(maxPool2dOp, 'gpujs', maxPool2dGpujs);
 registerKernel(avgPool2dOp, 'gpujs', avgPool2dGpujs);
 registerKernel(catOp, 'gpujs', catGpujs);

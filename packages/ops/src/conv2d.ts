@@ -37,12 +37,21 @@ export const fusedConv2dOp = defineOp<FusedConv2dKernel, typeof CONV2D_ATTRIBUTE
   name: 'fusedConv2d', inputs: ['input', 'weight', 'bias'], attributes: CONV2D_ATTRIBUTES, differentiable: true, pkg: 'ops',
 });
 
-/** A resolved 2-D convolution: { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, OH, OW }. */
+/**
+ * A resolved 2-D convolution: { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, OH, OW }.
+ * PH and PW pad the top and left; the bottom and right padding is whatever OH and OW imply, so an
+ * asymmetric padding ('same' with an even kernel) needs no kernel change: a window row past H or
+ * column past W reads a zero in every kernel. OH and OW may also be fewer than the padded input
+ * allows (a transposed conv's outputPadding): the input rows no window reaches get no gradient.
+ */
 export type Conv2dGeometry = AttributesOf<typeof conv2dOp>;
+
+/** PyTorch's: a size (or [h, w]) on both sides, 'valid' (none), or 'same' (output as large as the input; stride 1). */
+export type Conv2dPadding = Pair | 'same' | 'valid';
 
 export interface Conv2dOptions {
   stride?: Pair;
-  padding?: Pair;
+  padding?: Conv2dPadding;
   dilation?: Pair;
   groups?: number;
 }
@@ -135,14 +144,25 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
     if (t && t.dtype !== x.dtype) throw new DTypeError(`${op}: '${name}' is ${t.dtype} but 'input' is ${x.dtype} (${shapes})`);
   }
   const groups = opts.groups ?? 1;
-  const [SH, SW] = pair(opts.stride ?? 1, op, 'stride'), [PH, PW] = pair(opts.padding ?? 0, op, 'padding');
+  const padding = opts.padding ?? 0;
+  const same = padding === 'same';
+  if (typeof padding === 'string' && !same && padding !== 'valid') {
+    throw new ValueError(`${op}: argument 'padding' must be a number or a pair [h, w] of numbers, or 'same' or 'valid', got '${padding}' (${shapes})`);
+  }
+  const [SH, SW] = pair(opts.stride ?? 1, op, 'stride');
   const [DH, DW] = pair(opts.dilation ?? 1, op, 'dilation');
-  const ints: [string, number, number][] = [['stride', SH, 1], ['stride', SW, 1], ['padding', PH, 0], ['padding', PW, 0],
+  const [P0, P1] = typeof padding === 'string' ? [0, 0] : pair(padding, op, 'padding');
+  const ints: [string, number, number][] = [['stride', SH, 1], ['stride', SW, 1], ['padding', P0, 0], ['padding', P1, 0],
     ['dilation', DH, 1], ['dilation', DW, 1], ['groups', groups, 1]];
   for (const [name, v, min] of ints) {
     if (!Number.isInteger(v) || v < min) throw new ValueError(`${op}: '${name}' must be an integer >= ${min}, got ${v} (${shapes})`);
   }
+  if (same && (SH !== 1 || SW !== 1)) {
+    throw new ValueError(`${op}: padding='same' is not supported for strided convolutions, got stride ${SH}×${SW} (${shapes})`);
+  }
   const [N, C, H, W] = x.shape, [OC, CG, KH, KW] = weight.shape;
+  // 'same': d·(k−1) in all, the odd one at the bottom/right (PyTorch's split), which OH = H implies.
+  const [PH, PW] = same ? [Math.floor((DH * (KH - 1)) / 2), Math.floor((DW * (KW - 1)) / 2)] : [P0, P1];
   if (C % groups !== 0 || OC % groups !== 0) {
     throw new ValueError(`${op}: groups = ${groups} must divide input channels ${C} and output channels ${OC} (${shapes})`);
   }
@@ -153,7 +173,8 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== OC)) {
     throw new ShapeError(`${op}: 'bias' must have shape [${OC}], got ${fmtShape(bias.shape)} (${shapes})`);
   }
-  const OH = convOutSize(H, KH, SH, PH, DH), OW = convOutSize(W, KW, SW, PW, DW);
+  const [OH, OW] = same ? [H, W] : [convOutSize(H, KH, SH, PH, DH), convOutSize(W, KW, SW, PW, DW)];
+  if (same && (OH < 1 || OW < 1)) throw new ShapeError(`${op}: padding='same' needs a non-empty input plane, got ${H}×${W} (${shapes})`);
   if (OH < 1 || OW < 1) {
     throw new ShapeError(`${op}: input ${H}×${W} padded by ${PH}×${PW} is smaller than the dilated kernel ` +
       `${DH * (KH - 1) + 1}×${DW * (KW - 1) + 1} (${shapes})`);
@@ -162,7 +183,10 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
   return { N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, groups, OH, OW };
 }
 
-/** A 1×1, stride-1, unpadded conv: its im2col columns matrix is the input itself. */
+/**
+ * A 1×1, stride-1, unpadded conv whose output is the input's size (not a transposed conv's input
+ * grown by outputPadding): its im2col columns matrix is the input itself.
+ */
 export function isPointwise(g: Conv2dGeometry): boolean {
-  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0 && g.OH === g.H && g.OW === g.W;
 }

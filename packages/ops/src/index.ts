@@ -22,3 +22,5 @@ export { convOutSize, poolOutSize, pair, type Pair } from './geometry.js';
 // Padding and resizing.
 
 // Transposed convolution.
+export type { Conv2dPadding } from './conv2d.js';
+export { convTranspose2d, convTransposeOutSize, type ConvTranspose2dOptions } from './conv-transpose2d.js';
