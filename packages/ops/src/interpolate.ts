@@ -1,12 +1,12 @@
 // interpolate: PyTorch's F.interpolate for 'nearest' ([N, C, L] or NCHW) and 'bilinear' (NCHW).
-// The source coordinates follow ATen's CPU kernels exactly (UpSample.h): nearest takes
-// floor(dst · scale) in float32 arithmetic, with scale = 1 / scaleFactor when a scale factor is given
-// and in / out otherwise, and copies straight through when out = in or out = 2·in; bilinear maps
-// dst to scale · (dst + 0.5) − 0.5 clamped at 0 (half-pixel) or to dst · (in − 1) / (out − 1)
-// (alignCorners). Each output dim's taps (source indices and weights) are resolved here once.
+// The source coordinates follow ATen's CPU kernels exactly: nearest takes floor(dst · scale), with
+// scale = 1 / scaleFactor when a scale factor is given and in / out otherwise; bilinear maps dst to
+// scale · (dst + 0.5) − 0.5 clamped at 0 (half-pixel) or to dst · (in − 1) / (out − 1)
+// (alignCorners), and copies straight through when out = in. Each output dim's taps (source
+// indices and weights) are resolved here once.
 import {
   ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, requireTensor, track,
-  type FloatArray,
+  type FloatArray, type FloatDType,
 } from '@firegrad/core';
 import { dtypeOf, kernelFor } from './kernels.js';
 
@@ -92,7 +92,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   checkNumel(op, outShape);
   const corners = alignCorners ?? false;
   const taps = (d: number) => (mode === 'nearest'
-    ? nearestTaps(spatial[d], outSpatial[d], factors?.[d])
+    ? nearestTaps(spatial[d], outSpatial[d], factors?.[d], dtypeOf(xd))
     : linearTaps(spatial[d], outSpatial[d], factors?.[d], corners));
   const one: Taps = { taps: 1, i0: Int32Array.of(0), i1: Int32Array.of(0), l0: Float64Array.of(1), l1: Float64Array.of(0) };
   const plan: InterpolatePlan = x.ndim === 4
@@ -105,14 +105,14 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   });
 }
 
-/** ATen's nearest_idx: float32 arithmetic, and the out = in and out = 2·in shortcuts. */
-function nearestTaps(inSize: number, outSize: number, factor: number | undefined): Taps {
-  const scale = Math.fround(factor !== undefined ? 1 / factor : inSize / outSize);
-  const i0 = Int32Array.from({ length: outSize }, (_, j) => {
-    if (outSize === inSize) return j;
-    if (outSize === 2 * inSize) return j >> 1;
-    return Math.min(Math.floor(Math.fround(j * scale)), inSize - 1);
-  });
+/**
+ * ATen's CPU nearest indices (measured against torch): scale and dst · scale are computed in the
+ * tensor's precision, then rounded to float32 before the floor (`floorf`).
+ */
+function nearestTaps(inSize: number, outSize: number, factor: number | undefined, dtype: FloatDType): Taps {
+  const inPrecision = dtype === 'float32' ? Math.fround : (v: number) => v;
+  const scale = inPrecision(factor !== undefined ? 1 / factor : inSize / outSize);
+  const i0 = Int32Array.from({ length: outSize }, (_, j) => Math.min(Math.floor(Math.fround(j * scale)), inSize - 1));
   return { taps: 1, i0, i1: i0, l0: new Float64Array(outSize).fill(1), l1: new Float64Array(outSize) };
 }
 
