@@ -23,7 +23,7 @@ export interface InterpolateOptions {
 }
 
 /** One output dim's sources: output j reads index i0[j] (weight l0[j]) and, with two taps, i1[j] (weight l1[j]). */
-export interface Taps {
+interface Taps {
   taps: 1 | 2;
   i0: Int32Array;
   i1: Int32Array;

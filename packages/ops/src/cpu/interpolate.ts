@@ -1,7 +1,7 @@
 // interpolate on the cpu backend (interpolateCpu): each output cell is a weighted sum of at most
 // 2×2 input cells of its plane, read from the plan's per-dim taps (../interpolate.ts); the
 // backward scatters the same weights, so gradients of cells read by several outputs add up.
-import { allocateLike, type FloatArray } from '@firegrad/core';
+import { allocateLike } from '@firegrad/core';
 import type { InterpolateKernel, InterpolatePlan } from '../interpolate.js';
 
 export const interpolateCpu: InterpolateKernel = {

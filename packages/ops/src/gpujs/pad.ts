@@ -48,7 +48,7 @@ function onePass(r: Runner, x: Float32Array, plan: PadPlan): MaybePromise<Float3
   return r.run('pad', padKernel, consts, total, [x, flat, new Float32Array([plan.value])]);
 }
 
-export function padForward(r: Runner, x: Float32Array, plan: PadPlan): MaybePromise<Float32Array> {
+function padForward(r: Runner, x: Float32Array, plan: PadPlan): MaybePromise<Float32Array> {
   if (plan.inShape.length <= RANK) return onePass(r, x, plan);
   // One padded dim per pass, last dim first; each pass leaves the other dims as they are.
   const passes: PadPlan[] = [];
@@ -57,7 +57,9 @@ export function padForward(r: Runner, x: Float32Array, plan: PadPlan): MaybeProm
     if (plan.inShape[d] === plan.outShape[d] && plan.maps[d].every((s, j) => s === j)) continue;
     const inner = shape.slice(d + 1).reduce((a, b) => a * b, 1), outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
     const id = (n: number) => Int32Array.from({ length: n }, (_, j) => j);
-    passes.push({ inShape: [outer, shape[d], inner], outShape: [outer, plan.outShape[d], inner], maps: [id(outer), plan.maps[d], id(inner)], value: plan.value });
+    passes.push({
+      inShape: [outer, shape[d], inner], outShape: [outer, plan.outShape[d], inner], maps: [id(outer), plan.maps[d], id(inner)], value: plan.value,
+    });
     shape = shape.map((s, k) => (k === d ? plan.outShape[d] : s));
   }
   return passes.reduce<MaybePromise<Float32Array>>((acc, p) => andThen(acc, (y) => onePass(r, y, p)), x);
