@@ -48,7 +48,10 @@ describe('Upsample', () => {
       [1, 1, 2, 2, 3, 3], [1, 1, 2, 2, 3, 3], [4, 4, 5, 5, 6, 6], [4, 4, 5, 5, 6, 6]]);
     expect(rows(new Upsample({ size: [3, 5], mode: 'bilinear', alignCorners: true }).call(plane()))).toEqual([
       [1, 1.5, 2, 2.5, 3], [2.5, 3, 3.5, 4, 4.5], [4, 4.5, 5, 5.5, 6]]);
-    expect(new Upsample({ size: 4 }).stateDict()).toEqual({});
+    const up = new Upsample({ scaleFactor: [2, 1.5], mode: 'bilinear' });
+    expect(up.stateDict()).toEqual({});
+    expect([up.size, up.scaleFactor, up.mode, up.alignCorners]).toEqual([undefined, [2, 1.5], 'bilinear', undefined]);
+    expect(String(up)).toBe('Upsample(scaleFactor=[2,1.5], mode="bilinear")');
   });
   it('half-pixel bilinear ×2 in a Sequential, with gradients (by hand: each input cell gets weight 4 in total)', () => {
     const net = new Sequential(new ZeroPad2d(0), new Upsample({ scaleFactor: 2, mode: 'bilinear' }));

@@ -128,8 +128,9 @@ describe('gradcheck (float64, cpu)', () => {
     out: fc.tuple(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 })),
     factors: fc.option(fc.tuple(fc.double({ min: 0.3, max: 3, noNaN: true }), fc.double({ min: 0.3, max: 3, noNaN: true })), { nil: undefined }),
   }).map(({ rank, bilinear, corners, N, C, H, W, out, factors }): [number[], InterpolateOptions] => {
-    const mode = bilinear || rank === 4 ? (bilinear ? 'bilinear' : 'nearest') : 'nearest';
-    const shape = rank === 4 || mode === 'bilinear' ? [N, C, H, W] : [N, C, W];
+    const mode = bilinear ? 'bilinear' : 'nearest';
+    // bilinear is 2-D only; nearest also takes [N, C, L]
+    const shape = rank === 4 || bilinear ? [N, C, H, W] : [N, C, W];
     const n = shape.length - 2;
     const opts: InterpolateOptions = factors ? { scaleFactor: factors.slice(0, n) } : { size: out.slice(0, n) };
     return [shape, mode === 'bilinear' ? { ...opts, mode, alignCorners: corners } : opts];

@@ -1,7 +1,7 @@
 // Padding and resizing layers over ops' pad and interpolate, PyTorch's names and arguments:
 // ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d and Upsample.
 import { ValueError, type Tensor } from '@firegrad/core';
-import { interpolate, pad, type InterpolateOptions, type PadMode } from '@firegrad/ops';
+import { interpolate, pad, type InterpolateMode, type InterpolateOptions, type PadMode } from '@firegrad/ops';
 import { Module } from './module.js';
 import { show } from './validate.js';
 
@@ -46,7 +46,11 @@ export class ReplicationPad2d extends Pad2d {
 
 /** F.interpolate as a layer: exactly one of size and scaleFactor; mode 'nearest' (default) or 'bilinear'. */
 export class Upsample extends Module {
-  constructor(readonly options: InterpolateOptions) {
+  readonly size: number | readonly number[] | undefined;
+  readonly scaleFactor: number | readonly number[] | undefined;
+  readonly mode: InterpolateMode;
+  readonly alignCorners: boolean | undefined;
+  constructor(options: InterpolateOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new ValueError(`Upsample: 'options' must be an object, got ${show(options)}`);
     if ((options.size === undefined) === (options.scaleFactor === undefined)) {
@@ -57,11 +61,14 @@ export class Upsample extends Module {
     if (mode === 'nearest' && options.alignCorners !== undefined) {
       throw new ValueError(`Upsample: 'alignCorners' can only be set with mode 'bilinear', got ${show(options)}`);
     }
+    ({ size: this.size, scaleFactor: this.scaleFactor, alignCorners: this.alignCorners } = options);
+    this.mode = mode;
   }
   forward(x: Tensor): Tensor {
-    return interpolate(x, this.options);
+    return interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners });
   }
   override describe(): string {
-    return `Upsample(${show(this.options)})`;
+    const args = { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners };
+    return `Upsample(${Object.entries(args).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${show(v)}`).join(', ')})`;
   }
 }
