@@ -151,6 +151,7 @@ describe('errors: bad input -> typed error naming op, argument and shapes', () =
       /^pad: mode 'replicate' needs a non-empty input in dim 1 \(input \[2, 0, 4\]/],
     ['constant crop past empty', () => pad(zeros([2, 4]), [-2, -3]), ShapeError, /^pad: the output would have -1 elements in dim 1: pad \(-2, -3\) for dim 1 of size 4/],
     ['replicate cropped to nothing', () => pad(zeros([1, 4]), [-2, -2], { mode: 'replicate' }), ShapeError, /the output would have 0 elements in dim 1/],
+    ['an output too large to hold', () => pad(zeros([2, 3]), [0, 2 ** 40]), ValueError, /^pad: output shape \[2, 1099511627779\] would hold/],
     ['int32 input', () => pad(zeros([2, 2], { dtype: 'int32' }), [1, 1]), DTypeError, /^pad: argument 'input' must be float32 or float64, got int32 with shape \[2, 2\]/],
     ['not a tensor', () => pad([1, 2] as unknown as Tensor, [1, 1]), Error, /^pad: .*'input'/],
   ]);

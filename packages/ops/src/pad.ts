@@ -3,7 +3,7 @@
 // map gives the source index of an output index, or −1 for the constant fill. The op resolves the
 // maps once (all mode rules live here); the kernels only gather (forward) and scatter-add (backward).
 import {
-  DTypeError, ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, requireTensor, track,
+  ShapeError, Tensor, ValueError, checkNumel, defineOp, floatData, fmtShape, kindOf, requireTensor, track,
   type FloatArray,
 } from '@firegrad/core';
 import { padBackwardCpu } from './cpu/pad.js';
@@ -39,11 +39,9 @@ export const padOp = defineOp<PadKernel>({ name: 'pad', inputs: ['input'], diffe
 export function pad(x: Tensor, pads: readonly number[], options: PadOptions = {}): Tensor {
   const op = padOp.name;
   requireTensor(op, 'input', x);
-  if (x.dtype === 'int32') throw new DTypeError(`pad: argument 'input' must be float32 or float64, got int32 with shape ${fmtShape(x.shape)}`);
   const xd = floatData(op, 'input', x);
   const plan = padPlan(x.shape, pads, options);
   const outShape = x.shape.map((s, d) => s + before(pads, x.ndim, d) + after(pads, x.ndim, d));
-  checkNumel(op, outShape);
   const out = kernelFor(padOp, dtypeOf(xd)).forward(xd, plan);
   return track(padOp, [x], new Tensor(out, outShape), (g) => {
     const dy = floatData(op, 'grad_output', g);
@@ -80,17 +78,24 @@ function padPlan(shape: readonly number[], pads: readonly number[], options: Pad
       if (empty >= 0) throw new ShapeError(`pad: mode '${mode}' needs a non-empty input in dim ${empty} (${where})`);
     }
   }
-  const maps = shape.map((size, d) => {
+  const dims = shape.map((size, d) => {
     const l = before(pads, ndim, d), r = after(pads, ndim, d), out = size + l + r;
     const dimWhere = `pad (${l}, ${r}) for dim ${d} of size ${size} (${where})`;
     const padded = d >= ndim - k, clamped = padded && (mode === 'reflect' || mode === 'replicate');
     if (out < (clamped ? 1 : 0)) throw new ShapeError(`pad: the output would have ${out} elements in dim ${d}: ${dimWhere}`);
     if (padded && mode === 'reflect' && (l >= size || r >= size)) throw new ValueError(`pad: mode 'reflect' needs each pad less than the dim's size: ${dimWhere}`);
+    // PyTorch crops first, then wraps within what is left: a pad may not exceed that.
+    const kept = size - Math.max(-l, 0) - Math.max(-r, 0);
+    if (mode === 'circular' && (l > kept || r > kept)) {
+      throw new ValueError(`pad: mode 'circular' needs each pad at most the dim's size (after cropping, ${kept}): ${dimWhere}`);
+    }
+    return { size, l, out, kept };
+  });
+  checkNumel(padOp.name, dims.map((t) => t.out));
+  const maps = dims.map(({ size, l, out, kept }) => {
     const map = new Int32Array(out);
     if (mode === 'circular') {
-      // PyTorch crops first, then wraps within what is left: a pad may not exceed that.
-      const a = Math.max(-l, 0), kept = size - a - Math.max(-r, 0), lp = Math.max(l, 0);
-      if (l > kept || r > kept) throw new ValueError(`pad: mode 'circular' needs each pad at most the dim's size (after cropping, ${kept}): ${dimWhere}`);
+      const a = Math.max(-l, 0), lp = Math.max(l, 0);
       for (let j = 0; j < out; j++) map[j] = a + (((j - lp) % kept) + kept) % kept;
       return map;
     }
