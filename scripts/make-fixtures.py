@@ -672,6 +672,112 @@ def activation_cases():
 # Issue 15, normalization (batch/layer/group/instance norm).
 
 # Issue 15, padding and resizing (pad, interpolate).
+def resize_cases():
+    """Issue 15 pad and interpolate, each case in float64 and float32 (torch computes both).
+
+    params: {"op": "pad", "pad", "mode", "value"} or {"op": "interpolate", "size" | "scaleFactor",
+    "mode", "alignCorners"?}, camelCased as firegrad takes them. Awkward on purpose: reflect at its
+    limit (pad = size - 1), circular with pad = size, negative (cropping) pads in every mode, 1-D, 2-D
+    and 3-D padding, nearest with non-integer scale factors, size vs scaleFactor on the same input, bilinear up and down with and without
+    alignCorners, and a scale factor whose output keeps the input's size (ATen copies).
+    """
+    cases = []
+
+    def add(name, shape, params, fn=None):
+        seed(name)
+        x = randn(*shape)
+        if fn is None:
+            p = {k: v for k, v in params.items() if k != "op"}
+            if params["op"] == "pad":
+                kw = {"value": p["value"]} if p["mode"] == "constant" else {}
+                fn = lambda x: F.pad(x, p["pad"], mode=p["mode"], **kw)
+            else:
+                kw = {"size": p.get("size"), "scale_factor": p.get("scaleFactor"), "mode": p["mode"]}
+                if "alignCorners" in p:
+                    kw["align_corners"] = p["alignCorners"]
+                fn = lambda x: F.interpolate(x, **kw)
+        grad_out = None
+        for dtype in (torch.float64, torch.float32):
+            leaf = x.to(dtype).requires_grad_(True)
+            out = fn(leaf)
+            if grad_out is None:
+                grad_out = randn(*out.shape)
+            g = grad_out.to(dtype)
+            gx, = torch.autograd.grad(out, [leaf], g, allow_unused=True)
+            gx = torch.zeros_like(leaf) if gx is None else gx
+            if params.get("mode") == "nearest":
+                # torch 1.13's nearest backward indexes with ATen's nearest_idx (out = 2 * in taken as
+                # dst >> 1, float32 arithmetic), its forward over several planes without: where they
+                # differ its gradient is not the forward's. So the gradient is checked to be the adjoint
+                # of torch's forward: its source indices, read off an arange, then a gather.
+                plane = math.prod(x.shape[2:])
+                src = fn(torch.arange(plane, dtype=dtype).reshape(1, 1, *x.shape[2:])).reshape(-1).long()
+                gather = leaf.reshape(*x.shape[:2], plane)[:, :, src].reshape(out.shape)
+                assert torch.equal(gather, out), name
+                adjoint, = torch.autograd.grad(gather, [leaf], g)
+                assert torch.equal(adjoint, gx), name
+            cases.append({
+                "name": name, "dtype": str(dtype).replace("torch.", ""), "params": params,
+                "inputs": {"x": ser(leaf)}, "gradOutput": ser(g), "output": ser(out), "grads": {"x": ser(gx)},
+            })
+
+    def pad(name, shape, pads, mode="constant", value=0.0):
+        add(name, shape, {"op": "pad", "pad": pads, "mode": mode, "value": value})
+
+    pad("pad_constant_2d", (2, 3, 4, 5), [1, 2, 0, 1], value=0.5)
+    pad("pad_constant_negative", (2, 3, 4, 5), [-1, 2, 1, -2])
+    pad("pad_constant_three_dims", (2, 3, 4), [1, 0, -1, 1, 2, 1], value=-2.0)
+    pad("pad_constant_crop_to_empty", (2, 4), [-1, -3])
+    pad("pad_reflect_1d", (2, 3, 6), [2, 3], "reflect")
+    pad("pad_reflect_at_limit", (1, 2, 4, 5), [4, 3, 3, 2], "reflect")
+    pad("pad_reflect_unbatched_2d", (3, 4, 5), [1, 1, 2, 2], "reflect")
+    pad("pad_reflect_3d", (1, 2, 3, 4, 5), [1, 2, 2, 1, 1, 2], "reflect")
+    pad("pad_reflect_negative", (1, 2, 5, 6), [-1, 2, 3, -2], "reflect")
+    pad("pad_replicate_wider_than_input", (2, 2, 3, 4), [3, 1, 0, 4], "replicate")
+    pad("pad_replicate_unbatched_1d", (2, 5), [4, 2], "replicate")
+    pad("pad_replicate_3d", (1, 1, 2, 3, 3), [2, 0, 1, 1, 0, 3], "replicate")
+    pad("pad_replicate_negative", (1, 1, 4, 5), [-2, 3, 1, -1], "replicate")
+    pad("pad_circular_1d_pad_eq_size", (2, 3, 5), [5, 2], "circular")
+    pad("pad_circular_2d", (1, 2, 4, 3), [3, 1, 2, 4], "circular")
+    pad("pad_circular_3d", (1, 1, 3, 2, 4), [1, 2, 2, 0, 1, 3], "circular")
+    pad("pad_circular_negative", (1, 1, 4, 6), [-2, 3, 1, -1], "circular")
+    # torch 1.13 takes circular only with a batch dim; newer PyTorch defines the unbatched form as this
+    add("pad_circular_unbatched_2d", (2, 3, 4), {"op": "pad", "pad": [2, 1, 1, 3], "mode": "circular", "value": 0.0},
+        lambda x: F.pad(x.unsqueeze(0), [2, 1, 1, 3], mode="circular").squeeze(0))
+
+    def interp(name, shape, mode, size=None, scale=None, corners=None):
+        params = {"op": "interpolate", "mode": mode}
+        if size is not None:
+            params["size"] = size
+        if scale is not None:
+            params["scaleFactor"] = scale
+        if corners is not None:
+            params["alignCorners"] = corners
+        add(name, shape, params)
+
+    interp("nearest_size_2x", (2, 3, 3, 4), "nearest", size=[6, 8])
+    interp("nearest_scale_non_integer", (1, 2, 5, 7), "nearest", scale=1.7)
+    # no scale factor s != 2 with floor(in * s) = 2 * in: there torch 1.13 indexes by dst >> 1 for one
+    # plane and in the backward, by floor(dst / s) for several planes (firegrad: always the latter)
+    interp("nearest_scale_pair", (1, 2, 4, 6), "nearest", scale=[2.6, 0.6])
+    interp("nearest_size_down", (2, 2, 7, 9), "nearest", size=[3, 4])
+    interp("nearest_size_7", (1, 1, 5, 5), "nearest", size=7)
+    interp("nearest_scale_1_5", (1, 1, 5, 5), "nearest", scale=1.5)
+    interp("nearest_1d_size", (2, 3, 5), "nearest", size=8)
+    interp("nearest_1d_scale_down", (2, 3, 7), "nearest", scale=0.5)
+    for corners in (False, True):
+        tag = "_align" if corners else ""
+        interp("bilinear_up" + tag, (1, 2, 3, 4), "bilinear", size=[7, 9], corners=corners)
+        interp("bilinear_down" + tag, (1, 2, 8, 9), "bilinear", size=[3, 4], corners=corners)
+        interp("bilinear_scale_non_integer" + tag, (1, 1, 5, 6), "bilinear", scale=1.7, corners=corners)
+        interp("bilinear_to_1x1" + tag, (1, 2, 3, 4), "bilinear", size=1, corners=corners)
+    interp("bilinear_size_7", (1, 1, 5, 5), "bilinear", size=7)
+    interp("bilinear_scale_1_5", (1, 1, 5, 5), "bilinear", scale=1.5)
+    interp("bilinear_scale_keeps_size", (1, 1, 3, 4), "bilinear", scale=1.2)
+    interp("bilinear_default_corners", (2, 1, 4, 3), "bilinear", scale=[0.6, 2.5])
+    return cases
+
+
 
 # Issue 15, conv geometry ('same'/'valid' padding, transposed conv).
 def conv_padding_case(name, n, c, h, w, oc, k, padding, dilation, groups, bias):
@@ -1423,6 +1529,7 @@ OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
 # normalization groups:
 
 # padding and resizing groups:
+GROUPS["resize"] = resize_cases
 
 # conv geometry groups:
 GROUPS["conv-geometry"] = conv_geometry_cases

@@ -15,6 +15,7 @@ export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors
 // Normalization layers.
 
 // Padding and resizing layers.
+export { ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, Upsample, type Padding2d } from './padding.js';
 
 // Transposed convolution layer.
 export { ConvTranspose2d, type ConvTranspose2dLayerOptions } from './conv-transpose.js';

@@ -20,6 +20,8 @@ export { convOutSize, poolOutSize, pair, type Pair } from './geometry.js';
 // Normalization.
 
 // Padding and resizing.
+export { pad, type PadMode, type PadOptions } from './pad.js';
+export { interpolate, type InterpolateMode, type InterpolateOptions } from './interpolate.js';
 
 // Transposed convolution.
 export type { Conv2dPadding } from './conv2d.js';
