@@ -1,8 +1,11 @@
 // Normalization layers: state-dict keys, train/eval switching, running statistics and the count,
-// buffers outside autograd; values against float64 loops written from PyTorch's documented formulas.
+// buffers outside autograd; values against float64 loops written from PyTorch's documented formulas
+// and PyTorch fixtures (InstanceNorm2d cases of test/fixtures/norm.json).
 import { describe, expect, it } from 'vitest';
-import { Generator, ShapeError, ValueError, randn, type Tensor } from '@firegrad/core';
-import { BatchNorm1d, BatchNorm2d } from '@firegrad/nn';
+import { Generator, ShapeError, ValueError, randn, zeros, type Tensor } from '@firegrad/core';
+import { BatchNorm1d, BatchNorm2d, InstanceNorm2d } from '@firegrad/nn';
+import { expectGradCase, expectMatch, toTensor, type GradCase, type JsonTensor } from '../core/fixture-values';
+import fixtures from '../fixtures/norm.json';
 
 /** Per-channel mean and biased variance of an [N, C, ...] tensor, as plain loops. */
 function channelStats(x: Tensor): { mean: number[]; variance: number[] } {
@@ -131,5 +134,38 @@ describe('BatchNorm1d', () => {
       closeTo(bn.call(x).data, affineRef(x, mean, variance, 1e-5, [1, 1, 1], [0, 0, 0]));
     }
     expect(() => bn.call(randn([2, 3, 4, 4], { dtype: 'float64' }))).toThrow(/BatchNorm1d.*\[2, 3, 4, 4\]/);
+  });
+});
+
+interface InstanceCase extends GradCase {
+  op: string; params: { affine: boolean; trackRunningStats: boolean; training: boolean; momentum?: number };
+  buffers: Record<string, JsonTensor>; buffersAfter: Record<string, JsonTensor>;
+}
+
+describe('InstanceNorm2d against PyTorch', () => {
+  const cases = (fixtures.cases as unknown as InstanceCase[]).filter((c) => c.op === 'InstanceNorm2d');
+  it('has cases in both dtypes', () => expect(cases.length).toBe(8));
+  for (const c of cases) {
+    it(`${c.name} (${c.dtype})`, () => {
+      const { affine, trackRunningStats, training, momentum } = c.params;
+      const C = c.inputs.x.shape.at(-3)!;
+      const m = new InstanceNorm2d(C, { affine, trackRunningStats, momentum, dtype: c.dtype }).train(training);
+      if (trackRunningStats) {
+        m.runningMean!.data.set(toTensor(c.buffers.runningMean, c.dtype).data);
+        m.runningVar!.data.set(toTensor(c.buffers.runningVar, c.dtype).data);
+      }
+      expectGradCase(c, (x, weight, bias) => (affine ? m.withParameters({ weight, bias }, () => m.call(x)) : m.call(x)));
+      const [rtol, atol] = c.dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
+      if (trackRunningStats) {
+        expectMatch(m.runningMean!.data, c.buffersAfter.runningMean, rtol, atol, `${c.name} running_mean`);
+        expectMatch(m.runningVar!.data, c.buffersAfter.runningVar, rtol, atol, `${c.name} running_var`);
+      }
+    });
+  }
+  it('refuses one spatial element in training, as PyTorch does', () => {
+    const e = fixtures.errors.find((k) => k.op === 'InstanceNorm2d')!;
+    const call = () => new InstanceNorm2d(e.shape[1]).call(zeros(e.shape));
+    expect(call).toThrow(ValueError);
+    expect(call).toThrow(`InstanceNorm2d: e${e.message.slice(1).replace(/torch\.Size\((\[.*\])\)/, '$1')}`);
   });
 });

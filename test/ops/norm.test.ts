@@ -1,16 +1,55 @@
-// Normalization ops (batchNorm, layerNorm, groupNorm): float64 gradchecks over random shapes and
-// options, argument errors.
+// Normalization ops (batchNorm, layerNorm, groupNorm): PyTorch fixtures (test/fixtures/norm.json from
+// scripts/make-fixtures.py), float64 gradchecks over random shapes and options, argument errors.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DTypeError, Generator, ShapeError, ValueError, zeros, type Tensor } from '@firegrad/core';
 import { batchNorm, groupNorm, layerNorm } from '@firegrad/ops';
 import { fcOpts, leaf, seedArb, uniform } from '../helpers';
+import { expectGradCase, expectMatch, toTensor, type GradCase, type JsonTensor } from '../core/fixture-values';
+import fixtures from '../fixtures/norm.json';
 import { argumentErrors } from './errors';
 import { check, gradcheckOp } from './gradcheck';
 
 /** [N, C], [N, C, L] or [N, C, H, W] with small dims. */
 const dim = fc.integer({ min: 1, max: 3 });
 const bnShapeArb = fc.tuple(dim, dim, fc.array(dim, { maxLength: 2 })).map(([n, c, rest]) => [n, c, ...rest]);
+
+interface NormCase extends GradCase {
+  op: string; params: Record<string, unknown>; buffers: Record<string, JsonTensor>; buffersAfter: Record<string, JsonTensor>;
+}
+// Imported, not read from disk, so the browser suite runs the fixtures too.
+const cases = fixtures.cases as unknown as NormCase[];
+const tol = (dtype: string) => (dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5]) as [number, number];
+
+describe('PyTorch fixtures (float64 and float32)', () => {
+  for (const c of cases.filter((k) => ['batchNorm', 'layerNorm', 'groupNorm'].includes(k.op))) {
+    it(`${c.name} (${c.dtype})`, () => {
+      const p = c.params as { training: boolean; momentum: number; eps: number; normalizedShape: number[]; numGroups: number };
+      const buf = (k: string) => (c.buffers[k] ? toTensor(c.buffers[k], c.dtype) : null);
+      const rm = buf('runningMean'), rv = buf('runningVar');
+      const fn = c.op === 'batchNorm' ? (x: Tensor, w?: Tensor, b?: Tensor) => batchNorm(x, rm, rv, w ?? null, b ?? null, p)
+        : c.op === 'layerNorm' ? (x: Tensor, w?: Tensor, b?: Tensor) => layerNorm(x, p.normalizedShape, w ?? null, b ?? null)
+          : (x: Tensor, w?: Tensor, b?: Tensor) => groupNorm(x, p.numGroups, w ?? null, b ?? null);
+      expectGradCase(c, fn);
+      for (const [k, t] of [['runningMean', rm], ['runningVar', rv]] as const) {
+        if (t) expectMatch(t.data, c.buffersAfter[k], ...tol(c.dtype), `${c.name} ${k} after`);
+      }
+    });
+  }
+  it('every batchNorm, layerNorm and groupNorm case runs in both dtypes', () => {
+    const ops = cases.filter((k) => k.op !== 'InstanceNorm2d');
+    expect(ops.filter((k) => k.dtype === 'float32').map((k) => k.name)).toEqual(ops.filter((k) => k.dtype === 'float64').map((k) => k.name));
+    expect(new Set(ops.map((k) => k.op))).toEqual(new Set(['batchNorm', 'layerNorm', 'groupNorm']));
+  });
+  it('refuses one value per channel in training, as PyTorch does', () => {
+    for (const e of fixtures.errors.filter((k) => k.op === 'batchNorm')) {
+      const call = () => batchNorm(zeros(e.shape), null, null, null, null, { training: e.training });
+      expect(call).toThrow(ValueError);
+      // PyTorch's words, with firegrad's op name and shape notation
+      expect(call).toThrow(`batchNorm: e${e.message.slice(1).replace(/torch\.Size\((\[.*\])\)/, '$1')}`);
+    }
+  });
+});
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('batchNorm', () => fc.assert(fc.property(
