@@ -793,6 +793,67 @@ def norm_fixtures():
     else:
         raise AssertionError("InstanceNorm2d accepted one spatial element")
     write_json("norm.json", {"cases": cases, "errors": errors}, f"{len(cases)} cases, {len(errors)} errors")
+    torch_batchnorm_files()
+    check_firegrad_batchnorm()
+
+
+BATCHNORM_KEYS = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+
+
+def torch_batchnorm_files():
+    """nn/torch-batchnorm2d.safetensors: a float32 nn.BatchNorm2d(3) state dict as PyTorch holds it
+    (num_batches_tracked I64), after random weight and bias and three training forwards.
+    nn/torch-batchnorm2d_io.safetensors: an input [2,3,4,4] and, from that state, the eval output,
+    then the train output and the running statistics and count after it."""
+    seed("torch_batchnorm2d")
+    bn = torch.nn.BatchNorm2d(3, dtype=torch.float32)
+    with torch.no_grad():
+        bn.weight.copy_(randn(3))
+        bn.bias.copy_(randn(3))
+        for _ in range(3):
+            bn(randn(4, 3, 4, 4).float() * 2 + 0.5)
+    state = {k: v.detach().clone() for k, v in bn.state_dict().items()}
+    assert list(state) == BATCHNORM_KEYS and state["num_batches_tracked"].dtype == torch.int64
+    x = randn(2, 3, 4, 4).float()
+    with torch.no_grad():
+        eval_out = bn.eval()(x)
+        train_out = bn.train()(x)
+    write_safetensors(os.path.join(NN_DIR, "torch-batchnorm2d.safetensors"), state, {"format": "pt"})
+    write_safetensors(os.path.join(NN_DIR, "torch-batchnorm2d_io.safetensors"), {
+        "input": x, "eval_output": eval_out, "train_output": train_out,
+        "running_mean_after": bn.running_mean, "running_var_after": bn.running_var,
+        "num_batches_tracked_after": bn.num_batches_tracked}, {"format": "pt"})
+
+
+def check_firegrad_batchnorm():
+    """nn/firegrad-batchnorm2d.safetensors is a BatchNorm2d state dict saved by firegrad
+    (scripts/write-roundtrip-fixture.ts); its _io file holds the starting weight0/bias0, the three
+    training inputs and firegrad's eval output on inputs[0]. PyTorch loads the state dict into
+    nn.BatchNorm2d (strict) and must reach it from weight0/bias0 with the same forwards, and give
+    the same eval output."""
+    path = os.path.join(FIXTURE_DIR, NN_DIR, "firegrad-batchnorm2d.safetensors")
+    if not os.path.exists(path):
+        print(f"{os.path.relpath(path, ROOT)} not found; skipping (scripts/write-roundtrip-fixture.ts writes it)")
+        return
+    state, _ = st_load(path)
+    io, _ = st_load(path.replace(".safetensors", "_io.safetensors"))
+    assert list(state) == BATCHNORM_KEYS, list(state)
+    loaded = torch.nn.BatchNorm2d(3, dtype=torch.float32)
+    loaded.load_state_dict(state, strict=True)
+    assert loaded.num_batches_tracked.dtype == torch.int64 and loaded.num_batches_tracked.item() == 3
+    replay = torch.nn.BatchNorm2d(3, dtype=torch.float32)
+    with torch.no_grad():
+        replay.weight.copy_(io["weight0"])
+        replay.bias.copy_(io["bias0"])
+        for x in io["inputs"]:
+            replay(x)
+    for k in BATCHNORM_KEYS:
+        a, b = loaded.state_dict()[k], replay.state_dict()[k]
+        assert a.dtype == b.dtype and torch.allclose(a, b, rtol=1e-5, atol=1e-6), (k, a, b)
+    with torch.no_grad():
+        out = loaded.eval()(io["inputs"][0])
+    assert torch.allclose(out, io["eval_output"], rtol=1e-5, atol=1e-5), (out - io["eval_output"]).abs().max()
+    print(f"{os.path.relpath(path, ROOT)}: OK (PyTorch loads it strictly and reproduces it)")
 
 
 # Issue 15, padding and resizing (pad, interpolate).

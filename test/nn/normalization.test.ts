@@ -3,7 +3,10 @@
 // and PyTorch fixtures (InstanceNorm2d cases of test/fixtures/norm.json).
 import { describe, expect, it } from 'vitest';
 import { Generator, ShapeError, ValueError, randn, zeros, type Tensor } from '@firegrad/core';
-import { BatchNorm1d, BatchNorm2d, InstanceNorm2d } from '@firegrad/nn';
+import { BatchNorm1d, BatchNorm2d, InstanceNorm2d, loadSafetensors, serializeSafetensors } from '@firegrad/nn';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { firegradBatchNorm } from './batchnorm-saved';
 import { expectGradCase, expectMatch, toTensor, type GradCase, type JsonTensor } from '../core/fixture-values';
 import fixtures from '../fixtures/norm.json';
 
@@ -169,3 +172,42 @@ describe('InstanceNorm2d against PyTorch', () => {
     expect(call).toThrow(`InstanceNorm2d: e${e.message.slice(1).replace(/torch\.Size\((\[.*\])\)/, '$1')}`);
   });
 });
+
+describe('BatchNorm2d state dicts across PyTorch, through safetensors', () => {
+  const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/nn/${name}.safetensors`, import.meta.url));
+  const KEYS = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
+
+  it("loads PyTorch's state dict (num_batches_tracked I64) and reproduces its eval and train outputs", () => {
+    const sd = loadSafetensors(fixture('torch-batchnorm2d'));
+    const io = loadSafetensors(fixture('torch-batchnorm2d_io'));
+    expect(Object.keys(sd)).toEqual(KEYS);
+    const bn = new BatchNorm2d(3);
+    expect(bn.loadStateDict(sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    const own = bn.stateDict();
+    expect(Object.keys(own)).toEqual(KEYS);
+    for (const k of KEYS) {
+      expect(own[k].dtype, k).toBe(k === 'num_batches_tracked' ? 'int32' : 'float32');
+      expect([...own[k].data], k).toEqual([...sd[k].data]);
+    }
+    expect(own.num_batches_tracked.data[0]).toBe(3);
+    const x = io.input;
+    expectMatch(bn.eval().call(x).data, asJson(io.eval_output), 1e-4, 1e-5, 'eval output');
+    expectMatch(bn.train().call(x).data, asJson(io.train_output), 1e-4, 1e-5, 'train output');
+    expectMatch(bn.runningMean!.data, asJson(io.running_mean_after), 1e-4, 1e-6, 'running_mean after');
+    expectMatch(bn.runningVar!.data, asJson(io.running_var_after), 1e-4, 1e-6, 'running_var after');
+    expect(bn.numBatchesTracked!.data[0]).toBe(Number(io.num_batches_tracked_after.data[0]));
+  });
+
+  it('saves the files that PyTorch checks (scripts/make-fixtures.py norm), byte for byte, and loads them back', () => {
+    const { state, io } = firegradBatchNorm();
+    expect(Object.keys(state)).toEqual(KEYS);
+    expect(state.num_batches_tracked.data[0]).toBe(3);
+    expect(serializeSafetensors(state, { format: 'pt' })).toEqual(new Uint8Array(readFileSync(fixture('firegrad-batchnorm2d'))));
+    expect(serializeSafetensors(io, { format: 'pt' })).toEqual(new Uint8Array(readFileSync(fixture('firegrad-batchnorm2d_io'))));
+    const back = new BatchNorm2d(3);
+    back.loadStateDict(loadSafetensors(fixture('firegrad-batchnorm2d')));
+    for (const k of KEYS) expect([...back.stateDict()[k].data], k).toEqual([...state[k].data]);
+  });
+});
+
+const asJson = (t: Tensor): JsonTensor => ({ shape: [...t.shape], data: [...t.data] });
