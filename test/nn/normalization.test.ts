@@ -3,7 +3,7 @@
 // and PyTorch fixtures (InstanceNorm2d cases of test/fixtures/norm.json).
 import { describe, expect, it } from 'vitest';
 import { Generator, ShapeError, ValueError, randn, zeros, type Tensor } from '@firegrad/core';
-import { BatchNorm1d, BatchNorm2d, InstanceNorm2d, loadSafetensors, serializeSafetensors } from '@firegrad/nn';
+import { BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, loadSafetensors, serializeSafetensors } from '@firegrad/nn';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { firegradBatchNorm } from './batchnorm-saved';
@@ -137,6 +137,38 @@ describe('BatchNorm1d', () => {
       closeTo(bn.call(x).data, affineRef(x, mean, variance, 1e-5, [1, 1, 1], [0, 0, 0]));
     }
     expect(() => bn.call(randn([2, 3, 4, 4], { dtype: 'float64' }))).toThrow(/BatchNorm1d.*\[2, 3, 4, 4\]/);
+  });
+});
+
+describe('LayerNorm, GroupNorm, InstanceNorm2d', () => {
+  const keys = (m: { stateDict(): Record<string, Tensor> }) => Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape, [...t.data]]);
+  it('register PyTorch\'s parameters and buffers, ones and zeros', () => {
+    expect(keys(new LayerNorm([2, 2]))).toEqual([['weight', [2, 2], [1, 1, 1, 1]], ['bias', [2, 2], [0, 0, 0, 0]]]);
+    expect(keys(new LayerNorm(3, { bias: false }))).toEqual([['weight', [3], [1, 1, 1]]]);
+    expect(keys(new LayerNorm(3, { elementwiseAffine: false }))).toEqual([]);
+    expect(keys(new GroupNorm(2, 4))).toEqual([['weight', [4], [1, 1, 1, 1]], ['bias', [4], [0, 0, 0, 0]]]);
+    expect(keys(new GroupNorm(2, 4, { affine: false }))).toEqual([]);
+    expect(keys(new InstanceNorm2d(2))).toEqual([]);
+    expect(keys(new InstanceNorm2d(2, { affine: true, trackRunningStats: true }))).toEqual([
+      ['weight', [2], [1, 1]], ['bias', [2], [0, 0]], ['running_mean', [2], [0, 0]], ['running_var', [2], [1, 1]], ['num_batches_tracked', [], [0]],
+    ]);
+  });
+  it('InstanceNorm2d leaves num_batches_tracked alone, as PyTorch does', () => {
+    const m = new InstanceNorm2d(2, { trackRunningStats: true });
+    m.call(randn([2, 2, 3, 3]));
+    expect(m.numBatchesTracked!.data[0]).toBe(0);
+    expect([...m.runningMean!.data]).not.toEqual([0, 0]);
+  });
+  it('LayerNorm and GroupNorm reproduce the PyTorch fixtures of their functional forms', () => {
+    const cases = (fixtures.cases as unknown as (GradCase & { op: string; params: { normalizedShape: number[]; numGroups: number } })[])
+      .filter((c) => (c.op === 'layerNorm' || c.op === 'groupNorm') && c.grads.weight);
+    expect(cases.length).toBe(8);
+    for (const c of cases) {
+      const C = c.inputs.weight.shape;
+      const m = c.op === 'layerNorm' ? new LayerNorm(c.params.normalizedShape, { dtype: c.dtype })
+        : new GroupNorm(c.params.numGroups, C[0], { dtype: c.dtype });
+      expectGradCase(c, (x, weight, bias) => m.withParameters({ weight, bias }, () => m.call(x)));
+    }
   });
 });
 
