@@ -56,19 +56,20 @@ describe('PyTorch fixtures (float64 and float32)', () => {
 });
 
 forEachGpuMode(({ kernels, ran }) => {
-  it('batchNormAffine: x·scale[c] + shift[c] over [N, C, S], against a float64 loop', async () => {
+  it('batchNormAffine: (x − mean[c])·scale[c] + shift[c] over [N, C, S], against a float64 loop', async () => {
     const int = (max: number) => fc.integer({ min: 1, max });
     const arb = fc.record({ N: int(3), C: int(5), S: int(40), seed: fc.nat() });
     await fc.assert(fc.asyncProperty(arb, async ({ N, C, S, seed }) => {
       const rand = mulberry32(seed), k = kernels();
-      const x = randomArray(N * C * S, rand), scale = randomArray(C, rand).map((v) => 4 * v), shift = randomArray(C, rand);
+      const x = randomArray(N * C * S, rand), mean = randomArray(C, rand), scale = randomArray(C, rand).map((v) => 4 * v);
+      const shift = randomArray(C, rand);
       const ref = new Float64Array(x.length), mag = new Float64Array(x.length);
       x.forEach((v, i) => {
         const c = Math.floor(i / S) % C;
-        ref[i] = v * scale[c] + shift[c];
-        mag[i] = Math.abs(v * scale[c]) + Math.abs(shift[c]);
+        ref[i] = (v - mean[c]) * scale[c] + shift[c];
+        mag[i] = (Math.abs(v) + Math.abs(mean[c])) * Math.abs(scale[c]) + Math.abs(shift[c]);
       });
-      expectGpuClose('batchNormAffine', await k.batchNormAffine(x, scale, shift, { N, C, S }), ref, mag, 2);
+      expectGpuClose('batchNormAffine', await k.batchNormAffine(x, mean, scale, shift, { N, C, S }), ref, mag, 3);
       ran(k);
     }), gpuFcOpts);
   });

@@ -33,16 +33,17 @@ describe('raw gpujs calls are checked', () => {
   const k = createGpuKernels('webasm');
   const g = { N: 2, C: 3, S: 4 };
   it('array lengths and types, naming the argument and the shape', () => {
-    expect(() => k.batchNormAffine(new Float32Array(24), new Float32Array(2), new Float32Array(3), g)).toThrow(ShapeError);
-    expect(() => k.batchNormAffine(new Float32Array(24), new Float32Array(2), new Float32Array(3), g))
+    const c3 = () => new Float32Array(3);
+    expect(() => k.batchNormAffine(new Float32Array(24), c3(), new Float32Array(2), c3(), g)).toThrow(ShapeError);
+    expect(() => k.batchNormAffine(new Float32Array(24), c3(), new Float32Array(2), c3(), g))
       .toThrow("batchNormAffine: 'scale' has 2 elements, expected 3 (C = 3)");
-    expect(() => k.batchNormAffine(new Float32Array(23), new Float32Array(3), new Float32Array(3), g))
+    expect(() => k.batchNormAffine(new Float32Array(23), c3(), c3(), c3(), g))
       .toThrow("batchNormAffine: 'input' has 23 elements, expected 24 (N×C×S = 2×3×4)");
-    expect(() => k.batchNormAffine(new Float64Array(24) as unknown as Float32Array, new Float32Array(3), new Float32Array(3), g)).toThrow(DTypeError);
+    expect(() => k.batchNormAffine(new Float32Array(24), new Float64Array(3) as unknown as Float32Array, c3(), c3(), g)).toThrow(DTypeError);
   });
   it('buffers over 2^24 elements, from the sizes alone', () => {
     const big = { N: 2, C: 1, S: 2 ** 23 + 1 };
-    expect(() => k.batchNormAffine(new Float32Array(0), new Float32Array(1), new Float32Array(1), big))
+    expect(() => k.batchNormAffine(new Float32Array(0), new Float32Array(1), new Float32Array(1), new Float32Array(1), big))
       .toThrow(/batchNormAffine: 'input' \(N×C×S = 2×1×8388609\) has 16777218 elements, more than the 2\^24/);
   });
 });
