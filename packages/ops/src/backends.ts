@@ -5,17 +5,20 @@ import { catOp } from './cat.js';
 import { conv2dOp, fusedConv2dOp } from './conv2d.js';
 import { convTranspose2dOp } from './conv-transpose2d.js';
 import { catCpu } from './cpu/cat.js';
+import { batchNormCpu } from './cpu/norm.js';
 import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d.js';
 import { interpolateCpu } from './cpu/interpolate.js';
 import { padCpu } from './cpu/pad.js';
 import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool.js';
 import { catGpujs } from './gpujs/cat.js';
+import { batchNormGpujs } from './gpujs/norm.js';
 import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d.js';
 import { padGpujs } from './gpujs/pad.js';
 import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool.js';
 import { gpujsProbe, selectGpujsMode } from './gpujs/backend.js';
 import { interpolateOp } from './interpolate.js';
 import { registerKernel, setAutoProbe, setModeSelector } from './kernels.js';
+import { batchNormOp } from './norm.js';
 import { padOp } from './pad.js';
 import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool.js';
 
@@ -29,6 +32,7 @@ registerKernel(adaptiveAvgPool2dOp, 'cpu', adaptiveAvgPool2dCpu);
 registerKernel(catOp, 'cpu', catCpu);
 registerKernel(padOp, 'cpu', padCpu);
 registerKernel(interpolateOp, 'cpu', interpolateCpu);
+registerKernel(batchNormOp, 'cpu', batchNormCpu);
 
 registerKernel(conv2dOp, 'gpujs', conv2dGpujs);
 registerKernel(fusedConv2dOp, 'gpujs', fusedConv2dGpujs);
@@ -37,6 +41,7 @@ registerKernel(maxPool2dOp, 'gpujs', maxPool2dGpujs);
 registerKernel(avgPool2dOp, 'gpujs', avgPool2dGpujs);
 registerKernel(catOp, 'gpujs', catGpujs);
 registerKernel(padOp, 'gpujs', padGpujs);
+registerKernel(batchNormOp, 'gpujs', batchNormGpujs);
 
 setAutoProbe(gpujsProbe);
 setModeSelector(selectGpujsMode);
