@@ -3,7 +3,7 @@
 // test/reliability/losses.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Generator, Tensor, broadcastShapes, tensor } from '@firegrad/core';
+import { Generator, Tensor, broadcastShapes, listOps, tensor } from '@firegrad/core';
 import {
   binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, huberLoss, klDiv, l1Loss, nllLoss, smoothL1Loss,
 } from '@firegrad/nn';
@@ -41,14 +41,21 @@ function classInputs({ shape: [n, c, spatial], seed, reduction, weighted, ignore
   return { x, target: new Tensor(targets, [n, ...spatial]), weight };
 }
 
+/** The op named first in each gradcheck test's title; the registry test at the bottom reads them. */
+const gradcheckTitles: string[] = [];
+const gradcheckIt = (title: string, property: () => void) => {
+  gradcheckTitles.push(title.split(/[: ]/)[0]);
+  it(title, property);
+};
+
 describe('gradcheck: class losses (float64, fast-check)', () => {
-  it('crossEntropy: weights, ignoreIndex, label smoothing, spatial dims, every reduction', () => fc.assert(fc.property(classCaseArb, (p) => {
+  gradcheckIt('crossEntropy: weights, ignoreIndex, label smoothing, spatial dims, every reduction', () => fc.assert(fc.property(classCaseArb, (p) => {
     const built = classInputs(p);
     fc.pre(built !== null);
     const { x, target, weight } = built!;
     expectGradcheck((t) => crossEntropy(t, target, { weight, ignoreIndex: p.ignore, labelSmoothing: p.eps, reduction: p.reduction }), [x]);
   }), fcOpts()));
-  it('nllLoss: weights, ignoreIndex, spatial dims, every reduction', () => fc.assert(fc.property(classCaseArb, (p) => {
+  gradcheckIt('nllLoss: weights, ignoreIndex, spatial dims, every reduction', () => fc.assert(fc.property(classCaseArb, (p) => {
     const built = classInputs(p);
     fc.pre(built !== null);
     const { x, target, weight } = built!;
@@ -70,22 +77,22 @@ const awayFrom = (kinks: readonly number[], s = 2) => (g: Generator) => {
 };
 
 describe('gradcheck: elementwise losses, input and target (float64, fast-check)', () => {
-  it('l1Loss (x − y kept off 0)', () => fc.assert(fc.property(shapeArb(), seedArb, reductionArb, (shape, seed, reduction) => {
+  gradcheckIt('l1Loss (x − y kept off 0)', () => fc.assert(fc.property(shapeArb(), seedArb, reductionArb, (shape, seed, reduction) => {
     fc.pre(reduction !== 'mean' || shape.every((s) => s > 0));
     expectGradcheck((x, y) => l1Loss(x, y, { reduction }), pairAround(new Generator(seed), shape, awayFrom([0])));
   }), fcOpts()));
-  it('smoothL1Loss with beta in [0, 2] (x − y kept off 0 and ±beta)', () => fc.assert(fc.property(
+  gradcheckIt('smoothL1Loss with beta in [0, 2] (x − y kept off 0 and ±beta)', () => fc.assert(fc.property(
     shapeArb(), seedArb, reductionArb, fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 2, noNaN: true })), (shape, seed, reduction, beta) => {
       fc.pre(reduction !== 'mean' || shape.every((s) => s > 0));
       const pair = pairAround(new Generator(seed), shape, awayFrom([0, beta, -beta]));
       expectGradcheck((x, y) => smoothL1Loss(x, y, { beta, reduction }), pair);
     }), fcOpts()));
-  it('huberLoss with delta in (0, 2] (x − y kept off ±delta)', () => fc.assert(fc.property(
+  gradcheckIt('huberLoss with delta in (0, 2] (x − y kept off ±delta)', () => fc.assert(fc.property(
     shapeArb(), seedArb, reductionArb, fc.double({ min: 0.01, max: 2, noNaN: true }), (shape, seed, reduction, delta) => {
       fc.pre(reduction !== 'mean' || shape.every((s) => s > 0));
       expectGradcheck((x, y) => huberLoss(x, y, { delta, reduction }), pairAround(new Generator(seed), shape, awayFrom([delta, -delta])));
     }), fcOpts()));
-  it('binaryCrossEntropy with a broadcast weight (probabilities in [0.05, 0.95])', () => fc.assert(fc.property(
+  gradcheckIt('binaryCrossEntropy with a broadcast weight (probabilities in [0.05, 0.95])', () => fc.assert(fc.property(
     shapeAndWeightArb, fc.boolean(), seedArb, reductionArb, ([shape, wShape], weighted, seed, reduction) => {
       fc.pre(reduction !== 'mean' || shape.every((s) => s > 0));
       const g = new Generator(seed);
@@ -93,7 +100,7 @@ describe('gradcheck: elementwise losses, input and target (float64, fast-check)'
       const x = leaf(g, shape, uniform(0.05, 0.95)), y = leaf(g, shape, uniform(0, 1));
       expectGradcheck((a, b) => binaryCrossEntropy(a, b, { weight, reduction }), [x, y]);
     }), fcOpts()));
-  it('binaryCrossEntropyWithLogits with a broadcast weight and posWeight', () => fc.assert(fc.property(
+  gradcheckIt('binaryCrossEntropyWithLogits with a broadcast weight and posWeight', () => fc.assert(fc.property(
     shapeAndWeightArb, fc.boolean(), fc.boolean(), seedArb, reductionArb, ([shape, wShape], weighted, pos, seed, reduction) => {
       fc.pre(reduction !== 'mean' || shape.every((s) => s > 0));
       const g = new Generator(seed);
@@ -102,7 +109,7 @@ describe('gradcheck: elementwise losses, input and target (float64, fast-check)'
       const x = leaf(g, shape, (r) => 4 * r.normal()), y = leaf(g, shape, uniform(0, 1));
       expectGradcheck((a, b) => binaryCrossEntropyWithLogits(a, b, { weight, posWeight, reduction }), [x, y]);
     }), fcOpts()));
-  it('klDiv over broadcast shapes, every reduction, probability or log targets', () => fc.assert(fc.property(
+  gradcheckIt('klDiv over broadcast shapes, every reduction, probability or log targets', () => fc.assert(fc.property(
     broadcastPairArb(), fc.boolean(), seedArb, fc.constantFrom('mean', 'batchmean', 'sum', 'none') as fc.Arbitrary<Reduction | 'batchmean'>,
     ([sa, sb], logTarget, seed, reduction) => {
       fc.pre(reduction !== 'mean' || broadcastShapes('test', sa, sb).every((s) => s > 0));
@@ -160,5 +167,14 @@ describe('values PyTorch defines specially (hand math)', () => {
     loss.backward();
     expect(Array.from(x.grad!.data)).toEqual([-0, -0.5]);
     expect(Array.from(y.grad!.data)).toEqual([0, Math.log(0.5) + 1 + 2]);
+  });
+});
+
+describe('op registry (nn package)', () => {
+  it('every differentiable nn op has a gradcheck property in this file (a test named after it)', () => {
+    const nnOps = listOps().filter((op) => op.pkg === 'nn' && op.differentiable).map((op) => op.name);
+    const checked = new Set(gradcheckTitles);
+    expect(nnOps.length).toBeGreaterThan(0);
+    expect(nnOps.filter((name) => !checked.has(name))).toEqual([]);
   });
 });
