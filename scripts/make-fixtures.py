@@ -9,6 +9,8 @@ Usage (from the repo root):
     /usr/bin/python3 scripts/make-fixtures.py nn       # only test/fixtures/nn/*
     /usr/bin/python3 scripts/make-fixtures.py gemm-accuracy  # only its nn/ file
     /usr/bin/python3 scripts/make-fixtures.py roundtrip  # check firegrad's file
+    /usr/bin/python3 scripts/make-fixtures.py norm     # test/fixtures/norm.json and nn/*batchnorm2d*
+    /usr/bin/python3 scripts/make-fixtures.py resize conv-geometry losses indexing  # one JSON each
 
 (`pnpm fixtures` runs the same thing.) Needs only PyTorch (Debian's
 python3-torch is enough), plus torchvision for `nn`. Everything is computed in
