@@ -13,6 +13,7 @@ export { summarize, type Summary, type SummaryRow } from './summary.js';
 export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors, parseSafetensors } from './safetensors.js';
 
 // Normalization layers.
+export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './normalization.js';
 
 // Padding and resizing layers.
 

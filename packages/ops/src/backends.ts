@@ -4,6 +4,7 @@
 import { catOp } from './cat.js';
 import { conv2dOp, fusedConv2dOp } from './conv2d.js';
 import { catCpu } from './cpu/cat.js';
+import { batchNormCpu } from './cpu/norm.js';
 import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d.js';
 import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool.js';
 import { catGpujs } from './gpujs/cat.js';
@@ -11,6 +12,7 @@ import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d.js';
 import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool.js';
 import { gpujsProbe, selectGpujsMode } from './gpujs/backend.js';
 import { registerKernel, setAutoProbe, setModeSelector } from './kernels.js';
+import { batchNormOp } from './norm.js';
 import { adaptiveAvgPool2dOp, avgPool2dOp, maxPool2dOp } from './pool.js';
 
 registerKernel(conv2dOp, 'cpu', conv2dCpu);
@@ -19,6 +21,7 @@ registerKernel(maxPool2dOp, 'cpu', maxPool2dCpu);
 registerKernel(avgPool2dOp, 'cpu', avgPool2dCpu);
 registerKernel(adaptiveAvgPool2dOp, 'cpu', adaptiveAvgPool2dCpu);
 registerKernel(catOp, 'cpu', catCpu);
+registerKernel(batchNormOp, 'cpu', batchNormCpu);
 
 registerKernel(conv2dOp, 'gpujs', conv2dGpujs);
 registerKernel(fusedConv2dOp, 'gpujs', fusedConv2dGpujs);
