@@ -119,7 +119,8 @@ describe('SqueezeNetMini({ batchNorm: true }) against PyTorch (same weights and 
     it(`${mode} mode, ${dtype}: logits, gradients, running statistics`, () => {
       const make = (t: JsonTensor) => new Tensor(dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data), t.shape);
       const net = new SqueezeNetMini({ batchNorm: true, dtype });
-      expect(net.loadStateDict(Object.fromEntries(Object.entries(state).map(([k, t]) => [k, make(t)])))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+      const sd = Object.fromEntries(Object.entries(state).map(([k, t]) => [k, make(t)]));
+      expect(net.loadStateDict(sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
       net.train(mode === 'train');
       [...net.classifier.children()][0].eval(); // dropout off, as in the fixture (its mask is random)
       const x = make(input).requiresGrad_();

@@ -154,7 +154,9 @@ export class SqueezeNetMini extends Module {
   readonly features: Sequential;
   readonly classifier: Sequential;
 
-  constructor(options: LayerOptions & { numClasses?: number; dropout?: number; inChannels?: number; bypass?: SqueezeNetBypass; batchNorm?: boolean } = {}) {
+  constructor(options: LayerOptions & {
+    numClasses?: number; dropout?: number; inChannels?: number; bypass?: SqueezeNetBypass; batchNorm?: boolean;
+  } = {}) {
     super();
     const { numClasses = 10, dropout = 0.5, inChannels = 1, batchNorm = false } = options;
     const layer = { dtype: options.dtype, generator: options.generator };
