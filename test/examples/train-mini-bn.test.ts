@@ -1,6 +1,6 @@
 // `pnpm train --model mini-bn`: the checkpoint carries the BatchNorm2d running statistics, so a reloaded
-// model evaluates to the run's own test accuracy, and runs stopped (after an epoch, or by a signal
-// mid-epoch) and resumed end with exactly the weights and buffers of an uninterrupted run.
+// model evaluates to the run's own test accuracy, and a run stopped by a signal mid-epoch and resumed
+// ends with exactly the weights and buffers of an uninterrupted run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,21 +40,16 @@ describe('pnpm train --model mini-bn', () => {
     expect(evaluate(model, test).accuracy).toBe(metrics.testAccuracy);
   }, 300_000);
 
-  it('stopped after epoch 1, or by SIGINT mid-epoch, and resumed: the same weights and buffers as the straight run', () => {
+  it('stopped by SIGINT mid-epoch and resumed: the same weights and buffers as the straight run', () => {
     const straightSd = loadSafetensors(join(straight, 'checkpoint.safetensors'));
-    const planned = mkdtempSync(join(tmpdir(), 'firegrad-bn-planned-'));
-    expect(train([...common, '--epochs', '2', '--stop-after', '1', '--out', planned])).toMatch(/stopped after epoch 1/);
-    train(['--resume', planned]);
     const signalled = mkdtempSync(join(tmpdir(), 'firegrad-bn-signal-'));
     // the run sends itself SIGINT after global step 10 (epoch 2, step 3) and exits 130
     expect(train([...common, '--epochs', '2', '--out', signalled], { env: { FIREGRAD_TRAIN_TEST_SIGNAL: 'SIGINT@10' }, expectCode: 130 }))
       .toMatch(/SIGINT: saved the run at step 3\/7 of epoch 2/);
     train(['--resume', signalled]);
-    for (const dir of [planned, signalled]) {
-      const resumed = loadSafetensors(join(dir, 'checkpoint.safetensors'));
-      expect(Object.keys(resumed)).toEqual(Object.keys(straightSd));
-      expect(Object.keys(resumed)).toContain('model.features.7.expand1x1Bn.running_var');
-      for (const k of Object.keys(straightSd)) expect(Buffer.from(resumed[k].data.buffer).equals(Buffer.from(straightSd[k].data.buffer)), `${dir}: ${k}`).toBe(true);
-    }
+    const resumed = loadSafetensors(join(signalled, 'checkpoint.safetensors'));
+    expect(Object.keys(resumed)).toEqual(Object.keys(straightSd));
+    expect(Object.keys(resumed)).toContain('model.features.7.expand1x1Bn.running_var');
+    for (const k of Object.keys(straightSd)) expect(Buffer.from(resumed[k].data.buffer).equals(Buffer.from(straightSd[k].data.buffer)), k).toBe(true);
   }, 300_000);
 });
