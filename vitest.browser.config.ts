@@ -26,7 +26,7 @@ const llvmpipe: BrowserContext = { instance: 'llvmpipe', renderer: 'llvmpipe', g
 
 // The files that use forEachGpuMode, whose kernel suites the second renderer repeats (their cpu
 // tests come along: vitest has no per-instance name filter).
-const GPU_KERNEL_FILES = ['test/ops/conv2d.test.ts', 'test/ops/max-pool2d.test.ts', 'test/ops/avg-pool2d.test.ts', 'test/ops/cat.test.ts'];
+const GPU_KERNEL_FILES = ['test/ops/conv2d.test.ts', 'test/ops/max-pool2d.test.ts', 'test/ops/avg-pool2d.test.ts', 'test/ops/cat.test.ts', 'test/ops/norm.test.ts'];
 
 export default defineConfig({
   server: { headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },

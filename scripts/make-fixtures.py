@@ -757,6 +757,191 @@ MINI_BN_RUNNING = ["features.1.running_mean", "features.1.running_var", "feature
 
 # Issue 15, normalization (batch/layer/group/instance norm).
 
+def norm_fixtures():
+    """Issue 15 normalization, each case in float64 and float32 (torch computes both): F.batch_norm in
+    training (batch statistics; running statistics updated with the unbiased variance, recorded
+    before and after in "buffers"/"buffersAfter") and eval, with and without weight, bias and
+    running statistics; awkward batches (two values per channel, a constant channel, an offset);
+    F.layer_norm over 1 and 2 trailing dims; F.group_norm; nn.InstanceNorm2d with and without
+    running statistics. "errors" holds calls PyTorch refuses, with its message."""
+    cases = []
+
+    def add(name, op, params, build, fn, buffers=lambda: {}):
+        seed(name)
+        inputs, bufs = build(), buffers()
+        grad_out = None
+        for dtype in (torch.float64, torch.float32):
+            leaves = {k: v.to(dtype).requires_grad_(True) for k, v in inputs.items()}
+            before = {k: v.to(dtype) for k, v in bufs.items()}
+            after = {k: v.clone() for k, v in before.items()}
+            out = fn(*leaves.values(), **after)
+            if grad_out is None:
+                grad_out = randn(*out.shape)
+            g = grad_out.to(dtype)
+            gs = torch.autograd.grad(out, list(leaves.values()), g)
+            cases.append({
+                "name": name, "dtype": str(dtype).replace("torch.", ""), "op": op, "params": params,
+                "inputs": {k: ser(v) for k, v in leaves.items()},
+                "buffers": {k: ser(v) for k, v in before.items()},
+                "buffersAfter": {k: ser(v) for k, v in after.items()},
+                "gradOutput": ser(g), "output": ser(out),
+                "grads": {k: ser(v) for k, v in zip(leaves, gs)},
+            })
+
+    def bn(training, momentum=0.1, eps=1e-5):
+        def fn(x, weight=None, bias=None, runningMean=None, runningVar=None):
+            return F.batch_norm(x, runningMean, runningVar, weight, bias, training, momentum, eps)
+        return fn
+
+    stats = lambda c: lambda: {"runningMean": randn(c), "runningVar": uniform(0.5, 2, c)}
+    affine = lambda shape: lambda: {"x": randn(*shape), "weight": randn(shape[1]), "bias": randn(shape[1])}
+    train = lambda momentum=0.1, eps=1e-5: {"training": True, "momentum": momentum, "eps": eps}
+    add("bn_train_2d", "batchNorm", train(), affine((4, 3)), bn(True), stats(3))
+    add("bn_train_3d_momentum_eps", "batchNorm", train(0.3, 1e-3), affine((3, 2, 5)), bn(True, 0.3, 1e-3), stats(2))
+    add("bn_train_4d", "batchNorm", train(), affine((2, 3, 4, 5)), bn(True), stats(3))
+    add("bn_train_no_affine_no_stats", "batchNorm", train(), lambda: {"x": randn(2, 3, 3, 3)}, bn(True))
+    add("bn_train_two_values", "batchNorm", train(), affine((2, 3)), bn(True), stats(3))
+
+    def constant_channel():  # channel 1 holds one value: variance 0, invstd 1/sqrt(eps)
+        x = randn(3, 2, 2, 2)
+        x[:, 1] = 0.75
+        return {"x": x, "weight": randn(2), "bias": randn(2)}
+    add("bn_train_constant_channel", "batchNorm", train(), constant_channel, bn(True), stats(2))
+    add("bn_train_offset", "batchNorm", train(),
+        lambda: {"x": 50 + randn(4, 2, 3, 3), "weight": randn(2), "bias": randn(2)}, bn(True), stats(2))
+    evalp = {"training": False, "momentum": 0.1, "eps": 1e-5}
+    add("bn_eval_4d", "batchNorm", evalp, affine((2, 3, 4, 4)), bn(False), stats(3))
+    add("bn_eval_batch1", "batchNorm", evalp, affine((1, 3)), bn(False), stats(3))
+    add("bn_eval_no_affine", "batchNorm", evalp, lambda: {"x": randn(3, 4, 5)}, bn(False), stats(4))
+
+    def ln(shape):
+        return lambda x, weight=None, bias=None: F.layer_norm(x, shape, weight, bias, 1e-5)
+    add("ln_last_dim", "layerNorm", {"normalizedShape": [5]},
+        lambda: {"x": randn(3, 4, 5), "weight": randn(5), "bias": randn(5)}, ln([5]))
+    add("ln_two_dims", "layerNorm", {"normalizedShape": [3, 4]},
+        lambda: {"x": randn(2, 3, 4), "weight": randn(3, 4), "bias": randn(3, 4)}, ln([3, 4]))
+    add("ln_no_affine", "layerNorm", {"normalizedShape": [6]}, lambda: {"x": randn(4, 6)}, ln([6]))
+
+    def gn(groups):
+        return lambda x, weight=None, bias=None: F.group_norm(x, groups, weight, bias, 1e-5)
+    add("gn_groups3", "groupNorm", {"numGroups": 3},
+        lambda: {"x": randn(2, 6, 3, 3), "weight": randn(6), "bias": randn(6)}, gn(3))
+    add("gn_one_group_3d", "groupNorm", {"numGroups": 1}, lambda: {"x": randn(2, 4, 5)}, gn(1))
+    add("gn_group_per_channel", "groupNorm", {"numGroups": 4},
+        lambda: {"x": randn(3, 4, 2, 2), "weight": randn(4), "bias": randn(4)}, gn(4))
+
+    def inorm(affine_, track, training, momentum=0.1):
+        def fn(x, weight=None, bias=None, runningMean=None, runningVar=None):
+            # nn.InstanceNorm2d's own call, with the leaves as weight and bias so gradients reach them
+            m = torch.nn.InstanceNorm2d(x.shape[-3], affine=affine_, track_running_stats=track,
+                                        momentum=momentum, dtype=x.dtype).train(training)
+            xb = x.unsqueeze(0) if x.dim() == 3 else x
+            y = F.instance_norm(xb, runningMean, runningVar, weight, bias, training or not track, momentum, m.eps)
+            with torch.no_grad():  # the same as the module, buffers included
+                if affine_:
+                    m.weight.copy_(weight)
+                    m.bias.copy_(bias)
+                if track:
+                    m.running_mean.copy_(fn.start[0])
+                    m.running_var.copy_(fn.start[1])
+                assert torch.equal(m(x), y.squeeze(0) if x.dim() == 3 else y)
+                if track:
+                    assert torch.equal(m.running_mean, runningMean) and torch.equal(m.running_var, runningVar)
+            return y.squeeze(0) if x.dim() == 3 else y
+        return fn
+
+    def with_start(fn):  # keeps the running statistics before the call, for the module check
+        def call(*args, **bufs):
+            fn.start = [v.clone() for v in bufs.values()]
+            return fn(*args, **bufs)
+        return call
+    add("in_plain", "InstanceNorm2d", {"affine": False, "trackRunningStats": False, "training": True},
+        lambda: {"x": randn(2, 3, 4, 4)}, with_start(inorm(False, False, True)))
+    add("in_affine_unbatched", "InstanceNorm2d", {"affine": True, "trackRunningStats": False, "training": True},
+        lambda: {"x": randn(3, 3, 5), "weight": randn(3), "bias": randn(3)}, with_start(inorm(True, False, True)))
+    add("in_track_train", "InstanceNorm2d", {"affine": True, "trackRunningStats": True, "training": True, "momentum": 0.2},
+        lambda: {"x": randn(2, 3, 3, 4), "weight": randn(3), "bias": randn(3)}, with_start(inorm(True, True, True, 0.2)), stats(3))
+    add("in_track_eval", "InstanceNorm2d", {"affine": False, "trackRunningStats": True, "training": False},
+        lambda: {"x": randn(2, 3, 3, 3)}, with_start(inorm(False, True, False)), stats(3))
+
+    errors = []
+    for shape in ([1, 3], [1, 3, 1, 1], [1, 2, 1]):
+        try:
+            F.batch_norm(torch.zeros(shape), None, None, training=True)
+        except ValueError as e:
+            errors.append({"op": "batchNorm", "shape": shape, "training": True, "message": str(e)})
+        else:
+            raise AssertionError(f"F.batch_norm accepted {shape} in training")
+    try:
+        torch.nn.InstanceNorm2d(3)(torch.zeros(2, 3, 1, 1))
+    except ValueError as e:
+        errors.append({"op": "InstanceNorm2d", "shape": [2, 3, 1, 1], "training": True, "message": str(e)})
+    else:
+        raise AssertionError("InstanceNorm2d accepted one spatial element")
+    write_json("norm.json", {"cases": cases, "errors": errors}, f"{len(cases)} cases, {len(errors)} errors")
+    torch_batchnorm_files()
+    check_firegrad_batchnorm()
+
+
+BATCHNORM_KEYS = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+
+
+def torch_batchnorm_files():
+    """nn/torch-batchnorm2d.safetensors: a float32 nn.BatchNorm2d(3) state dict as PyTorch holds it
+    (num_batches_tracked I64), after random weight and bias and three training forwards.
+    nn/torch-batchnorm2d_io.safetensors: an input [2,3,4,4] and, from that state, the eval output,
+    then the train output and the running statistics and count after it."""
+    seed("torch_batchnorm2d")
+    bn = torch.nn.BatchNorm2d(3, dtype=torch.float32)
+    with torch.no_grad():
+        bn.weight.copy_(randn(3))
+        bn.bias.copy_(randn(3))
+        for _ in range(3):
+            bn(randn(4, 3, 4, 4).float() * 2 + 0.5)
+    state = {k: v.detach().clone() for k, v in bn.state_dict().items()}
+    assert list(state) == BATCHNORM_KEYS and state["num_batches_tracked"].dtype == torch.int64
+    x = randn(2, 3, 4, 4).float()
+    with torch.no_grad():
+        eval_out = bn.eval()(x)
+        train_out = bn.train()(x)
+    write_safetensors(os.path.join(NN_DIR, "torch-batchnorm2d.safetensors"), state, {"format": "pt"})
+    write_safetensors(os.path.join(NN_DIR, "torch-batchnorm2d_io.safetensors"), {
+        "input": x, "eval_output": eval_out, "train_output": train_out,
+        "running_mean_after": bn.running_mean, "running_var_after": bn.running_var,
+        "num_batches_tracked_after": bn.num_batches_tracked}, {"format": "pt"})
+
+
+def check_firegrad_batchnorm():
+    """nn/firegrad-batchnorm2d.safetensors is a BatchNorm2d state dict saved by firegrad
+    (scripts/write-roundtrip-fixture.ts); its _io file holds the starting weight0/bias0, the three
+    training inputs and firegrad's eval output on inputs[0]. PyTorch loads the state dict into
+    nn.BatchNorm2d (strict) and must reach it from weight0/bias0 with the same forwards, and give
+    the same eval output."""
+    path = os.path.join(FIXTURE_DIR, NN_DIR, "firegrad-batchnorm2d.safetensors")
+    if not os.path.exists(path):
+        print(f"{os.path.relpath(path, ROOT)} not found; skipping (scripts/write-roundtrip-fixture.ts writes it)")
+        return
+    state, _ = st_load(path)
+    io, _ = st_load(path.replace(".safetensors", "_io.safetensors"))
+    assert list(state) == BATCHNORM_KEYS, list(state)
+    loaded = torch.nn.BatchNorm2d(3, dtype=torch.float32)
+    loaded.load_state_dict(state, strict=True)
+    assert loaded.num_batches_tracked.dtype == torch.int64 and loaded.num_batches_tracked.item() == 3
+    replay = torch.nn.BatchNorm2d(3, dtype=torch.float32)
+    with torch.no_grad():
+        replay.weight.copy_(io["weight0"])
+        replay.bias.copy_(io["bias0"])
+        for x in io["inputs"]:
+            replay(x)
+    for k in BATCHNORM_KEYS:
+        a, b = loaded.state_dict()[k], replay.state_dict()[k]
+        assert a.dtype == b.dtype and torch.allclose(a, b, rtol=1e-5, atol=1e-6), (k, a, b)
+    with torch.no_grad():
+        out = loaded.eval()(io["inputs"][0])
+    assert torch.allclose(out, io["eval_output"], rtol=1e-5, atol=1e-5), (out - io["eval_output"]).abs().max()
+    print(f"{os.path.relpath(path, ROOT)}: OK (PyTorch loads it strictly and reproduces it)")
+
+
 # Issue 15, padding and resizing (pad, interpolate).
 
 # Issue 15, conv geometry ('same'/'valid' padding, transposed conv).
@@ -1281,6 +1466,7 @@ OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "activations": activation_cases,
                 "roundtrip": roundtrip_check}    # writes nothing
 # normalization groups:
+OTHER_GROUPS["norm"] = norm_fixtures
 
 # padding and resizing groups:
 

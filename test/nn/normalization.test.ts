@@ -1,8 +1,14 @@
 // Normalization layers: state-dict keys, train/eval switching, running statistics and the count,
-// buffers outside autograd; values against float64 loops written from PyTorch's documented formulas.
+// buffers outside autograd; values against float64 loops written from PyTorch's documented formulas
+// and PyTorch fixtures (InstanceNorm2d cases of test/fixtures/norm.json).
 import { describe, expect, it } from 'vitest';
-import { Generator, ShapeError, ValueError, randn, type Tensor } from '@firegrad/core';
-import { BatchNorm1d, BatchNorm2d } from '@firegrad/nn';
+import { Generator, ShapeError, ValueError, randn, zeros, type Tensor } from '@firegrad/core';
+import { BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, loadSafetensors, serializeSafetensors } from '@firegrad/nn';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { firegradBatchNorm } from './batchnorm-saved';
+import { expectGradCase, expectMatch, toTensor, type GradCase, type JsonTensor } from '../core/fixture-values';
+import fixtures from '../fixtures/norm.json';
 
 /** Per-channel mean and biased variance of an [N, C, ...] tensor, as plain loops. */
 function channelStats(x: Tensor): { mean: number[]; variance: number[] } {
@@ -133,3 +139,107 @@ describe('BatchNorm1d', () => {
     expect(() => bn.call(randn([2, 3, 4, 4], { dtype: 'float64' }))).toThrow(/BatchNorm1d.*\[2, 3, 4, 4\]/);
   });
 });
+
+describe('LayerNorm, GroupNorm, InstanceNorm2d', () => {
+  const keys = (m: { stateDict(): Record<string, Tensor> }) => Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape, [...t.data]]);
+  it('register PyTorch\'s parameters and buffers, ones and zeros', () => {
+    expect(keys(new LayerNorm([2, 2]))).toEqual([['weight', [2, 2], [1, 1, 1, 1]], ['bias', [2, 2], [0, 0, 0, 0]]]);
+    expect(keys(new LayerNorm(3, { bias: false }))).toEqual([['weight', [3], [1, 1, 1]]]);
+    expect(keys(new LayerNorm(3, { elementwiseAffine: false }))).toEqual([]);
+    expect(keys(new GroupNorm(2, 4))).toEqual([['weight', [4], [1, 1, 1, 1]], ['bias', [4], [0, 0, 0, 0]]]);
+    expect(keys(new GroupNorm(2, 4, { affine: false }))).toEqual([]);
+    expect(keys(new InstanceNorm2d(2))).toEqual([]);
+    expect(keys(new InstanceNorm2d(2, { affine: true, trackRunningStats: true }))).toEqual([
+      ['weight', [2], [1, 1]], ['bias', [2], [0, 0]], ['running_mean', [2], [0, 0]], ['running_var', [2], [1, 1]], ['num_batches_tracked', [], [0]],
+    ]);
+  });
+  it('InstanceNorm2d leaves num_batches_tracked alone, as PyTorch does', () => {
+    const m = new InstanceNorm2d(2, { trackRunningStats: true });
+    m.call(randn([2, 2, 3, 3]));
+    expect(m.numBatchesTracked!.data[0]).toBe(0);
+    expect([...m.runningMean!.data]).not.toEqual([0, 0]);
+  });
+  it('LayerNorm and GroupNorm reproduce the PyTorch fixtures of their functional forms', () => {
+    const cases = (fixtures.cases as unknown as (GradCase & { op: string; params: { normalizedShape: number[]; numGroups: number } })[])
+      .filter((c) => (c.op === 'layerNorm' || c.op === 'groupNorm') && c.grads.weight);
+    expect(cases.length).toBe(8);
+    for (const c of cases) {
+      const C = c.inputs.weight.shape;
+      const m = c.op === 'layerNorm' ? new LayerNorm(c.params.normalizedShape, { dtype: c.dtype })
+        : new GroupNorm(c.params.numGroups, C[0], { dtype: c.dtype });
+      expectGradCase(c, (x, weight, bias) => m.withParameters({ weight, bias }, () => m.call(x)));
+    }
+  });
+});
+
+interface InstanceCase extends GradCase {
+  op: string; params: { affine: boolean; trackRunningStats: boolean; training: boolean; momentum?: number };
+  buffers: Record<string, JsonTensor>; buffersAfter: Record<string, JsonTensor>;
+}
+
+describe('InstanceNorm2d against PyTorch', () => {
+  const cases = (fixtures.cases as unknown as InstanceCase[]).filter((c) => c.op === 'InstanceNorm2d');
+  it('has cases in both dtypes', () => expect(cases.length).toBe(8));
+  for (const c of cases) {
+    it(`${c.name} (${c.dtype})`, () => {
+      const { affine, trackRunningStats, training, momentum } = c.params;
+      const C = c.inputs.x.shape.at(-3)!;
+      const m = new InstanceNorm2d(C, { affine, trackRunningStats, momentum, dtype: c.dtype }).train(training);
+      if (trackRunningStats) {
+        m.runningMean!.data.set(toTensor(c.buffers.runningMean, c.dtype).data);
+        m.runningVar!.data.set(toTensor(c.buffers.runningVar, c.dtype).data);
+      }
+      expectGradCase(c, (x, weight, bias) => (affine ? m.withParameters({ weight, bias }, () => m.call(x)) : m.call(x)));
+      const [rtol, atol] = c.dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
+      if (trackRunningStats) {
+        expectMatch(m.runningMean!.data, c.buffersAfter.runningMean, rtol, atol, `${c.name} running_mean`);
+        expectMatch(m.runningVar!.data, c.buffersAfter.runningVar, rtol, atol, `${c.name} running_var`);
+      }
+    });
+  }
+  it('refuses one spatial element in training, as PyTorch does', () => {
+    const e = fixtures.errors.find((k) => k.op === 'InstanceNorm2d')!;
+    const call = () => new InstanceNorm2d(e.shape[1]).call(zeros(e.shape));
+    expect(call).toThrow(ValueError);
+    expect(call).toThrow(`InstanceNorm2d: e${e.message.slice(1).replace(/torch\.Size\((\[.*\])\)/, '$1')}`);
+  });
+});
+
+describe('BatchNorm2d state dicts across PyTorch, through safetensors', () => {
+  const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/nn/${name}.safetensors`, import.meta.url));
+  const KEYS = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
+
+  it("loads PyTorch's state dict (num_batches_tracked I64) and reproduces its eval and train outputs", () => {
+    const sd = loadSafetensors(fixture('torch-batchnorm2d'));
+    const io = loadSafetensors(fixture('torch-batchnorm2d_io'));
+    expect(Object.keys(sd)).toEqual(KEYS);
+    const bn = new BatchNorm2d(3);
+    expect(bn.loadStateDict(sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    const own = bn.stateDict();
+    expect(Object.keys(own)).toEqual(KEYS);
+    for (const k of KEYS) {
+      expect(own[k].dtype, k).toBe(k === 'num_batches_tracked' ? 'int32' : 'float32');
+      expect([...own[k].data], k).toEqual([...sd[k].data]);
+    }
+    expect(own.num_batches_tracked.data[0]).toBe(3);
+    const x = io.input;
+    expectMatch(bn.eval().call(x).data, asJson(io.eval_output), 1e-4, 1e-5, 'eval output');
+    expectMatch(bn.train().call(x).data, asJson(io.train_output), 1e-4, 1e-5, 'train output');
+    expectMatch(bn.runningMean!.data, asJson(io.running_mean_after), 1e-4, 1e-6, 'running_mean after');
+    expectMatch(bn.runningVar!.data, asJson(io.running_var_after), 1e-4, 1e-6, 'running_var after');
+    expect(bn.numBatchesTracked!.data[0]).toBe(Number(io.num_batches_tracked_after.data[0]));
+  });
+
+  it('saves the files that PyTorch checks (scripts/make-fixtures.py norm), byte for byte, and loads them back', () => {
+    const { state, io } = firegradBatchNorm();
+    expect(Object.keys(state)).toEqual(KEYS);
+    expect(state.num_batches_tracked.data[0]).toBe(3);
+    expect(serializeSafetensors(state, { format: 'pt' })).toEqual(new Uint8Array(readFileSync(fixture('firegrad-batchnorm2d'))));
+    expect(serializeSafetensors(io, { format: 'pt' })).toEqual(new Uint8Array(readFileSync(fixture('firegrad-batchnorm2d_io'))));
+    const back = new BatchNorm2d(3);
+    back.loadStateDict(loadSafetensors(fixture('firegrad-batchnorm2d')));
+    for (const k of KEYS) expect([...back.stateDict()[k].data], k).toEqual([...state[k].data]);
+  });
+});
+
+const asJson = (t: Tensor): JsonTensor => ({ shape: [...t.shape], data: [...t.data] });

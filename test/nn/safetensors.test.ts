@@ -190,8 +190,16 @@ describe('validation on read', () => {
     }
   });
   it('unknown dtype is named, with the supported ones', () => {
-    rejects(fileOf({ w: entry('BF16', [2], [0, 4]) }, f32(1)), 'tensor \'w\': unknown dtype "BF16" (supported: F32, F64, I32)');
+    rejects(fileOf({ w: entry('BF16', [2], [0, 4]) }, f32(1)), 'tensor \'w\': unknown dtype "BF16" (supported: F32, F64, I32, I64)');
     rejects(fileOf({ w: entry(4, [1], [0, 4]) }, f32(1)), "tensor 'w': unknown dtype 4");
+  });
+  it("PyTorch's I64 is read into int32 when every value fits, and names the first value that does not", () => {
+    const i64 = (...v: bigint[]) => new Uint8Array(BigInt64Array.from(v).buffer);
+    const back = parseSafetensors(fileOf({ n: entry('I64', [3], [0, 24]) }, i64(7n, -(2n ** 31n), 2n ** 31n - 1n)), 'model.st').tensors.n;
+    expect(back.dtype).toBe('int32');
+    expect([...back.data]).toEqual([7, -(2 ** 31), 2 ** 31 - 1]);
+    rejects(fileOf({ n: entry('I64', [2], [0, 16]) }, i64(1n, 2n ** 31n)),
+      "tensor 'n': I64 value 2147483648 at flat index 1 does not fit in int32");
   });
   it('shape must hold non-negative safe integers', () => {
     for (const shape of [[-1], [1.5], ['2'], 3, [2 ** 53], null]) {
@@ -250,7 +258,10 @@ describe('fuzzed corruptions', () => {
     for (const [name, t] of Object.entries(out.tensors)) {
       const [begin, end] = header[name].data_offsets;
       expect(t.data.length).toBe(numel(t.shape));
-      expect(bytesOf(t)).toEqual(bytes.subarray(8 + n + begin, 8 + n + end));
+      const stored = bytes.subarray(8 + n + begin, 8 + n + end);
+      // I64 is read into int32: compare values, each int64 of the file against its element
+      if (header[name].dtype === 'I64') expect([...t.data]).toEqual([...new BigInt64Array(stored.slice().buffer)].map(Number));
+      else expect(bytesOf(t)).toEqual(stored);
       covered += end - begin;
     }
     expect(covered).toBe(bytes.length - 8 - n);

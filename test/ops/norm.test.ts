@@ -1,16 +1,97 @@
-// Normalization ops (batchNorm, layerNorm, groupNorm): float64 gradchecks over random shapes and
-// options, argument errors.
+// Normalization ops (batchNorm, layerNorm, groupNorm): PyTorch fixtures (test/fixtures/norm.json from
+// scripts/make-fixtures.py), the gpu.js batch-norm inference kernel in every gpu.js mode, batchNorm
+// on every backend (eval runs on gpujs, training falls back to cpu), float64 gradchecks over random
+// shapes and options, argument errors.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DTypeError, Generator, ShapeError, ValueError, zeros, type Tensor } from '@firegrad/core';
 import { batchNorm, groupNorm, layerNorm } from '@firegrad/ops';
-import { fcOpts, leaf, seedArb, uniform } from '../helpers';
+import { expectClose, fcOpts, leaf, seedArb, uniform } from '../helpers';
+import { expectGradCase, expectMatch, toTensor, type GradCase, type JsonTensor } from '../core/fixture-values';
+import fixtures from '../fixtures/norm.json';
+import { forEachBackend, releaseGpujsAfterAll } from './backends';
 import { argumentErrors } from './errors';
+import { expectGpuClose, forEachGpuMode, gpuFcOpts, mulberry32, randomArray } from './gpujs-modes';
 import { check, gradcheckOp } from './gradcheck';
 
 /** [N, C], [N, C, L] or [N, C, H, W] with small dims. */
 const dim = fc.integer({ min: 1, max: 3 });
 const bnShapeArb = fc.tuple(dim, dim, fc.array(dim, { maxLength: 2 })).map(([n, c, rest]) => [n, c, ...rest]);
+
+interface NormCase extends GradCase {
+  op: string; params: Record<string, unknown>; buffers: Record<string, JsonTensor>; buffersAfter: Record<string, JsonTensor>;
+}
+// Imported, not read from disk, so the browser suite runs the fixtures too.
+const cases = fixtures.cases as unknown as NormCase[];
+const tol = (dtype: string) => (dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5]) as [number, number];
+
+describe('PyTorch fixtures (float64 and float32)', () => {
+  for (const c of cases.filter((k) => ['batchNorm', 'layerNorm', 'groupNorm'].includes(k.op))) {
+    it(`${c.name} (${c.dtype})`, () => {
+      const p = c.params as { training: boolean; momentum: number; eps: number; normalizedShape: number[]; numGroups: number };
+      const buf = (k: string) => (c.buffers[k] ? toTensor(c.buffers[k], c.dtype) : null);
+      const rm = buf('runningMean'), rv = buf('runningVar');
+      const fn = c.op === 'batchNorm' ? (x: Tensor, w?: Tensor, b?: Tensor) => batchNorm(x, rm, rv, w ?? null, b ?? null, p)
+        : c.op === 'layerNorm' ? (x: Tensor, w?: Tensor, b?: Tensor) => layerNorm(x, p.normalizedShape, w ?? null, b ?? null)
+          : (x: Tensor, w?: Tensor, b?: Tensor) => groupNorm(x, p.numGroups, w ?? null, b ?? null);
+      expectGradCase(c, fn);
+      for (const [k, t] of [['runningMean', rm], ['runningVar', rv]] as const) {
+        if (t) expectMatch(t.data, c.buffersAfter[k], ...tol(c.dtype), `${c.name} ${k} after`);
+      }
+    });
+  }
+  it('every batchNorm, layerNorm and groupNorm case runs in both dtypes', () => {
+    const ops = cases.filter((k) => k.op !== 'InstanceNorm2d');
+    expect(ops.filter((k) => k.dtype === 'float32').map((k) => k.name)).toEqual(ops.filter((k) => k.dtype === 'float64').map((k) => k.name));
+    expect(new Set(ops.map((k) => k.op))).toEqual(new Set(['batchNorm', 'layerNorm', 'groupNorm']));
+  });
+  it('refuses one value per channel in training, as PyTorch does', () => {
+    for (const e of fixtures.errors.filter((k) => k.op === 'batchNorm')) {
+      const call = () => batchNorm(zeros(e.shape), null, null, null, null, { training: e.training });
+      expect(call).toThrow(ValueError);
+      // PyTorch's words, with firegrad's op name and shape notation
+      expect(call).toThrow(`batchNorm: e${e.message.slice(1).replace(/torch\.Size\((\[.*\])\)/, '$1')}`);
+    }
+  });
+});
+
+forEachGpuMode(({ kernels, ran }) => {
+  it('batchNormAffine: (x − mean[c])·scale[c] + shift[c] over [N, C, S], against a float64 loop', async () => {
+    const int = (max: number) => fc.integer({ min: 1, max });
+    const arb = fc.record({ N: int(3), C: int(5), S: int(40), seed: fc.nat() });
+    await fc.assert(fc.asyncProperty(arb, async ({ N, C, S, seed }) => {
+      const rand = mulberry32(seed), k = kernels();
+      const x = randomArray(N * C * S, rand), mean = randomArray(C, rand), scale = randomArray(C, rand).map((v) => 4 * v);
+      const shift = randomArray(C, rand);
+      const ref = new Float64Array(x.length), mag = new Float64Array(x.length);
+      x.forEach((v, i) => {
+        const c = Math.floor(i / S) % C;
+        ref[i] = (v - mean[c]) * scale[c] + shift[c];
+        mag[i] = (Math.abs(v) + Math.abs(mean[c])) * Math.abs(scale[c]) + Math.abs(shift[c]);
+      });
+      expectGpuClose('batchNormAffine', await k.batchNormAffine(x, mean, scale, shift, { N, C, S }), ref, mag, 3);
+      ran(k);
+    }), gpuFcOpts);
+  });
+});
+
+describe('every backend: cpu-js, cpu-wasm, cpu-threads, gpujs', () => {
+  releaseGpujsAfterAll();
+  const f32 = (g: Generator, shape: number[]) => leaf(g, shape).float();
+  for (const training of [false, true]) {
+    it(`batchNorm ${training ? 'training falls back to cpu' : 'eval runs on gpujs'}, float32, with the cpu's values`, () => {
+      const g = new Generator(training ? 3 : 4);
+      const x = f32(g, [2, 3, 4, 5]), w = f32(g, [3]), b = f32(g, [3]);
+      const rm = leaf(g, [3], undefined, false).float(), rv = leaf(g, [3], uniform(0.5, 2), false).float();
+      const fn = (t: Tensor, weight: Tensor, bias: Tensor) => batchNorm(t, rm, rv, weight, bias, { training, momentum: 0 });
+      const [[, ref], ...others] = forEachBackend('batchNorm', fn, [x, w, b], (shape) => f32(new Generator(5), [...shape]), !training);
+      for (const [name, r] of others) {
+        expectClose(r.out.data, ref.out.data, 1e-6, 1e-6, `batchNorm ${name} output`);
+        r.grads.forEach((gr, i) => expectClose(gr.data, ref.grads[i].data, 1e-6, 1e-6, `batchNorm ${name} grad ${i}`));
+      }
+    });
+  }
+});
 
 describe('gradcheck (float64, cpu)', () => {
   gradcheckOp('batchNorm', () => fc.assert(fc.property(

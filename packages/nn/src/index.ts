@@ -13,7 +13,10 @@ export { summarize, type Summary, type SummaryRow } from './summary.js';
 export { saveSafetensors, loadSafetensors, readSafetensors, serializeSafetensors, parseSafetensors } from './safetensors.js';
 
 // Normalization layers.
-export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './normalization.js';
+export {
+  BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm, type BatchNormOptions, type LayerNormOptions,
+  type GroupNormOptions,
+} from './normalization.js';
 
 // Padding and resizing layers.
 

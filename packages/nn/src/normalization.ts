@@ -2,7 +2,7 @@
 // running_mean, running_var, num_batches_tracked). num_batches_tracked is an int32 scalar here
 // (int64 in PyTorch; loading PyTorch's I64 file checks the range).
 import { ShapeError, Tensor, ValueError, fmtShape, full, type FloatDType } from '@firegrad/core';
-import { batchNorm } from '@firegrad/ops';
+import { batchNorm, groupNorm, layerNorm } from '@firegrad/ops';
 import type { LayerOptions } from './layers.js';
 import { Module } from './module.js';
 import { floatDTypeArg, intArg, show } from './validate.js';
@@ -109,5 +109,124 @@ export class BatchNorm2d extends BatchNormBase {
   constructor(numFeatures: number, options: BatchNormOptions = {}) { super('BatchNorm2d', numFeatures, options); }
   protected checkRank(x: Tensor): void {
     if (x.ndim !== 4) throw new ShapeError(`BatchNorm2d: expected 4-D [N, C, H, W] input, got ${fmtShape(x.shape)}`);
+  }
+}
+
+/**
+ * PyTorch's nn.InstanceNorm2d over [N, C, H, W] or unbatched [C, H, W]: each (image, channel) plane
+ * normalized by its own statistics. With trackRunningStats, eval() uses the running statistics,
+ * which train() updates with the batch average of the per-plane ones (PyTorch's instance_norm: a
+ * batchNorm over [1, N·C, H·W] with the running statistics repeated per image).
+ */
+export class InstanceNorm2d extends NormBase {
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super('InstanceNorm2d', numFeatures, options, { affine: false, track: false });
+  }
+
+  forward(input: Tensor): Tensor {
+    if (!(input instanceof Tensor)) throw new ValueError(`InstanceNorm2d: input must be a Tensor, got ${show(input)}`);
+    if (input.ndim !== 3 && input.ndim !== 4) {
+      throw new ShapeError(`InstanceNorm2d: expected 3-D [C, H, W] or 4-D [N, C, H, W] input, got ${fmtShape(input.shape)}`);
+    }
+    const x = input.ndim === 3 ? input.unsqueeze(0) : input;
+    // PyTorch only warns about a channel mismatch when nothing per channel is stored.
+    if (this.affine || this.trackRunningStats) this.checkChannels(input, input.ndim - 3);
+    const [N, C, H, W] = x.shape;
+    const useInput = this.training || !this.trackRunningStats;
+    if (useInput && H * W <= 1) {
+      throw new ValueError(`InstanceNorm2d: expected more than 1 spatial element when training, got input size ${fmtShape(input.shape)}`);
+    }
+    const repeat = (t: Tensor | null) => {
+      if (!t) return null;
+      const out = new Tensor(t.dtype === 'float64' ? new Float64Array(N * C) : new Float32Array(N * C), [N * C]);
+      for (let n = 0; n < N; n++) out.data.set(t.data, n * C);
+      return out;
+    };
+    const rm = repeat(this.runningMean), rv = repeat(this.runningVar);
+    const planes = batchNorm(x.reshape(1, N * C, H * W), rm, rv, null, null, { training: useInput, momentum: this.momentum ?? 0, eps: this.eps });
+    if (useInput && rm && rv && this.runningMean && this.runningVar && N > 0) {
+      for (const [rep, into] of [[rm, this.runningMean], [rv, this.runningVar]] as const) {
+        for (let c = 0; c < C; c++) {
+          let sum = 0;
+          for (let n = 0; n < N; n++) sum += rep.data[n * C + c];
+          into.data[c] = sum / N;
+        }
+      }
+    }
+    let y = planes.reshape(x.shape);
+    if (this.weight) y = y.mul(this.weight.reshape(1, C, 1, 1));
+    if (this.bias) y = y.add(this.bias.reshape(1, C, 1, 1));
+    return input.ndim === 3 ? y.squeeze(0) : y;
+  }
+}
+
+export interface LayerNormOptions extends LayerOptions {
+  eps?: number;
+  elementwiseAffine?: boolean;
+  /** Only with elementwiseAffine: false leaves the weight without a bias. */
+  bias?: boolean;
+}
+
+/** PyTorch's nn.LayerNorm over the trailing dims normalizedShape; weight ones and bias zeros of that shape. */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  get weight(): Tensor | null { return this.parameter('weight'); }
+  get bias(): Tensor | null { return this.parameter('bias'); }
+
+  constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
+    super();
+    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...normalizedShape] : null;
+    if (!shape || shape.length === 0) throw new ValueError(`LayerNorm: 'normalizedShape' must be a size or a non-empty list of sizes, got ${show(normalizedShape)}`);
+    shape.forEach((s, i) => intArg('LayerNorm', `normalizedShape[${i}]`, s, 1));
+    this.normalizedShape = shape;
+    this.eps = epsArg('LayerNorm', options.eps ?? 1e-5);
+    const dtype = floatDTypeArg('LayerNorm', options.dtype);
+    const affine = options.elementwiseAffine ?? true;
+    this.registerParameter('weight', affine ? full(shape, 1, { dtype }) : null);
+    this.registerParameter('bias', affine && (options.bias ?? true) ? full(shape, 0, { dtype }) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override describe(): string {
+    return `LayerNorm(${fmtShape(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null})`;
+  }
+}
+
+export interface GroupNormOptions extends LayerOptions {
+  eps?: number;
+  affine?: boolean;
+}
+
+/** PyTorch's nn.GroupNorm: numChannels split into numGroups groups; weight ones and bias zeros per channel. */
+export class GroupNorm extends Module {
+  readonly eps: number;
+  get weight(): Tensor | null { return this.parameter('weight'); }
+  get bias(): Tensor | null { return this.parameter('bias'); }
+
+  constructor(readonly numGroups: number, readonly numChannels: number, options: GroupNormOptions = {}) {
+    super();
+    intArg('GroupNorm', 'numGroups', numGroups, 1);
+    intArg('GroupNorm', 'numChannels', numChannels, 1);
+    if (numChannels % numGroups !== 0) throw new ValueError(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
+    this.eps = epsArg('GroupNorm', options.eps ?? 1e-5);
+    const dtype = floatDTypeArg('GroupNorm', options.dtype);
+    const affine = options.affine ?? true;
+    this.registerParameter('weight', affine ? full([numChannels], 1, { dtype }) : null);
+    this.registerParameter('bias', affine ? full([numChannels], 0, { dtype }) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x instanceof Tensor && x.ndim >= 2 && x.shape[1] !== this.numChannels) {
+      throw new ShapeError(`GroupNorm: input ${fmtShape(x.shape)} has ${x.shape[1]} channels, expected numChannels = ${this.numChannels}`);
+    }
+    return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+
+  override describe(): string {
+    return `GroupNorm(${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.weight !== null})`;
   }
 }

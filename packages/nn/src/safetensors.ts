@@ -10,7 +10,11 @@ const FILE_DTYPES = { F32: 'float32', F64: 'float64', I32: 'int32' } as const;
 type FileDType = keyof typeof FILE_DTYPES;
 const TO_FILE: Record<DType, FileDType> = { float32: 'F32', float64: 'F64', int32: 'I32' };
 const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
-const SUPPORTED = Object.keys(FILE_DTYPES).join(', ');
+// PyTorch's int64 tensors (BatchNorm's num_batches_tracked) are read into int32, each value range-checked.
+const READ_DTYPES = { ...FILE_DTYPES, I64: 'int32' } as const;
+type ReadDType = keyof typeof READ_DTYPES;
+const FILE_BYTES: Record<ReadDType, number> = { F32: 4, F64: 8, I32: 4, I64: 8 };
+const SUPPORTED = Object.keys(READ_DTYPES).join(', ');
 const METADATA_KEY = '__metadata__';
 /** Same cap as the reference Rust reader: anything larger is a corrupt length, not a real header. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -91,7 +95,7 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
   return out;
 }
 
-type Entry = { name: string; dtype: DType; shape: number[]; begin: number; end: number };
+type Entry = { name: string; dtype: DType; fileDType: ReadDType; shape: number[]; begin: number; end: number };
 
 /**
  * Tensors and metadata from the bytes of a safetensors file. The whole header is validated before
@@ -141,7 +145,7 @@ export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): Safeten
       if (!Object.hasOwn(info, field)) fail(`${where}: missing field '${field}'`);
     }
     const { dtype, shape, data_offsets: offsets } = info;
-    if (typeof dtype !== 'string' || !Object.hasOwn(FILE_DTYPES, dtype)) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(READ_DTYPES, dtype)) {
       fail(`${where}: unknown dtype ${show(dtype)} (supported: ${SUPPORTED})`);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -154,12 +158,12 @@ export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): Safeten
     if (!(begin >= 0 && begin <= end && end <= dataLen)) {
       fail(`${where}: data_offsets [${begin}, ${end}] out of range: need 0 <= begin <= end <= ${dataLen} (the data section length)`);
     }
-    const fileDType = dtype as FileDType;
-    const expected = numel(shape) * ARRAYS[FILE_DTYPES[fileDType]].BYTES_PER_ELEMENT;
+    const fileDType = dtype as ReadDType;
+    const expected = numel(shape) * FILE_BYTES[fileDType];
     if (end - begin !== expected) {
       fail(`${where}: shape ${fmtShape(shape)} with dtype ${fileDType} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
-    entries.push({ name, dtype: FILE_DTYPES[fileDType], shape, begin, end });
+    entries.push({ name, dtype: READ_DTYPES[fileDType], fileDType, shape, begin, end });
   }
 
   // The tensors must tile the data section exactly: no overlaps, no holes, no trailing bytes.
@@ -175,8 +179,17 @@ export function parseSafetensors(bytes: Uint8Array, source = '<bytes>'): Safeten
   if (cursor !== dataLen) fail(`${dataLen - cursor} trailing bytes: data bytes [${cursor}, ${dataLen}) belong to no tensor`);
 
   const dataStart = 8 + headerLen;
-  const tensors = entries.map(({ name, dtype, shape, begin, end }): [string, Tensor] => {
+  const tensors = entries.map(({ name, dtype, fileDType, shape, begin, end }): [string, Tensor] => {
     const data: TypedArray = new ARRAYS[dtype](numel(shape));
+    if (fileDType === 'I64') {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
+      for (let i = 0; i < data.length; i++) {
+        const v = view.getBigInt64(8 * i, true);
+        if (v < -(2n ** 31n) || v >= 2n ** 31n) fail(`tensor '${name}': I64 value ${v} at flat index ${i} does not fit in int32 (firegrad's integer dtype)`);
+        data[i] = Number(v);
+      }
+      return [name, new Tensor(data, shape)];
+    }
     new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
     return [name, new Tensor(data, shape)];
   });

@@ -8,6 +8,7 @@ import { batchNormCpu } from './cpu/norm.js';
 import { conv2dCpu, fusedConv2dCpu } from './cpu/conv2d.js';
 import { adaptiveAvgPool2dCpu, avgPool2dCpu, maxPool2dCpu } from './cpu/pool.js';
 import { catGpujs } from './gpujs/cat.js';
+import { batchNormGpujs } from './gpujs/norm.js';
 import { conv2dGpujs, fusedConv2dGpujs } from './gpujs/conv2d.js';
 import { avgPool2dGpujs, maxPool2dGpujs } from './gpujs/pool.js';
 import { gpujsProbe, selectGpujsMode } from './gpujs/backend.js';
@@ -28,6 +29,7 @@ registerKernel(fusedConv2dOp, 'gpujs', fusedConv2dGpujs);
 registerKernel(maxPool2dOp, 'gpujs', maxPool2dGpujs);
 registerKernel(avgPool2dOp, 'gpujs', avgPool2dGpujs);
 registerKernel(catOp, 'gpujs', catGpujs);
+registerKernel(batchNormOp, 'gpujs', batchNormGpujs);
 
 setAutoProbe(gpujsProbe);
 setModeSelector(selectGpujsMode);

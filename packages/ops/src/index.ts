@@ -18,7 +18,7 @@ export { backendInfo, setBackendAsync, type BackendInfo } from './gpujs/backend.
 export { convOutSize, poolOutSize, pair, type Pair } from './geometry.js';
 
 // Normalization.
-export { batchNorm, layerNorm, groupNorm, type BatchNormOptions } from './norm.js';
+export { batchNorm, layerNorm, groupNorm, type BatchNormOptions, type BatchNormShape } from './norm.js';
 
 // Padding and resizing.
 

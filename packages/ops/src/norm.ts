@@ -10,12 +10,13 @@ import { dtypeOf, kernelFor } from './kernels.js';
 const BATCH_NORM_ATTRIBUTES = ['N', 'C', 'S'] as const;
 
 /**
- * Eval mode, and the last step of training: y = x·scale[c] + shift[c] over a [N, C, S] layout
- * (S = product of the trailing dims). Batch statistics and the backward run on cpu only
- * (cpu/norm.ts), so training shows as cpu in lastBackend('batchNorm').
+ * Eval mode, and the last step of training: y = (x − mean[c])·scale[c] + shift[c] over a [N, C, S]
+ * layout (S = product of the trailing dims; scale = invstd·weight, shift = bias; the mean is
+ * subtracted first, so an input far from zero keeps its digits). Batch statistics and the backward
+ * run on cpu only (cpu/norm.ts), so training shows as cpu in lastBackend('batchNorm').
  */
 export interface BatchNormKernel {
-  affine(x: FloatArray, scale: Float64Array, shift: Float64Array, g: BatchNormShape): FloatArray;
+  affine(x: FloatArray, mean: Float64Array, scale: Float64Array, shift: Float64Array, g: BatchNormShape): FloatArray;
 }
 
 export const batchNormOp = defineOp<BatchNormKernel, typeof BATCH_NORM_ATTRIBUTES>({
@@ -83,13 +84,9 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     mean = Float64Array.from(rm!);
     invstd = Float64Array.from(rv!, (v) => 1 / Math.sqrt(v + eps));
   }
-  const scale = new Float64Array(C), shift = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    scale[c] = invstd[c] * (w ? w[c] : 1);
-    shift[c] = (b ? b[c] : 0) - mean[c] * scale[c];
-  }
+  const scale = invstd.map((k, c) => k * (w ? w[c] : 1)), shift = Float64Array.from({ length: C }, (_, c) => (b ? b[c] : 0));
   // float64 always resolves to cpu: training runs there on every backend.
-  const out = kernelFor(batchNormOp, training ? 'float64' : dtypeOf(xd)).affine(xd, scale, shift, g);
+  const out = kernelFor(batchNormOp, training ? 'float64' : dtypeOf(xd)).affine(xd, mean, scale, shift, g);
   const given = [x, weight, bias];
   const inputs = given.filter((t): t is Tensor => t !== null);
   return track(batchNormOp, inputs, new Tensor(out, x.shape), (grad) => {

@@ -5,12 +5,12 @@ import { allocateLike, type FloatArray } from '@firegrad/core';
 import type { BatchNormKernel, BatchNormShape } from '../norm.js';
 
 export const batchNormCpu: BatchNormKernel = {
-  affine(x, scale, shift, { N, C, S }) {
+  affine(x, mean, scale, shift, { N, C, S }) {
     const out = allocateLike(x, x.length);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
-        const a = scale[c], b = shift[c], base = (n * C + c) * S;
-        for (let s = base; s < base + S; s++) out[s] = x[s] * a + b;
+        const m = mean[c], a = scale[c], b = shift[c], base = (n * C + c) * S;
+        for (let s = base; s < base + S; s++) out[s] = (x[s] - m) * a + b;
       }
     }
     return out;

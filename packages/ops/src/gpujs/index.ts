@@ -1,14 +1,16 @@
 // createGpuKernels: the gpu.js kernels (float32) for conv2d, pooling and cat/slice, forward and
-// backward, as pure functions over flat NCHW Float32Arrays, in any gpu.js mode (WebGPU included,
-// which the synchronous gpujs backend cannot use). Built from the very functions the backend's
-// kernels run, plus the checks an op would have made, since callers pass raw arrays. Every result
-// is a fresh Float32Array that owns its memory. On 'webasm', 'cpu', 'headlessgl' and 'gpu' every
-// call returns it directly; on 'webgpu' every call returns a Promise.
+// backward, and batch norm inference, as pure functions over flat NCHW Float32Arrays, in any gpu.js
+// mode (WebGPU included, which the synchronous gpujs backend cannot use). Built from the very
+// functions the backend's kernels run, plus the checks an op would have made, since callers pass
+// raw arrays. Every result is a fresh Float32Array that owns its memory. On 'webasm', 'cpu',
+// 'headlessgl' and 'gpu' every call returns it directly; on 'webgpu' every call returns a Promise.
 import type { Conv2dGeometry } from '../conv2d.js';
+import type { BatchNormShape } from '../norm.js';
 import type { Pool2dGeometry } from '../pool.js';
 import { cat, checkCatCall, checkSliceCall, slice } from './cat.js';
 import { checkConv2dCall, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d.js';
 import { avgPool2dBackward, avgPool2dForward, checkPool2dCall, maxPool2dBackward, maxPool2dForward } from './pool.js';
+import { batchNormAffine, checkBatchNormCall } from './norm.js';
 import { KernelRunner, type GpuMode } from './runner.js';
 import { installWebGpuShim, probeWebGpu } from './webgpu.js';
 
@@ -47,6 +49,8 @@ export interface GpuKernels<Async extends boolean = boolean> {
   cat(parts: Float32Array[], outer: number, sizes: number[]): Result<Float32Array, Async>;
   /** Columns [offset, offset + size) of x laid out as [outer, total]: cat's backward. */
   slice(x: Float32Array, outer: number, total: number, offset: number, size: number): Result<Float32Array, Async>;
+  /** Batch norm inference over [N, C, S]: (x − mean[c])·scale[c] + shift[c]. */
+  batchNormAffine(x: Float32Array, mean: Float32Array, scale: Float32Array, shift: Float32Array, g: BatchNormShape): Result<Float32Array, Async>;
 }
 
 export interface GpuKernelsOptions {
@@ -101,6 +105,10 @@ function build(mode: GpuMode, isAsync: boolean, strict: boolean, maxKernels?: nu
     slice(x, outer, total, offset, size) {
       checkSliceCall(x, outer, total, offset, size);
       return slice(r, x, outer, total, offset, size);
+    },
+    batchNormAffine(x, mean, scale, shift, g) {
+      checkBatchNormCall(g, x, { mean, scale, shift });
+      return batchNormAffine(r, x, mean, scale, shift, g);
     },
   };
 }
