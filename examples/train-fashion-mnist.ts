@@ -15,7 +15,7 @@ import { writeConfusionMatrix, writeCurves, writePredictionGrid, type EpochRecor
 import { writeJsonAtomic } from './lib/files';
 
 export interface Settings {
-  model: 'mini' | 'squeezenet1_0' | 'squeezenet1_1';
+  model: 'mini' | 'mini-bn' | 'squeezenet1_0' | 'squeezenet1_1';
   epochs: number; batchSize: number; lr: number; optimizer: 'sgd' | 'adam'; weightDecay: number;
   augment: boolean; limit: number; testLimit: number; seed: number; backend: BackendChoice;
 }
@@ -38,7 +38,7 @@ const nonNegative = (name: string) => (v: string) => {
 
 const program = new Command('pnpm train')
   .description('Train a SqueezeNet on Fashion-MNIST with firegrad (CPU, TypeScript).')
-  .addOption(new Option('--model <name>', 'network').choices(['mini', 'squeezenet1_0', 'squeezenet1_1']).default('mini'))
+  .addOption(new Option('--model <name>', 'network (mini-bn: mini with batch norm)').choices(['mini', 'mini-bn', 'squeezenet1_0', 'squeezenet1_1']).default('mini'))
   .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
   .option('--batch-size <n>', 'images per step', int('--batch-size', 1), 64)
   .option('--lr <x>', 'peak learning rate (cosine decay to 0 over the run)', positive('--lr'), 3e-3)
@@ -199,7 +199,7 @@ function interrupted(signal: NodeJS.Signals, where: string, out: string): void {
 }
 
 export function buildModel(s: Pick<Settings, 'model'>, gen: Generator): Module {
-  if (s.model === 'mini') return new SqueezeNetMini({ generator: gen });
+  if (s.model === 'mini' || s.model === 'mini-bn') return new SqueezeNetMini({ generator: gen, batchNorm: s.model === 'mini-bn' });
   return new SqueezeNet({ version: s.model === 'squeezenet1_0' ? '1.0' : '1.1', numClasses: 10, inChannels: 1, generator: gen });
 }
 

@@ -671,6 +671,92 @@ def activation_cases():
     return cases
 
 
+def mini_bn_cases():
+    """SqueezeNetMini({ batchNorm: true }) rebuilt with firegrad's module names (so the state-dict keys
+    match), torchvision's init, then random BN affine parameters and running statistics; every float
+    value rounded to 3 decimals (a smaller file; the nets compute from the same values). Input x
+    [4,1,28,28]. Cases: eval and train mode (dropout off, so only BN differs: batch statistics, running
+    ones updated), in float64 and float32: output, the VJP of gradOutput for x and MINI_BN_GRADS, and
+    the MINI_BN_RUNNING buffers after the forward."""
+    nn = torch.nn
+
+    def unit(cin, cout, k, padding=0):
+        return nn.Conv2d(cin, cout, k, padding=padding, bias=False), nn.BatchNorm2d(cout)
+
+    class Fire(nn.Module):
+        def __init__(self, cin, s, e):
+            super().__init__()
+            self.squeeze, self.squeezeBn = unit(cin, s, 1)
+            self.expand1x1, self.expand1x1Bn = unit(s, e, 1)
+            self.expand3x3, self.expand3x3Bn = unit(s, e, 3, padding=1)
+
+        def forward(self, x):
+            x = F.relu(self.squeezeBn(self.squeeze(x)))
+            return torch.cat([F.relu(self.expand1x1Bn(self.expand1x1(x))), F.relu(self.expand3x3Bn(self.expand3x3(x)))], 1)
+
+    class Mini(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(*unit(1, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), Fire(64, 32, 64),
+                                          Fire(128, 32, 64), nn.MaxPool2d(2), Fire(128, 32, 128), Fire(256, 32, 128))
+            self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(256, 10, 1), nn.AdaptiveAvgPool2d(1))
+
+        def forward(self, x):
+            return self.classifier(self.features(x)).flatten(1)
+
+    seed("mini_bn/model")
+    model = Mini()
+    final = model.classifier[1]
+    rounded = lambda t: torch.round(t * 1000) / 1000
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):  # torchvision's SqueezeNet init, as squeezeNetInit
+                nn.init.normal_(m.weight, 0, 0.01) if m is final else nn.init.kaiming_uniform_(m.weight)
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(1 + 0.2 * randn(*m.weight.shape))
+                m.bias.copy_(0.2 * randn(*m.bias.shape))
+                m.running_mean.copy_(0.3 * randn(*m.running_mean.shape))
+                m.running_var.copy_(uniform(0.5, 2, *m.running_var.shape))
+                m.num_batches_tracked.fill_(5)
+        final.bias.copy_(0.1 * randn(10))
+        for t in model.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(rounded(t))
+    assert sum(p.numel() for p in model.parameters()) == 146378
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    seed("mini_bn/input")
+    x = rounded(randn(4, 1, 28, 28))
+    grad_out = randn(4, 10)
+    cases = []
+    for mode in ("eval", "train"):
+        for dtype in (torch.float64, torch.float32):
+            m = copy.deepcopy(model).to(dtype)
+            m.train(mode == "train")
+            m.classifier[0].eval()  # dropout off: its random mask is not PyTorch's
+            xs = x.to(dtype).requires_grad_(True)
+            out = m(xs)
+            params = dict(m.named_parameters())
+            gs = torch.autograd.grad(out, [xs] + [params[k] for k in MINI_BN_GRADS], grad_out.to(dtype))
+            buffers = dict(m.named_buffers())
+            cases.append({
+                "name": f"mini_bn_{mode}_{str(dtype)[6:]}",
+                "params": {"mode": mode, "dtype": str(dtype)[6:]},
+                "gradOutput": ser(grad_out),
+                "output": ser(out),
+                "grads": dict(zip(["x", *MINI_BN_GRADS], map(ser, gs))),
+                "running": {k: ser(buffers[k]) for k in MINI_BN_RUNNING},
+            })
+    # inputs once (the first case), not per case: the state dict is most of the file
+    cases[0]["inputs"] = {"x": ser(x), **{k: ser(v) for k, v in state.items()}}
+    return cases
+
+
+MINI_BN_GRADS = ["features.0.weight", "features.1.weight", "features.1.bias", "features.4.squeezeBn.weight",
+                 "features.5.expand3x3Bn.bias", "features.8.expand1x1Bn.weight", "classifier.1.bias"]
+MINI_BN_RUNNING = ["features.1.running_mean", "features.1.running_var", "features.1.num_batches_tracked",
+                   "features.8.expand3x3Bn.running_mean", "features.8.expand3x3Bn.running_var"]
+
+
 # Issue 15, normalization (batch/layer/group/instance norm).
 
 def norm_fixtures():
@@ -1709,6 +1795,7 @@ def roundtrip_check():
 GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
 GROUPS["elementwise"] = elementwise_cases
 GROUPS["reductions"] = reduction_cases
+GROUPS["mini-bn"] = mini_bn_cases
 OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "gemm-accuracy": gemm_accuracy_fixture,
                 "activations": activation_cases,

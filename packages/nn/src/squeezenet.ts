@@ -5,6 +5,7 @@ import { cat } from '@firegrad/ops';
 import * as init from './init.js';
 import { AdaptiveAvgPool2d, Conv2d, Dropout, MaxPool2d, ReLU, Sequential, type LayerOptions } from './layers.js';
 import { Module } from './module.js';
+import { BatchNorm2d } from './normalization.js';
 
 export type FireBypass = 'none' | 'identity' | 'projection';
 
@@ -12,6 +13,8 @@ export type FireBypass = 'none' | 'identity' | 'projection';
  * squeeze 1×1 + ReLU, then cat(ReLU(expand1x1), ReLU(expand3x3 pad 1)) on channels, each ReLU run
  * inside its conv (activation 'relu'). Bypass adds the input after the concat: 'identity' as is
  * (channels must match), 'projection' through ReLU(1×1 conv with bias), registered as `shortcut`.
+ * With batchNorm every conv is conv (no bias) → BatchNorm2d → ReLU, the norm registered right after
+ * its conv as `<conv>Bn` (squeezeBn, expand1x1Bn, expand3x3Bn, shortcutBn).
  */
 export class Fire extends Module {
   readonly squeeze: Conv2d;
@@ -19,36 +22,54 @@ export class Fire extends Module {
   readonly expand3x3: Conv2d;
   readonly shortcut: Conv2d | null = null;
   readonly bypass: FireBypass;
+  readonly batchNorm: boolean;
   readonly outChannels: number;
+  /** Each conv's BatchNorm2d when batchNorm is on. */
+  private readonly norms = new Map<Conv2d, BatchNorm2d>();
 
   constructor(readonly inChannels: number, squeeze: number, expand1x1: number, expand3x3: number,
-    options: LayerOptions & { bypass?: FireBypass } = {}) {
+    options: LayerOptions & { bypass?: FireBypass; batchNorm?: boolean } = {}) {
     super();
     this.bypass = options.bypass ?? 'none';
+    this.batchNorm = options.batchNorm ?? false;
     this.outChannels = expand1x1 + expand3x3;
-    const conv = { dtype: options.dtype, generator: options.generator, activation: 'relu' } as const;
-    this.squeeze = this.registerModule('squeeze', new Conv2d(inChannels, squeeze, 1, conv));
-    this.expand1x1 = this.registerModule('expand1x1', new Conv2d(squeeze, expand1x1, 1, conv));
-    this.expand3x3 = this.registerModule('expand3x3', new Conv2d(squeeze, expand3x3, 3, { ...conv, padding: 1 }));
+    const { dtype, generator } = options;
+    // BN's shift makes a conv bias redundant, and the ReLU must follow the norm, so not fused into the conv
+    const conv = this.batchNorm ? { dtype, generator, bias: false } : { dtype, generator, activation: 'relu' } as const;
+    const unit = (name: string, c: Conv2d): Conv2d => {
+      this.registerModule(name, c);
+      if (this.batchNorm) this.norms.set(c, this.registerModule(`${name}Bn`, new BatchNorm2d(c.outChannels, { dtype })));
+      return c;
+    };
+    this.squeeze = unit('squeeze', new Conv2d(inChannels, squeeze, 1, conv));
+    this.expand1x1 = unit('expand1x1', new Conv2d(squeeze, expand1x1, 1, conv));
+    this.expand3x3 = unit('expand3x3', new Conv2d(squeeze, expand3x3, 3, { ...conv, padding: 1 }));
     if (this.bypass === 'identity' && inChannels !== this.outChannels) {
       throw new ValueError(`Fire: identity bypass needs inChannels (${inChannels}) = expand1x1 + expand3x3 (${this.outChannels})`);
     }
-    if (this.bypass === 'projection') this.shortcut = this.registerModule('shortcut', new Conv2d(inChannels, this.outChannels, 1, conv));
+    if (this.bypass === 'projection') this.shortcut = unit('shortcut', new Conv2d(inChannels, this.outChannels, 1, conv));
+  }
+
+  /** ReLU(conv(x)), or ReLU(bn(conv(x))) with batch norm. */
+  private run(conv: Conv2d, x: Tensor): Tensor {
+    const norm = this.norms.get(conv);
+    return norm ? norm.call(conv.call(x)).relu() : conv.call(x);
   }
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`Fire: expected input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
     }
-    const s = this.squeeze.call(x);
-    const out = cat([this.expand1x1.call(s), this.expand3x3.call(s)], 1);
+    const s = this.run(this.squeeze, x);
+    const out = cat([this.run(this.expand1x1, s), this.run(this.expand3x3, s)], 1);
     if (this.bypass === 'identity') return out.add(x);
-    if (this.shortcut) return out.add(this.shortcut.call(x));
+    if (this.shortcut) return out.add(this.run(this.shortcut, x));
     return out;
   }
 
   override describe(): string {
-    return `Fire(${this.inChannels}, squeeze=${this.squeeze.outChannels}, expand=${this.expand1x1.outChannels}+${this.expand3x3.outChannels}${this.bypass !== 'none' ? `, bypass=${this.bypass}` : ''})`;
+    return `Fire(${this.inChannels}, squeeze=${this.squeeze.outChannels}, expand=${this.expand1x1.outChannels}+${this.expand3x3.outChannels}` +
+      `${this.bypass !== 'none' ? `, bypass=${this.bypass}` : ''}${this.batchNorm ? ', batchNorm' : ''})`;
   }
 }
 
@@ -123,21 +144,32 @@ export function squeezeNetInit(model: Module, finalConv: Conv2d, o: { generator?
 export const squeezenet1_0 = (o: Omit<SqueezeNetOptions, 'version'> = {}) => new SqueezeNet({ ...o, version: '1.0' });
 export const squeezenet1_1 = (o: Omit<SqueezeNetOptions, 'version'> = {}) => new SqueezeNet({ ...o, version: '1.1' });
 
-/** The small SqueezeNet for 28×28 single-channel images, built from the same parts (145,418 parameters). */
+/**
+ * The small SqueezeNet for 28×28 single-channel images, built from the same parts (145,418 parameters).
+ * batchNorm puts a BatchNorm2d after every conv but the final one, as PyTorch's BN nets do (146,378
+ * parameters): the stem becomes features.0 conv (no bias), features.1 norm, features.2 ReLU, so the
+ * Fires sit at features.4, 5, 7 and 8 (each with batchNorm, see Fire).
+ */
 export class SqueezeNetMini extends Module {
   readonly features: Sequential;
   readonly classifier: Sequential;
 
-  constructor(options: LayerOptions & { numClasses?: number; dropout?: number; inChannels?: number; bypass?: SqueezeNetBypass } = {}) {
+  constructor(options: LayerOptions & {
+    numClasses?: number; dropout?: number; inChannels?: number; bypass?: SqueezeNetBypass; batchNorm?: boolean;
+  } = {}) {
     super();
-    const { numClasses = 10, dropout = 0.5, inChannels = 1 } = options;
+    const { numClasses = 10, dropout = 0.5, inChannels = 1, batchNorm = false } = options;
     const layer = { dtype: options.dtype, generator: options.generator };
     const byp = (kind: FireBypass): FireBypass => (options.bypass === 'simple' && kind === 'identity') || options.bypass === 'complex' ? kind : 'none';
+    const fire = (inC: number, expand: number, kind: FireBypass) => new Fire(inC, 32, expand, expand, { ...layer, bypass: byp(kind), batchNorm });
+    const stem = batchNorm
+      ? [new Conv2d(inChannels, 64, 3, { ...layer, padding: 1, bias: false }), new BatchNorm2d(64, { dtype: options.dtype })]
+      : [new Conv2d(inChannels, 64, 3, { ...layer, padding: 1 })];
     this.features = this.registerModule('features', new Sequential(
-      new Conv2d(inChannels, 64, 3, { ...layer, padding: 1 }), new ReLU(), new MaxPool2d(2),
-      new Fire(64, 32, 64, 64, { ...layer, bypass: byp('projection') }), new Fire(128, 32, 64, 64, { ...layer, bypass: byp('identity') }),
+      ...stem, new ReLU(), new MaxPool2d(2),
+      fire(64, 64, 'projection'), fire(128, 64, 'identity'),
       new MaxPool2d(2),
-      new Fire(128, 32, 128, 128, { ...layer, bypass: byp('projection') }), new Fire(256, 32, 128, 128, { ...layer, bypass: byp('identity') }),
+      fire(128, 128, 'projection'), fire(256, 128, 'identity'),
     ));
     const finalConv = new Conv2d(256, numClasses, 1, layer);
     this.classifier = this.registerModule('classifier',
