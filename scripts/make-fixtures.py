@@ -757,7 +757,7 @@ MINI_BN_RUNNING = ["features.1.running_mean", "features.1.running_var", "feature
                    "features.8.expand3x3Bn.running_mean", "features.8.expand3x3Bn.running_var"]
 
 
-# Issue 15, normalization (batch/layer/group/instance norm).
+# ---------------------------------------------------------------- normalization
 
 def norm_fixtures():
     """Issue 15 normalization, each case in float64 and float32 (torch computes both): F.batch_norm in
@@ -944,7 +944,7 @@ def check_firegrad_batchnorm():
     print(f"{os.path.relpath(path, ROOT)}: OK (PyTorch loads it strictly and reproduces it)")
 
 
-# Issue 15, padding and resizing (pad, interpolate).
+# ---------------------------------------------------------------- pad, interpolate
 def resize_cases():
     """Issue 15 pad and interpolate, each case in float64 and float32 (torch computes both).
 
@@ -1052,7 +1052,7 @@ def resize_cases():
 
 
 
-# Issue 15, conv geometry ('same'/'valid' padding, transposed conv).
+# ---------------------------------------------------------------- conv 'same'/'valid', transposed conv
 def conv_padding_case(name, n, c, h, w, oc, k, padding, dilation, groups, bias):
     """F.conv2d with a string padding ('same' pads d*(k-1), the odd one bottom/right)."""
     seed(name)
@@ -1112,7 +1112,7 @@ def conv_geometry_cases():
     return cases
 
 
-# Issue 15, losses and indexing.
+# ---------------------------------------------------------------- losses, indexing
 
 
 def both_dtypes(cases, name, inputs, fn, grads):
@@ -1792,27 +1792,15 @@ def roundtrip_check():
 
 # ---------------------------------------------------------------- main
 
-GROUPS = {"core": core_cases, "ops": ops_cases}  # -> test/fixtures/<group>.json
-GROUPS["elementwise"] = elementwise_cases
-GROUPS["reductions"] = reduction_cases
-GROUPS["mini-bn"] = mini_bn_cases
+# -> test/fixtures/<group>.json
+GROUPS = {"core": core_cases, "ops": ops_cases, "elementwise": elementwise_cases,
+          "reductions": reduction_cases, "mini-bn": mini_bn_cases, "resize": resize_cases,
+          "conv-geometry": conv_geometry_cases, "losses": loss_cases, "indexing": indexing_cases}
 OTHER_GROUPS = {"nn": nn_fixtures,               # write their own files
                 "gemm-accuracy": gemm_accuracy_fixture,
                 "activations": activation_cases,
-                "roundtrip": roundtrip_check}    # writes nothing
-# normalization groups:
-OTHER_GROUPS["norm"] = norm_fixtures
-
-# padding and resizing groups:
-GROUPS["resize"] = resize_cases
-
-# conv geometry groups:
-GROUPS["conv-geometry"] = conv_geometry_cases
-
-# losses and indexing groups:
-GROUPS["losses"] = loss_cases
-GROUPS["indexing"] = indexing_cases
-
+                "roundtrip": roundtrip_check,    # writes nothing
+                "norm": norm_fixtures}
 
 
 def main(argv):
