@@ -7,10 +7,10 @@
 // H_in × W_in). outputPadding only makes that conv's input larger than its windows reach: the extra
 // bottom rows and right columns of our output get no contribution, only the bias.
 import {
-  DTypeError, ShapeError, Tensor, ValueError, allocateLike, checkNumel, defineOp, floatData, fmtShape, kindOf, requireTensor, track, zeros,
+  ShapeError, Tensor, ValueError, allocateLike, checkNumel, defineOp, floatData, fmtShape, track, zeros,
   type FloatArray,
 } from '@firegrad/core';
-import { CONV2D_ATTRIBUTES, type Conv2dGeometry, type Conv2dKernel } from './conv2d.js';
+import { CONV2D_ATTRIBUTES, checkConvOperands, type Conv2dGeometry, type Conv2dKernel } from './conv2d.js';
 import { pair, type Pair } from './geometry.js';
 import { dtypeOf, kernelFor } from './kernels.js';
 
@@ -91,18 +91,7 @@ export function convTransposeOutSize(size: number, k: number, s: number, p: numb
  */
 function convTranspose2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: ConvTranspose2dOptions): Conv2dGeometry {
   const op = convTranspose2dOp.name;
-  requireTensor(op, 'input', x);
-  requireTensor(op, 'weight', weight);
-  if (bias !== null && bias !== undefined) requireTensor(op, 'bias', bias);
-  if (typeof opts !== 'object' || opts === null) throw new ValueError(`${op}: argument 'opts' must be an options object, got ${kindOf(opts)}`);
-  floatData(op, 'input', x);
-  floatData(op, 'weight', weight);
-  const shapes = `input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;
-  if (x.ndim !== 4) throw new ShapeError(`${op}: 'input' must be 4-D (N, C_in, H, W), got ${fmtShape(x.shape)}`);
-  if (weight.ndim !== 4) throw new ShapeError(`${op}: 'weight' must be 4-D (C_in, C_out/groups, KH, KW), got ${fmtShape(weight.shape)}`);
-  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
-    if (t && t.dtype !== x.dtype) throw new DTypeError(`${op}: '${name}' is ${t.dtype} but 'input' is ${x.dtype} (${shapes})`);
-  }
+  const shapes = checkConvOperands(op, x, weight, bias, opts, ['(N, C_in, H, W)', '(C_in, C_out/groups, KH, KW)']);
   const groups = opts.groups ?? 1;
   const [SH, SW] = pair(opts.stride ?? 1, op, 'stride'), [PH, PW] = pair(opts.padding ?? 0, op, 'padding');
   const [OPH, OPW] = pair(opts.outputPadding ?? 0, op, 'outputPadding'), [DH, DW] = pair(opts.dilation ?? 1, op, 'dilation');

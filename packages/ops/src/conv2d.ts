@@ -129,8 +129,11 @@ function emptyConv2d(op: typeof conv2dOp | typeof fusedConv2dOp, x: Tensor, weig
   });
 }
 
-/** Validates every argument and resolves the geometry; errors name the op, the argument and the shapes. */
-export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions, op = conv2dOp.name): Conv2dGeometry {
+/**
+ * The checks conv2d and convTranspose2d share: tensors, an options object, float dtypes that agree,
+ * 4-D input and weight (`layouts` names their dims in the errors). Returns the shapes for messages.
+ */
+export function checkConvOperands(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, opts: object, layouts: [string, string]): string {
   requireTensor(op, 'input', x);
   requireTensor(op, 'weight', weight);
   if (bias !== null && bias !== undefined) requireTensor(op, 'bias', bias);
@@ -138,11 +141,17 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, o
   floatData(op, 'input', x);
   floatData(op, 'weight', weight);
   const shapes = `input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}`;
-  if (x.ndim !== 4) throw new ShapeError(`${op}: 'input' must be 4-D (N, C, H, W), got ${fmtShape(x.shape)}`);
-  if (weight.ndim !== 4) throw new ShapeError(`${op}: 'weight' must be 4-D (OC, C/groups, KH, KW), got ${fmtShape(weight.shape)}`);
+  if (x.ndim !== 4) throw new ShapeError(`${op}: 'input' must be 4-D ${layouts[0]}, got ${fmtShape(x.shape)}`);
+  if (weight.ndim !== 4) throw new ShapeError(`${op}: 'weight' must be 4-D ${layouts[1]}, got ${fmtShape(weight.shape)}`);
   for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
     if (t && t.dtype !== x.dtype) throw new DTypeError(`${op}: '${name}' is ${t.dtype} but 'input' is ${x.dtype} (${shapes})`);
   }
+  return shapes;
+}
+
+/** Validates every argument and resolves the geometry; errors name the op, the argument and the shapes. */
+export function conv2dGeometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions, op = conv2dOp.name): Conv2dGeometry {
+  const shapes = checkConvOperands(op, x, weight, bias, opts, ['(N, C, H, W)', '(OC, C/groups, KH, KW)']);
   const groups = opts.groups ?? 1;
   const padding = opts.padding ?? 0;
   const same = padding === 'same';
