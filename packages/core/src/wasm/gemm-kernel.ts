@@ -20,7 +20,7 @@ import { I32, V128, encodeModule, op, type Bytes } from './emit.js';
 interface KernelShape {
   MR: number; // rows per tile: one splat of A each per k
   NV: number; // f32x4 vectors per tile row: NR = 4·NV columns
-  line: number; // floats between consecutive staged lines for `pack`
+  line: number; // floats between consecutive staged lines for packA and packB
 }
 
 // Parameter indices, then the i32 locals, then the v128 locals.
@@ -92,21 +92,21 @@ export function kernelModule({ MR, NV, line }: KernelShape, pages: number): Uint
     params: new Array<number>(10).fill(I32),
     locals: [...new Array<number>(I32_LOCALS).fill(I32), ...new Array<number>(MR * NV + NV + 1).fill(V128)],
     body,
-  }, {
-    name: 'pack',
+  }, ...[['packA', MR], ['packB', NR]].map(([name, width]) => ({
+    name: name as string,
     params: new Array<number>(4).fill(I32),
     locals: new Array<number>(2).fill(I32),
-    body: packBody(NR, line),
-  }], pages);
+    body: packBody(width as number, line),
+  }))], pages);
 }
 
 /**
- * `pack(src, dst, strips, kc)` (src, dst in bytes): packs lines staged LINE floats apart at src
- * into NR-wide strips at dst, as gemm.ts's pack8 does: strip s holds, for each k < kc, element k
- * of lines NR·s … NR·s + NR − 1. The line stride is a constant so that every load has a static
- * offset.
+ * `packA` and `packB(src, dst, strips, kc)` (src, dst in bytes): pack lines staged `line` floats
+ * apart at src into strips WIDTH = MR (A) or NR (B) wide at dst, as gemm.ts's pack4 does: strip s
+ * holds, for each k < kc, element k of lines WIDTH·s … WIDTH·s + WIDTH − 1. The line stride is a
+ * constant so that every load has a static offset.
  */
-function packBody(NR: number, line: number): Bytes {
+function packBody(WIDTH: number, line: number): Bytes {
   const SRC = 0, DST = 1, STRIPS = 2, K = 3, SP = 4, END = 5;
   const get = op.localGet, set = op.localSet;
   const body: Bytes = [];
@@ -114,11 +114,11 @@ function packBody(NR: number, line: number): Bytes {
   emit(op.loop); // over strips
   emit(get(SRC), set(SP), get(SRC), get(K), op.i32Const(4), op.i32Mul, op.i32Add, set(END));
   emit(op.loop); // over k: one element of each of the strip's NR lines
-  for (let l = 0; l < NR; l++) emit(get(DST), get(SP), op.f32Load(l * line * 4), op.f32Store(l * 4));
-  emit(get(DST), op.i32Const(NR * 4), op.i32Add, set(DST));
+  for (let l = 0; l < WIDTH; l++) emit(get(DST), get(SP), op.f32Load(l * line * 4), op.f32Store(l * 4));
+  emit(get(DST), op.i32Const(WIDTH * 4), op.i32Add, set(DST));
   emit(get(SP), op.i32Const(4), op.i32Add, op.localTee(SP), get(END), op.i32Ne, op.brIf(0));
   emit(op.end);
-  emit(get(SRC), op.i32Const(NR * line * 4), op.i32Add, set(SRC));
+  emit(get(SRC), op.i32Const(WIDTH * line * 4), op.i32Add, set(SRC));
   emit(get(STRIPS), op.i32Const(1), op.i32Sub, op.localTee(STRIPS), op.brIf(0));
   emit(op.end);
   return body;

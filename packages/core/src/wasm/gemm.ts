@@ -6,8 +6,8 @@
 // - opB = B is not packed: its rows are copied in (memcpy) and the kernel steps through them at
 //   their stride. A training step got ≈ 7% faster so (profiled on one thread), though the kernel
 //   itself reads B less regularly. Only opB = Bᵀ is packed, into 8-wide strips: its lines are
-//   copied in by memcpy and the module's `pack` function interleaves them (a JS pack8 of
-//   element-wise typed-array copies was 5.8% of a training step).
+//   copied in by memcpy and the module's packB interleaves them (a JS pack8 of element-wise
+//   typed-array copies was 5.8% of a training step). opA = A is packed the same way (packA).
 // - Arithmetic is float32 throughout: each product and running sum is rounded to f32 (the JS
 //   path sums in f64). Each depth block's chain starts from zero and the block sums are added in
 //   order, so an element's error is at most γₙ·Σ|terms| with n = KC + ⌈K/KC⌉ + 1, not the γ_K of
@@ -50,7 +50,8 @@ type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
-let pack: PackFn = () => {};
+let packA: PackFn = () => {};
+let packB: PackFn = () => {};
 let heap = new Float32Array(0);
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
@@ -63,10 +64,9 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ block: BlockFn; pack: PackFn }>(kernelModule({ MR, NV, line: KC }, PAGES));
+    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn }>(kernelModule({ MR, NV, line: KC }, PAGES));
     if (exports) {
-      block = exports.block;
-      pack = exports.pack;
+      ({ block, packA, packB } = exports);
       heap = new Float32Array(exports.memory.buffer);
     }
   }
@@ -89,7 +89,7 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
   else if (!(sameAsLastA && packedA && key.every((v, i) => v === packedA![i]))) {
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      for (let ic = 0; ic < M; ic += MC) pack4(A, aOff + ic * aRow + pc * aDep, aRow, aDep, Math.min(MC, M - ic), kc, h, pc * mPad + ic * kc);
+      for (let ic = 0; ic < M; ic += MC) packABlock(transA, A, aOff + ic * aRow + pc * aDep, lda, Math.min(MC, M - ic), kc, pc * mPad + ic * kc);
     }
     packedA = key;
   }
@@ -107,15 +107,12 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
         // opB = B (rows of B are depth): its block goes in as plain rows, nc apart, by memcpy, and
         // the kernel walks them with that stride. opB = Bᵀ: its nc lines are staged (zero lines
         // pad the last strip) and packed into 8-wide strips.
-        if (transB) {
-          copyRows(B, bOff + jc * ldb + pc, ldb, h, STAGE, KC, nc, kc);
-          for (let l = nc; l < ldw; l++) h.fill(0, STAGE + l * KC, STAGE + l * KC + kc);
-          pack(STAGE * 4, B_BASE * 4, ldw / NR, kc);
-        } else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, nc, kc, nc);
+        if (transB) packLines(B, bOff + jc * ldb + pc, ldb, nc, kc, NR, B_BASE, packB);
+        else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, nc, kc, nc);
         const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [nc * 4, NR * 4];
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
-          if (!whole) pack4(A, aOff + (r0 + ic) * aRow + pc * aDep, aRow, aDep, mc, kc, h, 0);
+          if (!whole) packABlock(transA, A, aOff + (r0 + ic) * aRow + pc * aDep, lda, mc, kc, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
           run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc,
             ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
@@ -125,6 +122,28 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
     }
   }
 };
+
+/**
+ * Packs `count` lines of A (row block of opA, depth kc, lines lda apart) into MR-wide strips at
+ * heap[p]: by the module when each line is contiguous (opA = A), by pack4 when opA = Aᵀ.
+ */
+function packABlock(transA: boolean, A: Float32Array, base: number, lda: number, count: number, kc: number, p: number): void {
+  if (transA) pack4(A, base, 1, lda, count, kc, heap, p);
+  else packLines(A, base, lda, count, kc, MR, p, packA);
+}
+
+/**
+ * Packs `count` contiguous lines of depth kc, `stride` apart from src[base], into `width`-wide
+ * strips at heap[p]: the lines are staged KC apart by memcpy (zero lines pad the last strip) and
+ * the module interleaves them. JS element-wise packing was 5.8% of a training step.
+ */
+function packLines(src: Float32Array, base: number, stride: number, count: number, kc: number, width: number, p: number,
+  pack: PackFn): void {
+  const padded = roundUp(count, width);
+  copyRows(src, base, stride, heap, STAGE, KC, count, kc);
+  for (let l = count; l < padded; l++) heap.fill(0, STAGE + l * KC, STAGE + l * KC + kc);
+  pack(STAGE * 4, p * 4, padded / width, kc);
+}
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
