@@ -26,7 +26,7 @@
 // (under 'auto', setSimd(false) or FIREGRAD_SIMD=0 sends every call here), so tests can run both
 // and compare.
 //
-// This file also holds the packing both paths share (pack4, pack8).
+// This file also holds pack4, the packing both paths share.
 
 import { kindOf, type FloatArray } from './dtype.js';
 import { ValueError } from './errors.js';
@@ -207,7 +207,7 @@ function writeTile(C: FloatArray, o: number, ldc: number, mr: number, nr: number
 }
 
 // Packing, for both paths (float64 here, float32 in wasm/gemm.ts): copies lines of an operand into
-// strips of 4 or 8 so that a micro-kernel reads each depth step of a strip contiguously, whatever
+// 4-wide strips so that a micro-kernel reads each depth step of a strip contiguously, whatever
 // the operand's transposes and strides. Edge strips are padded with zeros so the kernels always
 // run full tiles.
 
@@ -229,27 +229,6 @@ export function pack4(src: FloatArray, base: number, lineStride: number, depStri
     }
   }
   if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 4, kc, dst, p);
-}
-
-/** `pack4` with 8-wide strips. */
-export function pack8(src: FloatArray, base: number, lineStride: number, depStride: number,
-  count: number, kc: number, dst: FloatArray, p: number): void {
-  let l = 0;
-  for (; l + 8 <= count; l += 8) {
-    const s0 = base + l * lineStride, s1 = s0 + lineStride, s2 = s1 + lineStride, s3 = s2 + lineStride;
-    const s4 = s3 + lineStride, s5 = s4 + lineStride, s6 = s5 + lineStride, s7 = s6 + lineStride;
-    for (let k = 0, o = 0; k < kc; k++, o += depStride, p += 8) {
-      dst[p] = src[s0 + o];
-      dst[p + 1] = src[s1 + o];
-      dst[p + 2] = src[s2 + o];
-      dst[p + 3] = src[s3 + o];
-      dst[p + 4] = src[s4 + o];
-      dst[p + 5] = src[s5 + o];
-      dst[p + 6] = src[s6 + o];
-      dst[p + 7] = src[s7 + o];
-    }
-  }
-  if (l < count) packEdge(src, base + l * lineStride, lineStride, depStride, count - l, 8, kc, dst, p);
 }
 
 /** The last, partial strip: `rest` < `width` real lines, zero-padded to `width`. */

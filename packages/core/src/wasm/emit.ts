@@ -63,6 +63,8 @@ export const op = {
   if: [0x04, 0x40],
   end: [0x0b],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  f32Load: (offset: number): Bytes => [0x2a, ...memarg(2, offset)],
+  f32Store: (offset: number): Bytes => [0x38, ...memarg(2, offset)],
   v128Load: (offset: number): Bytes => simd(0x00, ...memarg(4, offset)),
   v128Load32Splat: (offset: number): Bytes => simd(0x09, ...memarg(2, offset)),
   v128Store: (offset: number): Bytes => simd(0x0b, ...memarg(4, offset)),

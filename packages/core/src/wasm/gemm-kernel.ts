@@ -91,5 +91,39 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
     params: new Array<number>(10).fill(I32),
     locals: [...new Array<number>(I32_LOCALS).fill(I32), ...new Array<number>(MR * NV + NV + 1).fill(V128)],
     body,
-  }], pages);
+  }, ...[['packA', MR], ['packB', NR]].map(([name, width]) => ({
+    name: name as string,
+    params: new Array<number>(4).fill(I32),
+    locals: new Array<number>(4).fill(I32),
+    body: packBody(width as number),
+  }))], pages);
+}
+
+/**
+ * `packA` and `packB(src, dst, strips, kc)` (src, dst in bytes): pack lines staged kc floats apart
+ * at src (so that a caller whose lines are already kc apart copies them in by one memcpy) into
+ * strips WIDTH = MR (A) or NR (B) wide at dst, as gemm.ts's pack4 does: strip s holds, for each
+ * k < kc, element k of lines WIDTH·s … WIDTH·s + WIDTH − 1.
+ */
+function packBody(WIDTH: number): Bytes {
+  const SRC = 0, DST = 1, STRIPS = 2, K = 3, SP = 4, END = 5, P = 6, LS = 7;
+  const get = op.localGet, set = op.localSet;
+  const body: Bytes = [];
+  const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
+  emit(get(K), op.i32Const(4), op.i32Mul, set(LS)); // line stride in bytes
+  emit(op.loop); // over strips
+  emit(get(SRC), set(SP), get(SRC), get(LS), op.i32Add, set(END));
+  emit(op.loop); // over k: element k of each of the strip's lines, at sp, sp + ls, …
+  emit(get(SP), set(P));
+  for (let l = 0; l < WIDTH; l++) {
+    emit(get(DST), get(P), op.f32Load(0), op.f32Store(l * 4));
+    if (l < WIDTH - 1) emit(get(P), get(LS), op.i32Add, set(P));
+  }
+  emit(get(DST), op.i32Const(WIDTH * 4), op.i32Add, set(DST));
+  emit(get(SP), op.i32Const(4), op.i32Add, op.localTee(SP), get(END), op.i32Ne, op.brIf(0));
+  emit(op.end);
+  emit(get(SRC), get(LS), op.i32Const(WIDTH), op.i32Mul, op.i32Add, set(SRC));
+  emit(get(STRIPS), op.i32Const(1), op.i32Sub, op.localTee(STRIPS), op.brIf(0));
+  emit(op.end);
+  return body;
 }

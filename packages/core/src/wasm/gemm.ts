@@ -5,7 +5,9 @@
 //   the caller says it is the previous call's A: a conv's weights, image after image).
 // - opB = B is not packed: its rows are copied in (memcpy) and the kernel steps through them at
 //   their stride. A training step got ≈ 7% faster so (profiled on one thread), though the kernel
-//   itself reads B less regularly. Only opB = Bᵀ is packed, into 8-wide strips.
+//   itself reads B less regularly. Only opB = Bᵀ is packed, into 8-wide strips: its lines are
+//   copied in by memcpy and the module's packB interleaves them (a JS pack8 of element-wise
+//   typed-array copies was 5.8% of a training step). opA = A is packed the same way (packA).
 // - Arithmetic is float32 throughout: each product and running sum is rounded to f32 (the JS
 //   path sums in f64). Each depth block's chain starts from zero and the block sums are added in
 //   order, so an element's error is at most γₙ·Σ|terms| with n = KC + ⌈K/KC⌉ + 1, not the γ_K of
@@ -22,7 +24,7 @@
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
 // second block call on. KC, MC and NC moved the kernel by less than the noise.
 
-import { pack4, pack8, type GemmFn } from '../gemm.js';
+import { pack4, type GemmFn } from '../gemm.js';
 import { kernelModule } from './gemm-kernel.js';
 import { instantiate } from './emit.js';
 
@@ -35,16 +37,21 @@ const ROWS = 512; // rows of C buffered in wasm memory at a time (a multiple of 
 // growing detaches the old ArrayBuffer, which makes V8 drop its "no ArrayBuffer was ever
 // detached" assumption process-wide, and every typed-array access in optimized JS (the float64
 // GEMM path included, −12%) then pays for a detach check.
-// Layout in f32 elements: packed A at 0 (up to A_REGION), the B panel at B_BASE, the C buffer after it.
+// Layout in f32 elements: packed A at 0 (up to A_REGION), the B panel at B_BASE, the C buffer after
+// it, then STAGE: the lines of an A or Bᵀ block waiting to be packed.
 const A_REGION = 1 << 17; // 512 KiB: every conv weight of SqueezeNetMini, most of SqueezeNet's
 const B_BASE = Math.max(A_REGION, MC * KC);
-const PAGES = Math.ceil((B_BASE + KC * NC + ROWS * NC) * 4 / 65536);
+const STAGE = B_BASE + KC * NC + ROWS * NC;
+const PAGES = Math.ceil((STAGE + NC * KC) * 4 / 65536);
 
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
+type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
+let packA: PackFn = () => {};
+let packB: PackFn = () => {};
 let heap = new Float32Array(0);
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
@@ -57,9 +64,9 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ block: BlockFn }>(kernelModule({ MR, NV }, PAGES));
+    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn }>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
-      block = exports.block;
+      ({ block, packA, packB } = exports);
       heap = new Float32Array(exports.memory.buffer);
     }
   }
@@ -69,7 +76,6 @@ export function wasmSimdAvailable(): boolean {
 /** gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes. */
 export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA) => {
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
-  const bCol = transB ? ldb : 1, bDep = transB ? 1 : ldb;
   const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR);
   const cBase = B_BASE + kcMax * ncMax;
   const h = heap, run = block!;
@@ -83,7 +89,7 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
   else if (!(sameAsLastA && packedA && key.every((v, i) => v === packedA![i]))) {
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      for (let ic = 0; ic < M; ic += MC) pack4(A, aOff + ic * aRow + pc * aDep, aRow, aDep, Math.min(MC, M - ic), kc, h, pc * mPad + ic * kc);
+      for (let ic = 0; ic < M; ic += MC) packABlock(transA, A, aOff + ic * aRow + pc * aDep, lda, Math.min(MC, M - ic), kc, pc * mPad + ic * kc);
     }
     packedA = key;
   }
@@ -99,13 +105,14 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
         // opB = B (rows of B are depth): its block goes in as plain rows, nc apart, by memcpy, and
-        // the kernel walks them with that stride. opB = Bᵀ: packed into 8-wide strips.
-        if (transB) pack8(B, bOff + jc * bCol + pc * bDep, bCol, bDep, nc, kc, h, B_BASE);
+        // the kernel walks them with that stride. opB = Bᵀ: its nc lines are staged (zero lines
+        // pad the last strip) and packed into 8-wide strips.
+        if (transB) packLines(B, bOff + jc * ldb + pc, ldb, nc, kc, NR, B_BASE, packB);
         else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, nc, kc, nc);
         const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [nc * 4, NR * 4];
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
-          if (!whole) pack4(A, aOff + (r0 + ic) * aRow + pc * aDep, aRow, aDep, mc, kc, h, 0);
+          if (!whole) packABlock(transA, A, aOff + (r0 + ic) * aRow + pc * aDep, lda, mc, kc, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
           run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc,
             ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
@@ -115,6 +122,29 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
     }
   }
 };
+
+/**
+ * Packs `count` lines of A (row block of opA, depth kc, lines lda apart) into MR-wide strips at
+ * heap[p]: by the module when each line is contiguous (opA = A), by pack4 when opA = Aᵀ.
+ */
+function packABlock(transA: boolean, A: Float32Array, base: number, lda: number, count: number, kc: number, p: number): void {
+  if (transA) pack4(A, base, 1, lda, count, kc, heap, p);
+  else packLines(A, base, lda, count, kc, MR, p, packA);
+}
+
+/**
+ * Packs `count` contiguous lines of depth kc, `stride` apart from src[base], into `width`-wide
+ * strips at heap[p]: the lines are staged kc apart (one memcpy when they already are, as a conv
+ * image's lines of ≤ KC pixels; zero lines pad the last strip) and the module interleaves them.
+ * JS element-wise packing was ≈ 10% of a training step.
+ */
+function packLines(src: Float32Array, base: number, stride: number, count: number, kc: number, width: number, p: number,
+  pack: PackFn): void {
+  const padded = roundUp(count, width);
+  copyRows(src, base, stride, heap, STAGE, kc, count, kc);
+  heap.fill(0, STAGE + count * kc, STAGE + padded * kc);
+  pack(STAGE * 4, p * 4, padded / width, kc);
+}
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;

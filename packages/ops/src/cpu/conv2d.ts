@@ -158,16 +158,24 @@ function eachImageGroup(g: Conv2dGeometry, n0: number, n1: number,
   }
 }
 
-/** db[oc] = Σ over images [n0, n1) and output pixels of dy; overwritten like dw. */
+/**
+ * db[oc] = Σ over images [n0, n1) and output pixels of dy; overwritten like dw. Four running sums
+ * (float64) so that the adds do not wait on each other: one chain ran ≈ 1 ns per element.
+ */
 export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArray, n0 = 0, n1 = g.N): void {
   const { OC } = g;
   const ohw = g.OH * g.OW;
   for (let oc = 0; oc < OC; oc++) {
-    let s = 0;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let n = n0; n < n1; n++) {
-      for (let i = (n * OC + oc) * ohw, end = i + ohw; i < end; i++) s += dy[i];
+      let i = (n * OC + oc) * ohw;
+      const end = i + ohw, end4 = end - 3;
+      for (; i < end4; i += 4) {
+        s0 += dy[i]; s1 += dy[i + 1]; s2 += dy[i + 2]; s3 += dy[i + 3];
+      }
+      for (; i < end; i++) s0 += dy[i];
     }
-    db[oc] = s;
+    db[oc] = (s0 + s1) + (s2 + s3);
   }
 }
 
