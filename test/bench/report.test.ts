@@ -51,7 +51,8 @@ describe('bench:memory verdict', () => {
   it('flat within ±50 MB per 1,000 steps, GC noise included; a steady leak is not flat', () => {
     const MB = 2 ** 20;
     // pnpm bench:memory's RSS after steps 100, 200, …, 1,000 in one run (MB): no growth, GC sawtooth
-    const measured = [349.8, 316.7, 365.7, 325.5, 368.9, 362.8, 363.0, 361.8, 360.5, 353.1].map((mb, i): [number, number] => [100 * (i + 1), mb * MB]);
+    const rssMB = [349.8, 316.7, 365.7, 325.5, 368.9, 362.8, 363.0, 361.8, 360.5, 353.1];
+    const measured = rssMB.map((mb, i): [number, number] => [100 * (i + 1), mb * MB]);
     const v = rssVerdict(measured);
     expect(v).toMatchObject({ flat: true });
     expect(v.line).toMatch(/^verdict: RSS flat: \+25\.\d MB per 1,000 steps \(least squares over 10 samples\)/);
