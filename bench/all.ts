@@ -19,6 +19,7 @@ import { tf, useBackend } from './tfjs';
 import { tfSqueezeNet, tfSqueezeNetMini, type TfNet } from './tfjs-squeezenet';
 import { Command, InvalidArgumentError } from 'commander';
 import { intArg, time, type Timing } from './util';
+import { TARGETS, judgeTarget, targetsTable } from './targets';
 
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -319,6 +320,17 @@ console.log(`\nMedian (min–max) of up to ${maxRuns} runs after warm-up; n = ru
 console.log(lines.join('\n'));
 if (notes.length) console.log(`\n${notes.map((n, i) => `[${i + 1}] ${n}`).join('\n')}`);
 
+// issue 16's targets, from the ratios of this same run
+const timingOf = (row: string, impl: Impl): Timing | string => {
+  const out = results.get(key(row, impl))!;
+  return 't' in out ? out.t : 'error' in out ? `failed (${out.error})` : out.skipped;
+};
+const targets = TARGETS.filter((t) => picked.includes(t.row as Workload))
+  .map((t) => judgeTarget(t, timingOf(t.row, 'firegrad'), timingOf(t.row, t.peer)));
+if (targets.length) {
+  console.log(`\nTargets (issue 16), from this run's medians:\n\n${targetsTable(targets, (row) => ROWS.find((r) => r.id === row)!.label)}`);
+}
+
 const outDir = join(import.meta.dirname, 'results');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({
@@ -327,5 +339,6 @@ writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({
   settings: { quick, skipSlow, only: picked, minRuns, maxRuns, budgetMs, threads: info.reason },
   versions: { tfjs: tf.version_core, torch: torchVersion, onnxruntime: ort?.env.versions.node ?? null },
   results: json,
+  targets: targets.map(({ target, ratio, met, missing }) => ({ ...target, ratio, met, missing })),
 }, null, 2)}\n`);
 console.log(`\nwrote ${join('bench', 'results', 'latest.json')}`);

@@ -1,13 +1,14 @@
 // Memory over a long training run: RSS, JS heap and array-buffer memory every 100 steps of the
 // small SqueezeNet (batch 64 as in W4 and `pnpm train`, Adam), and the share of the time spent in
-// garbage collection. Flat numbers mean no leak through the tape, kernels, workspaces or pool.
+// garbage collection. Flat numbers mean no leak through the tape, kernels, workspaces or pool: the
+// last line is the verdict from RSS's least-squares slope after step 100.
 // Run: pnpm bench:memory [steps=1000] [batch=64]   (pnpm bench:memory --help)
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Generator, randint, randn } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { parallelInfo } from '@firegrad/ops';
 import { Command } from 'commander';
-import { intArg } from './util';
+import { intArg, rssVerdict } from './util';
 
 const program = new Command('pnpm bench:memory')
   .description('memory (RSS, heap, array buffers) and GC share over a long SqueezeNetMini training run')
@@ -56,4 +57,6 @@ const [first, last] = [rows.find((r) => r[0] === 100) ?? rows[0], rows.at(-1)!];
 console.log(`${steps} steps in ${seconds.toFixed(0)} s (${(steps * batch / seconds).toFixed(1)} img/s); ` +
   `GC: ${gcCount} pauses, ${(gcMs / 1000).toFixed(1)} s = ${(100 * gcMs / 1000 / seconds).toFixed(1)}% of the time`);
 console.log(`from step ${first[0]} to ${last[0]}: rss ${mb(last[1] - first[1])} MB, heapUsed ${mb(last[2] - first[2])} MB, ` +
-  `arrayBuffers ${mb(last[3] - first[3])} MB`);
+  `arrayBuffers ${mb(last[3] - first[3])} MB; peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB`);
+const verdict = rssVerdict(rows.filter((r) => r[0] >= first[0]).map((r) => [r[0], r[1]]));
+console.log(verdict.line);

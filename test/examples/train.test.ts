@@ -26,6 +26,10 @@ describe('pnpm train (smoke)', () => {
     expect(log).toMatch(/test accuracy/);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.testAccuracy).toBeGreaterThanOrEqual(0.5); // chance is 0.1
+    // the summary states wall time by phase and peak RSS, and metrics.json keeps them
+    expect(log).toMatch(/wall time: .*training .*evaluation .*peak RSS \d+ MB/);
+    expect(metrics.peakRssMB).toBeGreaterThan(50);
+    expect(metrics.wallSeconds).toBeGreaterThan(metrics.timing.trainSeconds + metrics.timing.evalSeconds);
     for (const f of ['loss.png', 'accuracy.png', 'confusion.png', 'predictions.png', 'checkpoint.safetensors']) {
       expect(readFileSync(join(out, f)).length, f).toBeGreaterThan(0);
     }
