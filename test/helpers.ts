@@ -74,6 +74,16 @@ export function expectGradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[
   expect(report.ok, report.message).toBe(true);
 }
 
+/** Asserts fn throws `type` with a message starting with `prefix` and containing every `parts`. */
+export function expectError(fn: () => unknown, type: new (...a: any[]) => Error, prefix: string, ...parts: (string | RegExp)[]) {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err, `expected ${type.name}`).toBeInstanceOf(type);
+  const message = (err as Error).message;
+  expect(message.startsWith(`${prefix}: `), message).toBe(true);
+  for (const p of parts) expect(message).toMatch(p);
+}
+
 /** Max |a - b| / (atol + rtol |b|) style check with a readable failure. */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what = ''): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);

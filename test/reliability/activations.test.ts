@@ -3,15 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as fg from '@firegrad/core';
 import { DTypeError, ShapeError, Tensor, ValueError, tensor, zeros } from '@firegrad/core';
 import { GELU, Hardtanh, PReLU } from '@firegrad/nn';
-
-function expectError(fn: () => unknown, type: new (...a: any[]) => Error, prefix: string, ...parts: (string | RegExp)[]) {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err, `expected ${type.name}`).toBeInstanceOf(type);
-  const message = (err as Error).message;
-  expect(message.startsWith(`${prefix}: `), message).toBe(true);
-  for (const p of parts) expect(message).toMatch(p);
-}
+import { expectError } from '../helpers';
 
 const unary: [string, (x: Tensor) => Tensor][] = [
   ['leakyRelu', (x) => fg.leakyRelu(x)], ['elu', (x) => fg.elu(x)], ['selu', fg.selu], ['silu', fg.silu], ['mish', fg.mish],

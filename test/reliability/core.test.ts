@@ -6,17 +6,7 @@ import {
   DTypeError, MAX_NUMEL, Tensor, ValueError, add, allocate, arange, checkNumel, floatData, fromArray, full, gather, indexSelect, matmul,
   getGemmBackend, ones, rand, randint, randn, requireTensor, setBufferRecycling, setGemmBackend, setSimd, simdEnabled, sum, tensor, zeros,
 } from '@firegrad/core';
-import { fcOpts } from '../helpers';
-
-/** Asserts fn throws `type` with a message starting with `prefix` and containing every `parts`. */
-function expectError(fn: () => unknown, type: new (...a: any[]) => Error, prefix: string, ...parts: (string | RegExp)[]) {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err, `expected ${type.name}`).toBeInstanceOf(type);
-  const message = (err as Error).message;
-  expect(message.startsWith(`${prefix}: `), message).toBe(true);
-  for (const p of parts) expect(message).toMatch(p);
-}
+import { expectError, fcOpts } from '../helpers';
 
 describe('indices are checked, never coerced (gather, indexSelect)', () => {
   const size = 5;

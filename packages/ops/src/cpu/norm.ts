@@ -23,14 +23,18 @@ export function batchNormStats(x: FloatArray, { N, C, S }: BatchNormShape, eps: 
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (n * C + c) * S;
-      for (let s = base; s < base + S; s++) mean[c] += x[s];
+      let sum = mean[c]; // a local accumulator: same additions in the same order, kept in a register
+      for (let s = base; s < base + S; s++) sum += x[s];
+      mean[c] = sum;
     }
   }
   for (let c = 0; c < C; c++) mean[c] /= M;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (n * C + c) * S, m = mean[c];
-      for (let s = base; s < base + S; s++) variance[c] += (x[s] - m) ** 2;
+      let sum = variance[c];
+      for (let s = base; s < base + S; s++) sum += (x[s] - m) ** 2;
+      variance[c] = sum;
     }
   }
   for (let c = 0; c < C; c++) variance[c] /= M;
@@ -47,10 +51,13 @@ export function batchNormBackward(dy: FloatArray, x: FloatArray, mean: Float64Ar
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (n * C + c) * S, m = mean[c], k = invstd[c];
+      let db = dbias[c], dw = dweight[c];
       for (let s = base; s < base + S; s++) {
-        dbias[c] += dy[s];
-        dweight[c] += dy[s] * (x[s] - m) * k;
+        db += dy[s];
+        dw += dy[s] * (x[s] - m) * k;
       }
+      dbias[c] = db;
+      dweight[c] = dw;
     }
   }
   const dx = allocateLike(x, x.length);
