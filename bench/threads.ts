@@ -63,7 +63,7 @@ const conv = {
 
 // A job with no work: publish, wake the workers, wait for them (1000 in a row).
 const pool = activeWorkers()!;
-const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run(CONV_FORWARD, 'float32', [], runConvTask, () => {}); }, runs);
+const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run('conv2d', CONV_FORWARD, 'float32', [], () => {}); }, runs);
 
 // SqueezeNetMini, batch 64 of 1×28×28, cross-entropy, SGD with momentum 0.9. Changing the thread
 // count restarts the pool, so the settings alternate in blocks, each with its own warm-up.

@@ -6,7 +6,8 @@ import { Generator, listOps, randn, setSimd, simdEnabled } from '@firegrad/core'
 import { lastGemmPath } from '@firegrad/core/internal';
 import { lastBackend, parallelInfo, setNumThreads } from '@firegrad/ops';
 import {
-  CONV2D_ATTRIBUTES, controlSize, conv2dCpu, conv2dGpujs, conv2dOp, fusedConv2dCpu, fusedConv2dOp, kernelFor, readTask, writeTask,
+  CONV2D_ATTRIBUTES, controlSize, conv2dCpu, conv2dGpujs, conv2dOp, fusedConv2dCpu, fusedConv2dOp, geometryInts, geometryOf, kernelFor,
+  readTask, writeTask,
 } from '@firegrad/ops/internal';
 import { Conv2d } from '@firegrad/nn';
 
@@ -51,8 +52,11 @@ describe('ARCHITECTURE.md, step by step', () => {
     // A task written into the control block reads back whole: every attribute, nothing else.
     const g = Object.fromEntries(conv2dOp.attributes.map((k, i) => [k, i + 1])) as Record<(typeof CONV2D_ATTRIBUTES)[number], number>;
     const ctrl = new Int32Array(controlSize(1));
-    writeTask(ctrl, 0, { g, regions: [{ offset: 0, length: 4 }, null, null, { offset: 4, length: 2 }] });
-    expect(readTask(ctrl, 0)?.g).toEqual(g);
+    const regions = [{ buffer: 0, offset: 0, length: 4 }, null, null, { buffer: 1, offset: 4, length: 2 }];
+    writeTask(ctrl, 0, { ints: geometryInts(g), regions });
+    const task = readTask(ctrl, 0)!;
+    expect(geometryOf(task.ints)).toEqual(g);
+    expect(task.regions).toEqual(regions);
   });
 
   it('6. a job big enough is split over the worker threads', () => {

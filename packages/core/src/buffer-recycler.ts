@@ -18,14 +18,14 @@ let enabled = globalThis.process?.env?.FIREGRAD_RECYCLE !== '0';
 let reuses = 0;
 let fresh: Set<ArrayBufferLike> | null = null;
 
-/** A zeroed recycled buffer, or null when none of that size is free. */
-export function takeRecycled(dtype: FloatDType, n: number): FloatArray | null {
+/** A recycled buffer, zeroed unless `zero` is false, or null when none of that size is free. */
+export function takeRecycled(dtype: FloatDType, n: number, zero = true): FloatArray | null {
   const b = free[dtype].get(n)?.pop();
   if (!b) return null;
   reuses++;
   freeSet.delete(b.buffer);
   heldBytes -= b.byteLength;
-  b.fill(0);
+  if (zero) b.fill(0);
   return b;
 }
 

@@ -16,6 +16,7 @@ export const MAX_NUMEL = 2 ** 31 - 1;
 
 export function allocate(dtype: 'float32', n: number, op?: string): Float32Array;
 export function allocate(dtype: 'float64', n: number, op?: string): Float64Array;
+export function allocate(dtype: 'int32', n: number, op?: string): Int32Array;
 export function allocate(dtype: FloatDType, n: number, op?: string): FloatArray;
 export function allocate(dtype: DType, n: number, op?: string): TypedArray;
 /**
@@ -27,15 +28,32 @@ export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
     throw new ValueError(`${op}: cannot allocate ${n} elements of ${dtype} (at most ${MAX_NUMEL} per tensor)`);
   }
   try {
-    if (dtype === 'int32') return new Int32Array(n);
+    if (dtype === 'int32') return shared && n >= MIN_RECYCLED ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
     if (n < MIN_RECYCLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-    const a = takeRecycled(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    const a = takeRecycled(dtype, n) ?? freshFloats(dtype, n);
     noteAllocated(a);
     return a;
   } catch (e) {
     if (e instanceof RangeError) throw new ValueError(`${op}: out of memory allocating ${n} elements of ${dtype} (${e.message})`);
     throw e;
   }
+}
+
+let shared = false;
+
+/**
+ * While on, new arrays of recyclable sizes are made over a SharedArrayBuffer, so the worker
+ * threads of @firegrad/ops read and write them in place instead of through copies. Its pool turns
+ * this on when it starts on a platform that can hand such buffers to a busy worker (Node); values
+ * and results are the same either way.
+ */
+export function setSharedAllocation(on: boolean): void {
+  shared = on;
+}
+
+function freshFloats(dtype: FloatDType, n: number): FloatArray {
+  if (dtype === 'float32') return shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+  return shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
 }
 
 /** The dtype of a supported typed array; any other array (Uint8Array, BigInt64Array, …) is a DTypeError. */
@@ -96,6 +114,19 @@ export function floatData(op: string, arg: string, t: { dtype: DType; shape: rea
 /** A zeroed array of `like`'s float type: float code allocates its output to match its input's data. */
 export function allocateLike<T extends FloatArray>(like: T, n: number, op?: string): T {
   return allocate(like instanceof Float32Array ? 'float32' : 'float64', n, op) as T;
+}
+
+/**
+ * allocateLike without the zeroing of a recycled buffer (its contents are garbage): for a kernel
+ * that writes every element of its output. Saves a pass over memory per output.
+ */
+export function uninitializedLike<T extends FloatArray>(like: T, n: number, op = 'allocate'): T {
+  const dtype = like instanceof Float32Array ? 'float32' : 'float64';
+  if (n < MIN_RECYCLED) return allocate(dtype, n, op) as T;
+  const a = takeRecycled(dtype, n, false);
+  if (!a) return allocate(dtype, n, op) as T;
+  noteAllocated(a);
+  return a as T;
 }
 
 /** Throws unless the tensor-like is a float tensor: ops that differentiate take no int32. */

@@ -1,4 +1,8 @@
 // White-box entry (@firegrad/core/internal) for tests and benches: kernel internals that the
-// public API hides, such as which GEMM path ran or the raw WebAssembly ReLU loops.
+// public API hides, such as which GEMM path ran or the raw WebAssembly ReLU loops; and the hooks
+// that @firegrad/ops' worker threads drive.
 export { lastGemmPath, type GemmPath } from './gemm.js';
 export { reluWasm, reluBackwardWasm } from './wasm/relu.js';
+export { setSharedAllocation, uninitializedLike } from './dtype.js';
+export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';
+export { reluRange, reluBackwardRange } from './kernels/relu.js';

@@ -19,6 +19,6 @@ export { catGpujs } from './gpujs/cat.js';
 export { MAX_ELEMENTS } from './gpujs/runner.js';
 export { backendRunner, gpujsProbe } from './gpujs/backend.js';
 export { runOnThreads } from './threads/conv2d-split.js';
-export { CONV_FORWARD, CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, controlSize, readTask, writeTask } from './threads/protocol.js';
-export { activeWorkers, testHooks } from './threads/workers.js';
+export { CONV_FORWARD, CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, controlSize, geometryInts, geometryOf, readTask, writeTask } from './threads/protocol.js';
+export { activeWorkers, rangeJobCount, testHooks } from './threads/workers.js';
 export { numThreads, threadsFromEnvironment } from './threads/config.js';

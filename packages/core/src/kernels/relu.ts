@@ -3,20 +3,35 @@
 // switch is off (setSimd(false), FIREGRAD_SIMD=0); float64 and that setting use the JS loops,
 // which are the reference.
 import type { FloatArray } from '../dtype.js';
+import { overRanges, type RangeKernel } from '../parallel.js';
 import { reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu.js';
 import { simdEnabled } from '../wasm/simd.js';
 
 const useWasm = (a: FloatArray): a is Float32Array =>
   a instanceof Float32Array && simdEnabled() && wasmReluAvailable();
 
-/** out[i] = x[i] > 0 ? x[i] : 0, NaN kept (as PyTorch); out may be x. */
+/** out[i] = x[i] > 0 ? x[i] : 0, NaN kept (as PyTorch); out may be x. Split over the worker threads when big. */
 export function reluInto(x: FloatArray, out: FloatArray): void {
+  overRanges('relu', reluRange, x.length, [x, out]);
+}
+
+/** out[i] = y[i] > 0 ? g[i] : 0, where y is ReLU's output; out may be g. Split over the worker threads when big. */
+export function reluBackwardInto(y: FloatArray, g: FloatArray, out: FloatArray): void {
+  overRanges('reluBackward', reluBackwardRange, y.length, [y, g, out]);
+}
+
+// Their arrays are float arrays of one dtype (reluInto and reluBackwardInto pass nothing else).
+export const reluRange: RangeKernel = ([x, out], _, lo, hi) =>
+  reluSerial((x as FloatArray).subarray(lo, hi), (out as FloatArray).subarray(lo, hi));
+export const reluBackwardRange: RangeKernel = ([y, g, out], _, lo, hi) =>
+  reluBackwardSerial((y as FloatArray).subarray(lo, hi), (g as FloatArray).subarray(lo, hi), (out as FloatArray).subarray(lo, hi));
+
+function reluSerial(x: FloatArray, out: FloatArray): void {
   if (useWasm(x) && out instanceof Float32Array) return reluWasm(x, out);
   for (let i = 0; i < x.length; i++) { const v = x[i]; out[i] = v > 0 || v !== v ? v : 0; }
 }
 
-/** out[i] = y[i] > 0 ? g[i] : 0, where y is ReLU's output; out may be g. */
-export function reluBackwardInto(y: FloatArray, g: FloatArray, out: FloatArray): void {
+function reluBackwardSerial(y: FloatArray, g: FloatArray, out: FloatArray): void {
   if (useWasm(y) && g instanceof Float32Array && out instanceof Float32Array) return reluBackwardWasm(y, g, out);
   for (let i = 0; i < y.length; i++) out[i] = y[i] > 0 ? g[i] : 0;
 }

@@ -1,7 +1,7 @@
 // Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
 // the backward closure that maps the output gradient to input gradients.
 import { track } from '../autograd.js';
-import { allocate, allocateLike, floatData, kindOf, requireFloat, type FloatArray } from '../dtype.js';
+import { allocate, allocateLike, floatData, kindOf, requireFloat, uninitializedLike, type FloatArray } from '../dtype.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { mapBinary } from '../kernels/broadcast.js';
 import { reluBackwardInto, reluInto } from '../kernels/relu.js';
@@ -130,11 +130,11 @@ export function abs(x: Tensor): Tensor {
 
 const RELU = defineOp({ name: 'relu', inputs: ['input'], differentiable: true });
 export function relu(x: Tensor): Tensor {
-  const xd = floatData(RELU.name, 'input', x), od = allocateLike(xd, x.numel());
+  const xd = floatData(RELU.name, 'input', x), od = uninitializedLike(xd, x.numel()); // both loops write every element
   reluInto(xd, od); // NaN stays NaN, as in PyTorch
   const out = new Tensor(od, x.shape);
   return track(RELU, [x], out, (g) => {
-    const gd = floatData(RELU.name, 'grad', g), gx = allocateLike(gd, g.numel());
+    const gd = floatData(RELU.name, 'grad', g), gx = uninitializedLike(gd, g.numel());
     reluBackwardInto(od, gd, gx);
     return [new Tensor(gx, x.shape)];
   });

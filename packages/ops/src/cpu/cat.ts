@@ -1,7 +1,9 @@
 // cat on the cpu backend (catCpu): concatenation and its adjoint over a flattened [outer, Σ sizes]
 // layout. cat along dimension d of contiguous tensors is this with outer = the product of the
 // dimensions before d and each part's size = its extent along d times the product of those after.
-import { allocateLike, type FloatArray } from '@firegrad/core';
+// Up to three parts, both run as range kernels over the outer rows (see ../threads/ranges).
+import type { FloatArray } from '@firegrad/core';
+import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
 import type { CatKernel } from '../cat.js';
 
 // Rows shorter than this are copied by a plain loop: `set(subarray(...))` allocates a view per
@@ -11,16 +13,28 @@ const SMALL_COPY = 16;
 
 export const catCpu: CatKernel = {
   forward(parts, outer, sizes) {
-    const out = allocateLike(parts[0], outer * sizes.reduce((a, b) => a + b, 0));
-    catInto(parts, outer, sizes, out);
+    const out = uninitializedLike(parts[0], outer * sizes.reduce((a, b) => a + b, 0)); // the parts fill it
+    if (parts.length <= 3) overRanges('cat', catRange, outer, [...parts, out], sizes);
+    else catInto(parts, outer, sizes, out);
     return out;
   },
   slice(x, outer, total, offset, size) {
-    const out = allocateLike(x, outer * size);
-    sliceInto(x, outer, total, offset, size, out);
+    const out = uninitializedLike(x, outer * size);
+    overRanges('catSlice', sliceRange, outer, [x, out], [total, offset, size]);
     return out;
   },
 };
+
+/** catInto over rows [lo, hi): arrays are the parts then out, ints their sizes. */
+export const catRange: RangeKernel = (arrays, sizes, lo, hi) => {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const parts = arrays.slice(0, -1).map((p, j) => (p as FloatArray).subarray(lo * sizes[j], hi * sizes[j]));
+  catInto(parts, hi - lo, sizes, (arrays[arrays.length - 1] as FloatArray).subarray(lo * total, hi * total));
+};
+
+/** sliceInto over rows [lo, hi): arrays [src, dst], ints [total, offset, size]. */
+export const sliceRange: RangeKernel = ([src, dst], [total, offset, size], lo, hi) =>
+  sliceInto((src as FloatArray).subarray(lo * total, hi * total), hi - lo, total, offset, size, (dst as FloatArray).subarray(lo * size, hi * size));
 
 /** out[o, off_j + i] = parts[j][o, i], where off_j = sizes[0] + … + sizes[j−1]. */
 export function catInto(parts: readonly FloatArray[], outer: number, sizes: readonly number[], out: FloatArray): void {

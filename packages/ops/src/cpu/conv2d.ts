@@ -13,29 +13,31 @@
 // its columns matrix could be huge (a big padding) yet unused.
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
-import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind } from '../threads/protocol.js';
+import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
+import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, geometryInts, geometryOf, type ConvTaskKind } from '../threads/protocol.js';
 import { runOnThreads } from '../threads/conv2d-split.js';
 import { workspaceLike } from './workspace.js';
 
 export const conv2dCpu: Conv2dKernel = {
   forward(x, w, bias, g) {
-    const out = allocateLike(x, g.N * g.OC * g.OH * g.OW);
+    const out = uninitializedLike(x, g.N * g.OC * g.OH * g.OW); // every pass writes all of its output
     if (!runOnThreads(CONV_FORWARD, g, [x, w, bias, out], runConvTask)) forwardImages(x, w, bias, g, out);
     return out;
   },
   backwardInput(dy, w, g) {
-    const dx = allocateLike(dy, g.N * g.C * g.H * g.W);
+    const dx = uninitializedLike(dy, g.N * g.C * g.H * g.W);
     if (!runOnThreads(CONV_BACKWARD_INPUT, g, [dy, w, null, dx], runConvTask)) backwardInputImages(dy, w, g, dx);
     return dx;
   },
   backwardWeight(x, dy, g) {
-    const dw = allocateLike(dy, g.OC * (g.C / g.groups) * g.KH * g.KW);
+    const dw = uninitializedLike(dy, g.OC * (g.C / g.groups) * g.KH * g.KW);
     if (!runOnThreads(CONV_BACKWARD_WEIGHT, g, [x, dy, null, dw], runConvTask)) backwardWeightImages(x, dy, g, dw);
     return dw;
   },
   backwardBias(dy, g) {
     const db = allocateLike(dy, g.OC);
-    backwardBiasInto(dy, g, db);
+    // Split by output channels, each summed whole by one thread: the bits of one thread.
+    overRanges('conv2dBackwardBias', backwardBiasRange, g.OC, [dy, db], geometryInts(g));
     return db;
   },
 };
@@ -162,10 +164,10 @@ function eachImageGroup(g: Conv2dGeometry, n0: number, n1: number,
  * db[oc] = Σ over images [n0, n1) and output pixels of dy; overwritten like dw. Four running sums
  * (float64) so that the adds do not wait on each other: one chain ran ≈ 1 ns per element.
  */
-export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArray, n0 = 0, n1 = g.N): void {
+export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArray, n0 = 0, n1 = g.N, oc0 = 0, oc1 = g.OC): void {
   const { OC } = g;
   const ohw = g.OH * g.OW;
-  for (let oc = 0; oc < OC; oc++) {
+  for (let oc = oc0; oc < oc1; oc++) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let n = n0; n < n1; n++) {
       let i = (n * OC + oc) * ohw;
@@ -178,6 +180,10 @@ export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArr
     db[oc] = (s0 + s1) + (s2 + s3);
   }
 }
+
+/** backwardBiasInto for output channels [lo, hi) (arrays: dy, db; ints: the geometry). */
+export const backwardBiasRange: RangeKernel = ([dy, db], ints, lo, hi) =>
+  backwardBiasInto(dy as FloatArray, geometryOf(ints), db as FloatArray, 0, undefined, lo, hi);
 
 // Output positions o in [0, n) read input index off + o*stride; these two give the range of o for
 // which that index lies in [0, size), so the copy loops need no per-element bounds test.

@@ -1,23 +1,43 @@
 // 2-D pooling on the cpu backend: the maxPool2dCpu, avgPool2dCpu and adaptiveAvgPool2dCpu kernels
 // over NCHW typed arrays (float32 or float64), PyTorch's semantics. Each (n, c) plane is pooled
 // independently; windows are clipped to the input, so no padding value is ever read. Backward
-// passes overwrite dx.
-import { allocateLike, maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
-import type { AdaptiveAvgPool2dKernel, AvgPool2dKernel, MaxPool2dKernel, Pool2dGeometry } from '../pool.js';
+// passes overwrite dx. Max pooling runs as range kernels over planes, so the worker threads share
+// big ones (see ../threads/ranges).
+import { allocate, allocateLike, maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
+import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
+import { maxPool2dOp, type AdaptiveAvgPool2dKernel, type AvgPool2dKernel, type MaxPool2dKernel, type Pool2dGeometry } from '../pool.js';
 
 export const maxPool2dCpu: MaxPool2dKernel = {
   forward(x, g) {
     const n = g.N * g.C * g.OH * g.OW;
-    const out = allocateLike(x, n), argmax = new Int32Array(n);
-    maxPool2dForward(x, g, out, argmax);
+    const out = uninitializedLike(x, n), argmax = allocate('int32', n, 'maxPool2d'); // every window is written
+    overRanges('maxPool2dForward', maxPool2dForwardRange, g.N * g.C, [x, out, argmax], poolInts(g));
     return { out, argmax };
   },
   backward(dy, argmax, g) {
-    const dx = allocateLike(dy, g.N * g.C * g.H * g.W);
+    const dx = uninitializedLike(dy, g.N * g.C * g.H * g.W); // zeroed by maxPool2dBackward
     // a gpujs forward hands over float-encoded indices; they are exact integers below 2^24
-    maxPool2dBackward(dy, argmax instanceof Int32Array ? argmax : Int32Array.from(argmax), g, dx);
+    const at = argmax instanceof Int32Array ? argmax : Int32Array.from(argmax);
+    overRanges('maxPool2dBackward', maxPool2dBackwardRange, g.N * g.C, [dy, at, dx], poolInts(g));
     return dx;
   },
+};
+
+const poolInts = (g: Pool2dGeometry) => maxPool2dOp.attributes.map((k) => g[k]);
+const poolGeometry = (ints: readonly number[]) => Object.fromEntries(maxPool2dOp.attributes.map((k, i) => [k, ints[i]])) as Pool2dGeometry;
+
+/** maxPool2dForward over planes [lo, hi) (arrays: x, out, argmax); each plane is pooled on its own. */
+export const maxPool2dForwardRange: RangeKernel = ([x, out, argmax], ints, lo, hi) => {
+  const g = poolGeometry(ints), hw = g.H * g.W, ohw = g.OH * g.OW;
+  maxPool2dForward((x as FloatArray).subarray(lo * hw, hi * hw), { ...g, N: 1, C: hi - lo },
+    (out as FloatArray).subarray(lo * ohw, hi * ohw), (argmax as Int32Array).subarray(lo * ohw, hi * ohw));
+};
+
+/** maxPool2dBackward over planes [lo, hi) (arrays: dy, argmax, dx). */
+export const maxPool2dBackwardRange: RangeKernel = ([dy, argmax, dx], ints, lo, hi) => {
+  const g = poolGeometry(ints), hw = g.H * g.W, ohw = g.OH * g.OW;
+  maxPool2dBackward((dy as FloatArray).subarray(lo * ohw, hi * ohw), (argmax as Int32Array).subarray(lo * ohw, hi * ohw),
+    { ...g, N: 1, C: hi - lo }, (dx as FloatArray).subarray(lo * hw, hi * hw));
 };
 
 export const avgPool2dCpu: AvgPool2dKernel = {

@@ -16,6 +16,12 @@ export const SCRATCH_CAP_BYTES = 64 * 2 ** 20;
 
 const kept = new Map<string, FloatArray>(); // by slot and element type
 let keptBytes = 0;
+let shared = false;
+
+/** Makes new scratch in shared memory (or not), as tensors (setSharedAllocation): the pool's jobs then use it in place. */
+export function setSharedScratch(on: boolean): void {
+  shared = on;
+}
 
 /**
  * A scratch array of the same element type as `like`, exactly `length` long (a view of the slot's
@@ -24,12 +30,13 @@ let keptBytes = 0;
 export function workspaceLike<T extends FloatArray>(like: T, length: number, slot: Slot = 'im2col'): T {
   const key = `${slot}:${like.BYTES_PER_ELEMENT}`;
   const old = kept.get(key);
-  if (old && old.length >= length) return old.subarray(0, length) as T;
+  if (old && old.length >= length && (!shared || old.buffer instanceof SharedArrayBuffer)) return old.subarray(0, length) as T;
   if (old) {
     kept.delete(key);
     keptBytes -= old.byteLength;
   }
-  const fresh = (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as T;
+  const bytes = length * like.BYTES_PER_ELEMENT, memory = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const fresh = (like instanceof Float32Array ? new Float32Array(memory) : new Float64Array(memory)) as T;
   if (keptBytes + fresh.byteLength <= SCRATCH_CAP_BYTES) {
     kept.set(key, fresh);
     keptBytes += fresh.byteLength;

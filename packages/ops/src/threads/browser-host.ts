@@ -26,6 +26,7 @@ const web = globalThis as { crossOriginIsolated?: boolean; DedicatedWorkerGlobal
 
 export const browserWorkerHost: WorkerHost = {
   startsInBackground: true,
+  sharesBuffers: false,
   unavailable() {
     if (typeof web.DedicatedWorkerGlobalScope !== 'function') {
       return 'this is not a dedicated Worker: the pool\'s driving thread blocks in Atomics.wait, which a page\'s main thread may not; ' +
@@ -57,6 +58,7 @@ export const browserWorkerHost: WorkerHost = {
 function browserPoolWorker(w: WebWorker, mailbox: SharedArrayBuffer, events: string[], gone: () => boolean, kill: () => void): PoolWorker {
   return {
     postArena: (epoch, arena) => w.postMessage({ epoch, arena } satisfies ArenaMessage),
+    postBuffers: () => { throw new Error('a browser pool does not share buffers'); },
     isAlive: () => !gone() && !isMarkedDead(mailbox),
     takeMessages: () => [...events.splice(0), ...takeLines(mailbox)],
     terminate() {

@@ -32,11 +32,12 @@ async function serveBrowser(init: BrowserWorkerInit, scope: WorkerScope): Promis
   };
   let held = 0; // the epoch of the arena in use: epoch 0 is the empty arena, never posted
   const channel: WorkerChannel = {
-    takeArena(epoch) {
+    // A browser's pool never shares tensors' buffers (they would have to arrive as events): no buffers.
+    receive(epoch) {
       const arena = arenas.get(epoch) ?? null;
       for (const e of arenas.keys()) if (e <= epoch) arenas.delete(e);
       if (arena) held = epoch;
-      return arena;
+      return { arena, buffers: [] };
     },
     report: (line) => postLine(init.mailbox, line),
     close: () => scope.close(),

@@ -14,12 +14,16 @@
 // per-thread partial sums, a different rounding from the one accumulation chain of one thread.
 // grad-bias is one pass over dy, cheaper than copying dy to shared memory: it stays on one thread.
 //
-// Workers see only the arena, so the main thread copies their input boxes in and their output
-// boxes out; its own part reads and writes the tensors in place where its box is contiguous.
+// A worker reads and writes a contiguous box of a tensor in shared memory in place (Node, where the
+// tensors are allocated there while the pool runs); any other box goes through the arena: the main
+// thread copies the worker's input boxes in and its output boxes out. The main thread's own part
+// reads and writes the tensors in place where its box is contiguous.
 import type { FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry } from '../conv2d.js';
 import { boxLength, boxView, copyBoxIn, copyBoxOut, isContiguous, type Box, type Layout } from './boxes.js';
-import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, type ConvTaskKind, type Region, type RunTask, type Task } from './protocol.js';
+import {
+  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, geometryInts, type ConvTaskKind, type Region, type Task,
+} from './protocol.js';
 import { activeWorkers, countJob } from './workers.js';
 
 // Below this a job runs on one thread. A round trip to the workers costs ≈ 15 µs and the copies
@@ -114,10 +118,11 @@ function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
 }
 
 /**
- * Runs the task kind on the worker threads, each part through `runTask`, with operands
+ * Runs the task kind on the worker threads, each part through the cpu kernel, with operands
  * [in0, in1, in2, out]; false (having done nothing) when it should run on one thread instead.
  */
-export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[], runTask: RunTask): boolean {
+export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[],
+  runTask: (kind: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[]) => void): boolean {
   const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
   if (2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW < MIN_JOB_FLOP[dtype]) return false;
   const workers = activeWorkers();
@@ -126,28 +131,39 @@ export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (Flo
   const L = layouts(g), roles = ROLES[op];
   const [mine, ...theirs] = split.ranges.map(([u0, u1]) => part(g, split.unit, u0, u1));
 
-  // Arena: each distinct input box the workers read (once), each worker's output box, and the
-  // main part's boxes that are not contiguous in the tensors.
+  // Arena: each distinct input box the workers read through it (once), each such output box, and
+  // the main part's boxes that are not contiguous in the tensors.
   let top = 0;
-  const alloc = (length: number): Region => ({ offset: (top += length) - length, length });
+  const alloc = (length: number): Region => ({ buffer: 0, offset: (top += length) - length, length });
   const inputs = new Map<string, { slot: number; box: Box; region: Region }>();
-  const tasks: Task[] = theirs.map((p) => ({
-    g: p.g,
-    regions: roles.map((role, slot) => {
-      if (!role || !operands[slot]) return null;
+  const copiedOut: { task: number; region: Region }[] = [];
+  const tasks: Task[] = theirs.map((p, t) => {
+    const buffers: SharedArrayBuffer[] = [];
+    const regions = roles.map((role, slot) => {
+      const a = operands[slot];
+      if (!role || !a) return null;
       const box = p.boxes[role], length = boxLength(L[role], box);
-      if (slot === OUT) return alloc(length);
+      if (workers.sharesBuffers && a.buffer instanceof SharedArrayBuffer && isContiguous(L[role], box)) {
+        const start = (box.n0 * L[role].channels + box.c0) * L[role].plane;
+        return { buffer: buffers.push(a.buffer), offset: a.byteOffset / a.BYTES_PER_ELEMENT + start, length };
+      }
+      if (slot === OUT) {
+        const region = alloc(length);
+        copiedOut.push({ task: t, region });
+        return region;
+      }
       const key = `${slot}:${box.n0},${box.n1},${box.c0},${box.c1}`;
       if (!inputs.has(key)) inputs.set(key, { slot, box, region: alloc(length) });
       return inputs.get(key)!.region;
-    }),
-  }));
+    });
+    return { ints: geometryInts(p.g), regions, buffers };
+  });
   const mainRegions = roles.map((role, slot) =>
     role && operands[slot] && !isContiguous(L[role], mine.boxes[role]) ? alloc(boxLength(L[role], mine.boxes[role])) : null);
 
   const arena = workers.arenaView(dtype, top);
   for (const { slot, box, region } of inputs.values()) copyBoxIn(operands[slot]!, L[roles[slot]!], box, arena, region.offset);
-  workers.run(op, dtype, tasks, runTask, () => {
+  workers.run('conv2d', op, dtype, tasks, () => {
     runTask(op, mine.g, roles.map((role, slot) => {
       const a = operands[slot], r = mainRegions[slot];
       if (!role || !a) return null;
@@ -157,7 +173,7 @@ export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (Flo
     }));
   });
   const outRole = roles[OUT]!, out = operands[OUT]!;
-  tasks.forEach((t, i) => copyBoxOut(arena, t.regions[OUT]!.offset, out, L[outRole], theirs[i].boxes[outRole]));
+  for (const { task, region } of copiedOut) copyBoxOut(arena, region.offset, out, L[outRole], theirs[task].boxes[outRole]);
   if (mainRegions[OUT]) copyBoxOut(arena, mainRegions[OUT].offset, out, L[outRole], mine.boxes[outRole]);
   workers.endJob();
   countJob();

@@ -7,6 +7,8 @@ import type { WorkerInit } from './worker.js';
 export interface PoolWorker {
   /** Sends a replacement arena; the worker takes it before it reads the next job. */
   postArena(epoch: number, arena: SharedArrayBuffer): void;
+  /** Sends the shared buffers job `gen`'s task uses (only where the host sharesBuffers). */
+  postBuffers(gen: number, buffers: SharedArrayBuffer[]): void;
   /** False once the worker's thread is gone (probed while the driving thread waits for it). */
   isAlive(): boolean;
   /** The error lines the worker has left since the last call. */
@@ -22,5 +24,10 @@ export interface WorkerHost {
    * group must not wait for it in Atomics.wait (a browser's nested Worker; Node's start on their own).
    */
   startsInBackground: boolean;
+  /**
+   * Whether a worker busy in a job can take buffers posted just before it (Node's
+   * receiveMessageOnPort): then tensors live in shared memory and jobs use them in place.
+   */
+  sharesBuffers: boolean;
   spawn(init: WorkerInit): PoolWorker;
 }

@@ -9,7 +9,7 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { PoolWorker, WorkerHost } from './host.js';
 import { FAILED, REPORTED, WORKER_ROLE } from './protocol.js';
-import type { ArenaMessage, NodeWorkerData } from './node-worker.js';
+import type { ArenaMessage, BuffersMessage, NodeWorkerData } from './node-worker.js';
 
 /**
  * The worker's entry, resolved next to this module. Built JavaScript starts ./node-worker.js itself,
@@ -24,6 +24,7 @@ const WORKER_ENTRY = import.meta.url.endsWith('.ts')
 export const nodeWorkerHost: WorkerHost = {
   unavailable: () => '',
   startsInBackground: false,
+  sharesBuffers: true,
   spawn(init) {
     const { port1, port2 } = new MessageChannel();
     const data: NodeWorkerData = { ...init, role: WORKER_ROLE, port: port2, slots: { failed: FAILED, reported: REPORTED } };
@@ -39,6 +40,7 @@ export const nodeWorkerHost: WorkerHost = {
 function nodePoolWorker(w: Worker, port: MessagePort): PoolWorker {
   return {
     postArena: (epoch, arena) => port.postMessage({ epoch, arena } satisfies ArenaMessage),
+    postBuffers: (job, buffers) => port.postMessage({ job, buffers } satisfies BuffersMessage),
     isAlive: () => (port as unknown as { postMessage(probe: null): boolean }).postMessage(null),
     takeMessages() {
       const lines: string[] = [];

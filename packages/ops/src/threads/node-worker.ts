@@ -12,17 +12,20 @@ export interface NodeWorkerData extends WorkerInit {
 }
 /** Posted on the port when the arena is replaced. (The driving thread also posts null probes; see ./node-host.) */
 export interface ArenaMessage { epoch: number; arena: SharedArrayBuffer }
+/** Posted on the port before a job whose task reads or writes tensors in place: their buffers. */
+export interface BuffersMessage { job: number; buffers: SharedArrayBuffer[] }
 
 function serveNode(data: NodeWorkerData): void {
   const { port } = data;
   serve(data, {
-    takeArena(epoch) {
-      let arena: SharedArrayBuffer | null = null;
+    receive(epoch, gen) {
+      let arena: SharedArrayBuffer | null = null, buffers: SharedArrayBuffer[] = [];
       for (let m; (m = receiveMessageOnPort(port)) !== undefined;) {
-        const msg = m.message as ArenaMessage | null;
-        if (msg?.epoch === epoch) arena = msg.arena;
+        const msg = m.message as ArenaMessage | BuffersMessage | null;
+        if (msg && 'arena' in msg && msg.epoch === epoch) arena = msg.arena;
+        if (msg && 'buffers' in msg && msg.job === gen) buffers = msg.buffers;
       }
-      return arena;
+      return { arena, buffers };
     },
     report: (line) => port.postMessage(line),
     close: () => port.close(),

@@ -1,13 +1,14 @@
-// A conv2d pool worker's job handling, the same on every platform: waits until the driving thread
-// publishes a job, runs its task on views of the arena, marks itself finished, and waits again.
+// A pool worker's job handling, the same on every platform: waits until the driving thread
+// publishes a job, runs its task on views of the arena or of the job's shared buffers, marks itself
+// finished, and waits again.
 // How it waits, how it starts and how the arena and error lines travel is the platform's:
 // ./node-worker blocks in Atomics.wait (serve, below); ./browser-worker waits with Atomics.waitAsync,
 // because a browser worker receives the arena's message only from its event loop.
-import { runConvTask } from '../cpu/conv2d.js';
 import { retainedScratchBytes } from '../cpu/workspace.js';
 import {
-  DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, KIND, QUIT, REPORTED, readTask, scratchSlot, stateSlot, type ConvTaskKind,
+  DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, KIND, QUIT, REPORTED, readTask, regionView, scratchSlot, stateSlot, type TaskKind,
 } from './protocol.js';
+import { runTask } from './tasks.js';
 
 /** What a pool worker is started with. */
 export interface WorkerInit {
@@ -19,8 +20,11 @@ export interface WorkerInit {
 
 /** The worker's side of its channel to the driving thread. */
 export interface WorkerChannel {
-  /** The arena of `epoch` if it was posted, dropping everything else waiting (liveness probes). */
-  takeArena(epoch: number): SharedArrayBuffer | null;
+  /**
+   * What waits on the port: the arena of `epoch` if it was posted (null if not), and the shared
+   * buffers posted for job `gen` ([] if none); everything else waiting (liveness probes) is dropped.
+   */
+  receive(epoch: number, gen: number): { arena: SharedArrayBuffer | null; buffers: SharedArrayBuffer[] };
   report(line: string): void;
   close(): void;
 }
@@ -51,7 +55,7 @@ export function server({ control, index, arenaCapBytes }: WorkerInit, channel: W
       seen = gen;
       if (ctrl[KIND] === QUIT) return false;
       try {
-        const arena = channel.takeArena(ctrl[EPOCH]);
+        const { arena, buffers } = channel.receive(ctrl[EPOCH], gen);
         if (arena) {
           epoch = ctrl[EPOCH];
           views = [new Float32Array(arena), new Float64Array(arena)];
@@ -61,7 +65,7 @@ export function server({ control, index, arenaCapBytes }: WorkerInit, channel: W
         const task = readTask(ctrl, index);
         if (task) {
           const a = views[ctrl[DTYPE]];
-          runConvTask(ctrl[KIND] as ConvTaskKind, task.g, task.regions.map((r) => r && a.subarray(r.offset, r.offset + r.length)));
+          runTask(ctrl[KIND] as TaskKind, task.ints, task.regions.map((r) => r && regionView(r, a, buffers)));
         }
       } catch (e) {
         channel.report(`worker ${index + 1}: ${e instanceof Error ? e.stack : String(e)}`);

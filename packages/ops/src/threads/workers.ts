@@ -16,10 +16,14 @@
 import { platform } from '#platform';
 import { FiregradError, type FloatArray, type FloatDType } from '@firegrad/core';
 import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace.js';
+import { setRangeRunner, setSharedAllocation } from '@firegrad/core/internal';
 import {
-  controlSize, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, KIND, PENDING, QUIT, REPORTED,
-  type ConvTaskKind, type RunTask, type Task,
+  controlSize, regionView, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, KIND, PENDING, QUIT, REPORTED,
+  type Task, type TaskKind,
 } from './protocol.js';
+import { runTask } from './tasks.js';
+import { setSharedScratch } from '../cpu/workspace.js';
+import { runRanges } from './ranges.js';
 import { numThreads, warnOnce, type ThreadConfig } from './config.js';
 import type { PoolWorker } from './host.js';
 
@@ -44,6 +48,9 @@ export class WorkerGroup {
   /** Every worker reported; or why they did not start. */
   private running = false;
   private startFailure = '';
+
+  /** Whether jobs may use tensors' SharedArrayBuffers in place (see WorkerHost.sharesBuffers). */
+  readonly sharesBuffers = platform.workerHost.sharesBuffers;
 
   private constructor(readonly threads: number, private readonly ctrl: Int32Array, private readonly workers: PoolWorker[]) {}
 
@@ -133,20 +140,23 @@ export class WorkerGroup {
   }
 
   /**
-   * Runs a job: worker i gets tasks[i] (null: none) on the arena, and the calling thread runs
-   * `main` meanwhile. Returns once every worker is done, having run the part of any worker that
-   * died on the calling thread (through `runTask`); rethrows a worker's error.
+   * Runs a job: worker i gets tasks[i] (null: none), and the calling thread runs `main` meanwhile.
+   * Returns once every worker is done, having run the part of any worker that died on the calling
+   * thread; rethrows a worker's error. `op` names the job in messages.
    */
-  run(kind: ConvTaskKind, dtype: FloatDType, tasks: (Task | null)[], runTask: RunTask, main: () => void): void {
+  run(op: string, kind: TaskKind, dtype: FloatDType, tasks: (Task | null)[], main: () => void): void {
     const c = this.ctrl;
     c[KIND] = kind;
     c[DTYPE] = dtype === 'float64' ? 1 : 0;
+    const gen = Atomics.load(c, GEN) + 1; // only this thread writes GEN
     for (let i = 0; i < this.workers.length; i++) {
-      writeTask(c, i, tasks[i] ?? null);
+      const task = tasks[i] ?? null;
+      writeTask(c, i, task);
+      if (task?.buffers.length) this.workers[i].postBuffers(gen, task.buffers);
       c[stateSlot(i)] = PENDING;
     }
     Atomics.store(c, DONE, 0);
-    Atomics.add(c, GEN, 1); // publishes everything written above
+    Atomics.store(c, GEN, gen); // publishes everything written and posted above
     Atomics.notify(c, GEN);
     testHooks.afterPublish?.(this.workers);
     let failure = '', dead: number[];
@@ -156,18 +166,18 @@ export class WorkerGroup {
       // Even when `main` threw: the workers are still using the arena.
       dead = this.awaitWorkers();
       if (dead.length) {
-        this.lost = `${dead.map((i) => `worker ${i + 1}`).join(', ')} died during a conv2d job (its part was run on the calling thread)`;
+        this.lost = `${dead.map((i) => `worker ${i + 1}`).join(', ')} died during a ${op} job (its part was run on the calling thread)`;
       }
       if (Atomics.load(c, FAILED)) {
         Atomics.store(c, FAILED, 0);
         failure = drain(this.workers);
       }
     }
-    if (failure) throw new FiregradError(`conv2d: a pool worker failed: ${failure}`);
+    if (failure) throw new FiregradError(`${op}: a pool worker failed: ${failure}`);
     const arena = this.views[c[DTYPE]];
     for (const i of dead) {
       const task = tasks[i];
-      if (task) runTask(kind, task.g, task.regions.map((r) => r && arena.subarray(r.offset, r.offset + r.length)));
+      if (task) runTask(kind, task.ints, task.regions.map((r) => r && regionView(r, arena, task.buffers)));
     }
   }
 
@@ -224,7 +234,7 @@ export function activeWorkers(): WorkerGroup | null {
   if (group?.lost) {
     const why = `the worker pool was shut down: ${group.lost}`;
     group.close();
-    group = null;
+    useGroup(null);
     warnOnce('worker died', `conv2d runs on 1 thread from now on: ${why}`);
     state = { config, threads: 1, reason: `1 thread (${config.source}; ${why})` };
   }
@@ -234,7 +244,7 @@ export function activeWorkers(): WorkerGroup | null {
   }
   group?.close();
   starting?.close();
-  group = starting = null;
+  useGroup(starting = null);
   const { threads, source } = config;
   state = { config, threads: 1, reason: `1 thread (${source})` };
   if (threads === 1) return null;
@@ -250,13 +260,25 @@ export function activeWorkers(): WorkerGroup | null {
   return group;
 }
 
+/**
+ * Makes `pool` the one jobs go to. Where it can use tensors' buffers in place, new tensors and
+ * scratch are made in shared memory from now on, and core's range kernels (ReLU, …) run on it too.
+ */
+function useGroup(pool: WorkerGroup | null): void {
+  group = pool;
+  const sharing = pool?.sharesBuffers ?? false;
+  setSharedAllocation(sharing);
+  setSharedScratch(sharing);
+  setRangeRunner(sharing ? runRanges : null);
+}
+
 /** Uses the pool once its start succeeded ('') or reports why it failed; null: still starting. */
 function settle(pool: WorkerGroup | null, outcome: string | null): void {
   if (outcome === null) return;
   starting = null;
   const { config } = state!;
   if (outcome === '') {
-    group = pool;
+    useGroup(pool);
     state = { config, threads: config.threads, reason: `${config.threads} threads (${config.source})` };
   } else {
     warnOnce('pool failed', `conv2d runs on 1 thread: the worker pool failed to start: ${outcome}`);
@@ -279,17 +301,27 @@ export async function initThreads(): Promise<ParallelInfo> {
   return parallelInfo();
 }
 
-/** Counts a job that ran on more than one thread. */
+let rangeJobs = 0;
+
+/** Counts a conv2d job that ran on more than one thread. */
 export function countJob(): void {
   jobs++;
 }
+
+/** Counts a range-kernel job (ReLU, pooling, …) that ran on more than one thread. */
+export function countRangeJob(): void {
+  rangeJobs++;
+}
+
+/** Range-kernel jobs run on more than one thread so far (for tests: parallelInfo().jobs counts conv2d's). */
+export const rangeJobCount = () => rangeJobs;
 
 export interface ParallelInfo {
   /** Threads the cpu conv2d kernels use, the calling thread included (1 when the pool is off). */
   threads: number;
   /** Where the count comes from, and why the pool is off when it is. */
   reason: string;
-  /** Jobs run on more than one thread so far in this process. */
+  /** conv2d jobs run on more than one thread so far in this process. */
   jobs: number;
 }
 

@@ -1,0 +1,125 @@
+// The worker pool beyond conv2d's GEMMs: while it runs (Node), tensors live in shared memory, conv
+// jobs use them in place, and the range kernels (ReLU, max pooling, conv's bias gradient, cat and
+// its backward) are split over the threads. The contract is the same as for conv2d: the bits of one
+// thread, for float32 and float64, a whole training step included; and a worker that dies mid-job
+// costs a fallback to the calling thread, not a wrong result.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Generator, Tensor, relu, vjp, type FloatDType } from '@firegrad/core';
+import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { cat, conv2d, fusedConv2d, initThreads, maxPool2d, parallelInfo, setNumThreads } from '@firegrad/ops';
+import { rangeJobCount, testHooks } from '@firegrad/ops/internal';
+
+/** Fixed pseudo-random values in [-1, 1), allocated by the library (so in shared memory while the pool runs). */
+function filled(shape: number[], dtype: FloatDType, seed: number): Tensor {
+  const n = shape.reduce((p, d) => p * d, 1);
+  const values = new Float64Array(n);
+  for (let i = 0, h = seed; i < n; i++) values[i] = ((h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b9 | 0) >>> 8) / 2 ** 23 - 1;
+  const t = new Tensor(dtype === 'float32' ? Float32Array.from(values) : values, shape);
+  return t.mul(1).detach().requiresGrad_(); // a copy made by an op, through the allocator
+}
+
+function expectIdentical(got: ArrayLike<number>[], want: ArrayLike<number>[]): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((a, k) => {
+    expect(a.length, `result ${k}`).toBe(want[k].length);
+    let at = -1;
+    for (let i = 0; i < a.length && at < 0; i++) if (!Object.is(a[i], want[k][i])) at = i;
+    expect(at, `result ${k}: element ${at} is ${a[at]}, want ${want[k][at]}`).toBe(-1);
+  });
+}
+
+/**
+ * Forward and gradients of each range-kernel op on inputs big enough to be split (ReLU's and
+ * pooling's inputs hold 2^17 elements or more); the conv's bias gradient has 24 channels, a staged
+ * (non-shared) output.
+ */
+function rangeOps(dtype: FloatDType): ArrayLike<number>[] {
+  const x = filled([8, 24, 32, 32], dtype, 1), w = filled([24, 24, 3, 3], dtype, 2), b = filled([24], dtype, 3);
+  const { out, vjp: pull } = vjp((x, w, b) => {
+    const y = fusedConv2d(x, w, b, { padding: 1, activation: 'relu' });
+    const p = maxPool2d(relu(y.sub(0.1)), { kernelSize: 2 });
+    const q = maxPool2d(y, { kernelSize: 3, stride: 2, ceilMode: true });
+    return cat([p, p.mul(2), conv2d(p, w, b, { padding: 1 })], 1).sum().add(q.sum());
+  }, x, w, b);
+  return [out.data, ...pull(filled([], dtype, 4)).map((g) => g.data)] as ArrayLike<number>[];
+}
+
+describe('range kernels on the pool', () => {
+  afterAll(() => setNumThreads(1));
+
+  for (const dtype of ['float32', 'float64'] as FloatDType[]) {
+    it(`${dtype}: ReLU, max pooling, the conv bias gradient and cat run split, bit-identical to one thread`, async () => {
+      setNumThreads(1);
+      const want = rangeOps(dtype);
+      setNumThreads(2);
+      expect((await initThreads()).threads).toBe(2);
+      expect(filled([64, 64], dtype, 5).data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const before = rangeJobCount(), convJobs = parallelInfo().jobs;
+      expectIdentical(rangeOps(dtype), want);
+      // relu ×2, their backward ×2, maxPool2d ×2 and backward ×2, bias gradient ×2, cat and its 3 slices
+      expect(rangeJobCount() - before).toBeGreaterThanOrEqual(12);
+      expect(parallelInfo().jobs).toBeGreaterThan(convJobs);
+    }, 60_000);
+  }
+
+  it('one SqueezeNetMini training step (batch 32, Adam) gives the same loss and parameters on 1 and 2 threads', async () => {
+    const run = () => {
+      const gen = new Generator(7);
+      const model = new SqueezeNetMini({ generator: gen });
+      const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+      const x = filled([32, 1, 28, 28], 'float32', 9);
+      const labels = Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 10);
+      const results: ArrayLike<number>[] = [];
+      for (let step = 0; step < 2; step++) {
+        const loss = crossEntropy(model.forward(x), labels);
+        loss.backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+        results.push(loss.data);
+      }
+      return [...results, ...[...model.parameters()].map((p) => p.data)];
+    };
+    setNumThreads(1);
+    const want = run();
+    setNumThreads(2);
+    await initThreads();
+    const before = rangeJobCount();
+    expectIdentical(run(), want);
+    expect(rangeJobCount()).toBeGreaterThan(before);
+  }, 60_000);
+});
+
+describe('a pool worker that dies during a range job', () => {
+  const stderr: unknown[] = [];
+  beforeAll(() => {
+    vi.spyOn(process.stderr, 'write').mockImplementation((line) => stderr.push(line) > 0);
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+    setNumThreads(1);
+  });
+  afterEach(() => {
+    testHooks.afterPublish = undefined;
+  });
+
+  it('ReLU completes on the calling thread, bit-identical; the pool is shut down and said so once', async () => {
+    const x = () => filled([16, 64, 128, 128], 'float32', 11); // 16 M elements: the worker is still busy when it is killed
+    setNumThreads(1);
+    const want = relu(x()).data;
+    setNumThreads(2);
+    await initThreads();
+    const input = x(); // in shared memory
+    let killed = 0;
+    testHooks.afterPublish = (workers) => {
+      if (killed++ === 0) workers[0].terminate();
+    };
+    const got = relu(input).data;
+    expect(killed).toBe(1);
+    expectIdentical([got], [want]);
+    expect(parallelInfo().reason).toBe('1 thread (setNumThreads(2); the worker pool was shut down: worker 1 died during a relu job (its part was run on the calling thread))');
+    expect(stderr).toEqual(['firegrad: conv2d runs on 1 thread from now on: the worker pool was shut down: ' +
+      'worker 1 died during a relu job (its part was run on the calling thread)\n']);
+    // Later tensors are ordinary memory again.
+    expect(filled([64, 64], 'float32', 5).data.buffer).toBeInstanceOf(ArrayBuffer);
+  }, 30_000);
+});
