@@ -42,6 +42,27 @@ export class Generator {
     return result;
   }
 
+  /**
+   * out[i] = nextUint32() for i in [start, end), in order: the same stream, but the state stays in
+   * locals for the whole run (≈ 10× the per-call rate; Dropout draws one per element).
+   */
+  fillUint32(out: Uint32Array, start = 0, end = out.length): Uint32Array {
+    const s = this.s;
+    let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+    for (let i = start; i < end; i++) {
+      out[i] = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
+    }
+    s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
+    return out;
+  }
+
   /** Uniform in [0, 1) with 53 random bits. */
   random(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits

@@ -131,6 +131,9 @@ export class AdaptiveAvgPool2d extends Module {
   override describe(): string { return `AdaptiveAvgPool2d(${JSON.stringify(this.outputSize)})`; }
 }
 
+/** Dropout's scratch for random draws: small enough to stay in the L1 cache. */
+const dropoutDraws = new Uint32Array(4096);
+
 /** Zeroes elements with probability p while training and scales the rest by 1/(1-p). */
 export class Dropout extends Module {
   readonly generator: Generator;
@@ -146,7 +149,14 @@ export class Dropout extends Module {
     // The mask has the input's dtype and shape: an int32 input is a DTypeError, not a truncated 1/(1-p).
     // One 32-bit draw per element: P(u < keep·2³²) = keep, to 2⁻³²
     const d = floatData('Dropout', 'input', mask), gen = this.generator, threshold = keep * 2 ** 32;
-    for (let i = 0; i < d.length; i++) d[i] = gen.nextUint32() < threshold ? scale : 0;
+    // Drawn a chunk at a time (the generator's state stays in locals), and kept without a branch:
+    // keep/drop is a coin flip the branch predictor cannot learn.
+    const u = dropoutDraws, kept = keep > 0 ? scale : 0; // p = 1: 0, not ∞ · 0
+    for (let i0 = 0; i0 < d.length; i0 += u.length) {
+      const m = Math.min(u.length, d.length - i0);
+      gen.fillUint32(u, 0, m);
+      for (let j = 0; j < m; j++) d[i0 + j] = kept * +(u[j] < threshold);
+    }
     return x.mul(mask);
   }
   override describe(): string { return `Dropout(p=${this.p})`; }
