@@ -13,9 +13,9 @@ export const maxPool2dCpu: MaxPool2dKernel = {
     return { out, argmax };
   },
   backward(dy, argmax, g) {
-    const dx = allocateLike(dy, g.N * g.C * g.H * g.W);
+    const dx = allocateLike(dy, g.N * g.C * g.H * g.W); // zeroed
     // a gpujs forward hands over float-encoded indices; they are exact integers below 2^24
-    maxPool2dBackward(dy, argmax instanceof Int32Array ? argmax : Int32Array.from(argmax), g, dx);
+    maxPool2dBackward(dy, argmax instanceof Int32Array ? argmax : Int32Array.from(argmax), g, dx, true);
     return dx;
   },
 };
@@ -118,11 +118,14 @@ function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: num
   }
 }
 
-/** dx = 0, then dx[plane, argmax] += dy for every output (windows overlap when stride < kernel). */
-export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, g: Pool2dGeometry, dx: FloatArray): void {
+/**
+ * dx = 0 (skipped when the caller passes `zeroed`: a fresh array already is), then
+ * dx[plane, argmax] += dy for every output (windows overlap when stride < kernel).
+ */
+export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, g: Pool2dGeometry, dx: FloatArray, zeroed = false): void {
   const hw = g.H * g.W, ohw = g.OH * g.OW;
   const planes = g.N * g.C;
-  dx.fill(0, 0, planes * hw);
+  if (!zeroed) dx.fill(0, 0, planes * hw);
   for (let p = 0, o = 0; p < planes; p++) {
     const base = p * hw;
     for (let end = o + ohw; o < end; o++) {
