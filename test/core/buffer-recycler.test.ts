@@ -41,6 +41,22 @@ describe('buffer recycling', () => {
     expect(recycled).toEqual(train(false, make, loss, 8));
   });
 
+  it('sums fan-out gradients in place only where nothing else holds them (views, add, retained grads)', () => {
+    const make = () => [randn([32, 64], { generator: new Generator(4), requiresGrad: true })];
+    const loss = ([w]: Tensor[], step: number) => {
+      const x = randn([32, 64], { generator: new Generator(step) });
+      const s = w.mul(x);                                  // fan-out to four consumers
+      const u = s.mul(x).reshape([64, 32]).retainGrad();   // s's first gradient: a view of u's, which is kept
+      const a = s.add(s);                                  // the same gradient twice
+      return u.sum().add(a.mul(a).sum()).add(s.mul(s).sum());
+    };
+    expect(train(true, make, loss, 4)).toEqual(train(false, make, loss, 4));
+    const w = make()[0], x = randn([32, 64], { generator: new Generator(9) });
+    const s = w.mul(x), u = s.mul(x).reshape([64, 32]).retainGrad();
+    u.sum().add(s.mul(s).sum()).backward();
+    expect(Array.from(u.grad!.data).every((v) => v === 1)).toBe(true);
+  });
+
   it('leaves SqueezeNetMini training bit-identical, and reuses buffers every step', () => {
     const run = (recycling: boolean) => {
       setBufferRecycling(recycling);

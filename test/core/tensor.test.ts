@@ -73,6 +73,15 @@ describe('Generator', () => {
     expect([h.normal(), h.normal(), h.random()]).toEqual(next);
     expect(() => h.setState([1, 2])).toThrow(/expected 4 uint32 words/);
   });
+  it('fillUint32 is the nextUint32 stream, in place in a range, and leaves the generator where they would', () => {
+    const a = new Generator(7), b = new Generator(7);
+    a.normal(); b.normal(); // a spare normal is not part of the uint32 stream
+    const out = new Uint32Array(10);
+    a.fillUint32(out, 2, 9);
+    expect(Array.from(out)).toEqual([0, 0, ...Array.from({ length: 7 }, () => b.nextUint32()), 0]);
+    expect(a.getState()).toEqual(b.getState());
+    expect(a.fillUint32(new Uint32Array(3))).toEqual(Uint32Array.from({ length: 3 }, () => b.nextUint32()));
+  });
   it('uniform draws have mean 1/2 and variance 1/12 (n = 100k, 5 sigma)', () => {
     const x = rand([100_000], { generator: new Generator(1), dtype: 'float64' }).data as Float64Array;
     const mean = x.reduce((s, v) => s + v, 0) / x.length;

@@ -1,11 +1,11 @@
-// Float64 gradchecks (fast-check) of issue 15's losses over random shapes and options, and hand math
+// Float64 gradchecks (fast-check) of issue 15's losses (and Dropout, an nn op too) over random shapes and options, and hand math
 // for values PyTorch defines specially. PyTorch fixtures: loss-fixtures.test.ts; bad input:
 // test/reliability/losses.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Generator, Tensor, broadcastShapes, listOps, tensor } from '@firegrad/core';
 import {
-  binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, huberLoss, klDiv, l1Loss, nllLoss, smoothL1Loss,
+  Dropout, binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, huberLoss, klDiv, l1Loss, nllLoss, smoothL1Loss,
 } from '@firegrad/nn';
 import { broadcastPairArb, expectGradcheck, fcOpts, leaf, seedArb, shapeArb, uniform } from '../helpers';
 
@@ -47,6 +47,15 @@ const gradcheckIt = (title: string, property: () => void) => {
   gradcheckTitles.push(title.split(/[: ]/)[0]);
   it(title, property);
 };
+
+describe('gradcheck: Dropout (float64, fast-check)', () => {
+  // A fresh generator per call, so every evaluation of the function draws the same mask.
+  gradcheckIt('dropout: any p, any shape (the mask is fixed per seed)', () => fc.assert(fc.property(
+    shapeArb(3, 4), seedArb, fc.constantFrom(0.2, 0.5, 1), (shape, seed, p) => {
+      const x = leaf(new Generator(seed), shape);
+      expectGradcheck((t) => new Dropout(p, { generator: new Generator(seed) }).forward(t), [x]);
+    }), fcOpts()));
+});
 
 describe('gradcheck: class losses (float64, fast-check)', () => {
   gradcheckIt('crossEntropy: weights, ignoreIndex, label smoothing, spatial dims, every reduction', () => fc.assert(fc.property(classCaseArb, (p) => {

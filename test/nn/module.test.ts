@@ -1,6 +1,6 @@
 // The Module API: registration, traversal, train/eval, state dicts, apply, zeroGrad, summary.
 import { describe, expect, it } from 'vitest';
-import { Generator, Tensor, ones, zeros } from '@firegrad/core';
+import { Generator, Tensor, ones, randn, zeros } from '@firegrad/core';
 import { Conv2d, Dropout, Fire, Linear, Module, ReLU, Sequential, SqueezeNetMini, squeezenet1_0 } from '@firegrad/nn';
 
 class WithBuffers extends Module {
@@ -39,6 +39,18 @@ describe('Module', () => {
     expect(Math.abs(kept.length / 1000 - 0.75)).toBeLessThan(0.07); // binomial sd √(0.75·0.25/1000) = 0.0137; 5σ
     d.eval();
     expect(d.forward(x)).toBe(x);
+  });
+  it('Dropout draws one uint32 per element in order, over several chunks of draws, and p = 1 zeroes all', () => {
+    for (const p of [0.3, 1]) {
+      const d = new Dropout(p, { generator: new Generator(4) }), ref = new Generator(4);
+      const x = randn([3, 5000], { generator: new Generator(5) });
+      const y = d.forward(x).data, keep = 1 - p;
+      for (let i = 0; i < x.numel(); i++) {
+        const want = Math.fround(x.data[i] * Math.fround(ref.nextUint32() < keep * 2 ** 32 ? 1 / keep : 0));
+        if (!Object.is(y[i], want)) expect.fail(`p = ${p}, element ${i}: ${y[i]} ≠ ${want}`);
+      }
+      expect(d.generator.getState()).toEqual(ref.getState());
+    }
   });
   it('buffers: persistent ones are in stateDict, non-persistent ones are not', () => {
     const m = new WithBuffers();

@@ -53,6 +53,25 @@ describe('optimizer state', () => {
     expect(Array.from(b[0].data)).toEqual(Array.from(a[0].data));
     expect(Array.from(b[1].data)).toEqual(Array.from(a[1].data));
   });
+  it('Adam on float32 follows its formula exactly: moments stored in float32 and read back', () => {
+    const n = 50, grads = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 7.1 + k) * 10 ** ((i % 7) - 3));
+    const p = new Tensor(Float32Array.from({ length: n }, (_, i) => Math.cos(i)), [n], { requiresGrad: true });
+    const opt = new Adam([p], { lr: 0.01, weightDecay: 0.1 });
+    const want = Float32Array.from(p.data as Float32Array), m = new Float32Array(n), v = new Float32Array(n);
+    for (let t = 1; t <= 4; t++) {
+      const g = grads(t);
+      p.grad = new Tensor(g, [n]);
+      opt.step();
+      const stepSize = 0.01 / (1 - 0.9 ** t), bc2Sqrt = Math.sqrt(1 - 0.999 ** t);
+      for (let i = 0; i < n; i++) {
+        const gi = g[i] + 0.1 * want[i];
+        m[i] = 0.9 * m[i] + (1 - 0.9) * gi;
+        v[i] = 0.999 * v[i] + (1 - 0.999) * gi * gi;
+        want[i] -= stepSize * m[i] / (Math.sqrt(v[i]) / bc2Sqrt + 1e-8);
+      }
+      expect(p.data).toEqual(want);
+    }
+  });
   it('loadStateDict rejects a state for other parameters', () => {
     const opt = new SGD([t64(fx.params0.p0, true)], { lr: 0.1, momentum: 0.9 });
     expect(() => opt.loadStateDict({ step: 1, lr: 0.1, slots: [{ momentumBuffer: [1, 2] }] })).toThrow(/slot 'momentumBuffer' of parameter 0 has 2 values, parameter \[3, 4\]/);

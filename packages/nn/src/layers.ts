@@ -1,5 +1,7 @@
 // Layers that mirror the functional ops, with PyTorch's argument order and default init.
-import { Tensor, ValueError, defaultGenerator, fmtShape, floatData, full, ShapeError, type FloatDType, type Generator } from '@firegrad/core';
+import {
+  Tensor, ValueError, allocateLike, defaultGenerator, defineOp, fmtShape, floatData, full, ShapeError, track, type FloatDType, type Generator,
+} from '@firegrad/core';
 import {
   adaptiveAvgPool2d, avgPool2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type FusedConv2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
@@ -131,6 +133,11 @@ export class AdaptiveAvgPool2d extends Module {
   override describe(): string { return `AdaptiveAvgPool2d(${JSON.stringify(this.outputSize)})`; }
 }
 
+/** Dropout's scratch for random draws: small enough to stay in the L1 cache. */
+const dropoutDraws = new Uint32Array(4096);
+
+const DROPOUT = defineOp({ name: 'dropout', inputs: ['input'], differentiable: true, pkg: 'nn' });
+
 /** Zeroes elements with probability p while training and scales the rest by 1/(1-p). */
 export class Dropout extends Module {
   readonly generator: Generator;
@@ -139,15 +146,29 @@ export class Dropout extends Module {
     if (!(typeof p === 'number' && p >= 0 && p <= 1)) throw new ValueError(`Dropout: 'p' must be a number in [0, 1], got ${show(p)}`);
     this.generator = options.generator ?? defaultGenerator;
   }
+  /**
+   * out = x · mask, mask = 1/(1-p) or 0 in x's dtype (an int32 input is a DTypeError, not a
+   * truncated 1/(1-p)); the mask is made and applied in one pass, and backward is g · mask.
+   */
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const keep = 1 - this.p, scale = 1 / keep;
-    const mask = full(x.shape, 0, { dtype: x.dtype });
-    // The mask has the input's dtype and shape: an int32 input is a DTypeError, not a truncated 1/(1-p).
-    // One 32-bit draw per element: P(u < keep·2³²) = keep, to 2⁻³²
-    const d = floatData('Dropout', 'input', mask), gen = this.generator, threshold = keep * 2 ** 32;
-    for (let i = 0; i < d.length; i++) d[i] = gen.nextUint32() < threshold ? scale : 0;
-    return x.mul(mask);
+    const xd = floatData('Dropout', 'input', x), gen = this.generator;
+    const keep = 1 - this.p, threshold = keep * 2 ** 32, kept = keep > 0 ? 1 / keep : 0; // p = 1: 0, not ∞ · 0
+    const mask = allocateLike(xd, xd.length), out = allocateLike(xd, xd.length);
+    // One 32-bit draw per element, P(u < keep·2³²) = keep to 2⁻³², drawn a chunk at a time (the
+    // generator's state stays in locals) and kept without a branch: keep/drop is a coin flip the
+    // branch predictor cannot learn. out reads the mask back, so it is x times the rounded scale.
+    const u = dropoutDraws;
+    for (let i0 = 0; i0 < xd.length; i0 += u.length) {
+      const n = Math.min(u.length, xd.length - i0);
+      gen.fillUint32(u, 0, n);
+      for (let j = 0, i = i0; j < n; j++, i++) {
+        mask[i] = kept * +(u[j] < threshold);
+        out[i] = xd[i] * mask[i];
+      }
+    }
+    const maskT = new Tensor(mask, x.shape);
+    return track(DROPOUT, [x], new Tensor(out, x.shape), (g) => [g.mul(maskT)]);
   }
   override describe(): string { return `Dropout(p=${this.p})`; }
 }
