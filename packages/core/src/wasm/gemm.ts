@@ -52,11 +52,13 @@ const PAGES = Math.ceil((STAGE + NC * KC) * 4 / 65536);
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
 type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
+type RangeFn = (p: number, end: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
 let packA: PackFn = () => {};
 let packB: PackFn = () => {};
+let relu: RangeFn = () => {};
 let heap = new Float32Array(0);
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
@@ -69,9 +71,9 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn }>(kernelModule({ MR, NV }, PAGES));
+    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn; relu: RangeFn }>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
-      ({ block, packA, packB } = exports);
+      ({ block, packA, packB, relu } = exports);
       heap = new Float32Array(exports.memory.buffer);
     }
   }
@@ -79,7 +81,8 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /** gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes. */
-export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA) => {
+export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue) => {
+  const bias = epilogue?.bias, biasOff = epilogue?.biasOff ?? 0;
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
   const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR) + PAD;
   const cBase = B_BASE + kcMax * ncMax;
@@ -105,8 +108,10 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
       const rows = Math.min(ROWS, M - r0);
       const cAt = cOff + r0 * ldc + jc;
       // Accumulating: C's block goes into the buffer first and the kernel adds onto it, so both
-      // directions are row copies (memcpy), not a JS loop.
-      if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
+      // directions are row copies (memcpy), not a JS loop. A bias fills the buffer's rows
+      // instead: C is neither filled nor read.
+      if (bias) for (let r = 0; r < rows; r++) h.fill(bias[biasOff + r0 + r], cBase + r * ldw, cBase + r * ldw + nc);
+      else if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
         // opB = B (rows of B are depth): its block goes in as plain rows, ldw apart, by memcpy, and
@@ -120,9 +125,11 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
           if (!whole) packABlock(transA, A, aOff + (r0 + ic) * aRow + pc * aDep, lda, mc, kc, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
           run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), nTiles, kc,
-            ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
+            ldw * 4, pc > 0 || accumulate || bias ? 1 : 0, bStride, bNext);
         }
       }
+      // The ReLU runs on the block while it is in cache (the pad columns too: never copied out).
+      if (epilogue?.relu) relu(cBase * 4, (cBase + rows * ldw) * 4);
       copyRows(h, cBase, ldw, C, cAt, ldc, rows, nc);
     }
   }

@@ -40,7 +40,20 @@ export const conv2dCpu: Conv2dKernel = {
   },
 };
 
-export const fusedConv2dCpu = withActivation(conv2dCpu);
+/**
+ * conv2dCpu with the activation fused: on this thread the ReLU runs inside the GEMM, on each output
+ * block while it is in cache; after a job split over the worker threads, in one pass over the output.
+ */
+export const fusedConv2dCpu: FusedConv2dKernel = {
+  ...withActivation(conv2dCpu),
+  forward(x, w, bias, g, activation) {
+    const out = allocateLike(x, g.N * g.OC * g.OH * g.OW);
+    const relu = activation === 'relu';
+    if (!runOnThreads(CONV_FORWARD, g, [x, w, bias, out], runConvTask)) forwardImages(x, w, bias, g, out, 0, g.N, relu);
+    else if (relu) reluInto(out, out);
+    return out;
+  },
+};
 
 /**
  * `conv` with the activation fused: ReLU runs in place on the conv's output, on the cpu (one pass,
@@ -76,25 +89,26 @@ export function runConvTask(kind: ConvTaskKind, g: Conv2dGeometry, [a, b, c, out
   else backwardWeightImages(a!, b!, g, out!);
 }
 
-/** out = conv(x, w) + bias for images [n0, n1). */
+/** out = conv(x, w) + bias for images [n0, n1), clamped at zero with relu. */
 export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | null,
-  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N): void {
+  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N, relu = false): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
   if (C === 0) { // out = bias: an empty sum
     for (let n = n0; n < n1; n++) for (let o = 0; o < OC; o++) out.fill(bias ? bias[o] : 0, (n * OC + o) * ohw, (n * OC + o + 1) * ohw);
+    if (relu) reluInto(out.subarray(n0 * OC * ohw, n1 * OC * ohw), out.subarray(n0 * OC * ohw, n1 * OC * ohw));
     return;
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : workspaceLike(x, ckk * ohw);
   eachImageGroup(g, n0, n1, (n, gi, xOff, oOff) => {
-    // Bias goes in first and the GEMM accumulates onto it, saving a pass over the output.
-    if (bias) for (let o = 0; o < ocg; o++) out.fill(bias[gi * ocg + o], oOff + o * ohw, oOff + (o + 1) * ohw);
+    // The GEMM starts each output row from its bias and applies the ReLU to each block it
+    // finishes: no fill of the output, no pass over it.
     if (!pointwise) im2col(x, xOff, g, cg, col);
-    gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk,
-      col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null, groups === 1 && n > n0);
+    gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk, col, pointwise ? xOff : 0, ohw, out, oOff, ohw, false,
+      groups === 1 && n > n0, bias || relu ? { bias, biasOff: gi * ocg, relu } : undefined);
   });
 }
 
