@@ -113,7 +113,8 @@ export type GemmFn<T extends FloatArray> = (
  * call; if that call had the same A, transA, aOff, lda, M and K, the WebAssembly path then reuses
  * its packed copy of A (a conv multiplies every image of a batch by the same weights).
  */
-export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA = false, epilogue) => {
+export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
+  sameAsLastA = false, epilogue) => {
   if (M <= 0 || N <= 0) return;
   if (K > 0 && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
     && (current === 'wasm-simd' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))

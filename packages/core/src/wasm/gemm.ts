@@ -81,7 +81,8 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /** gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes. */
-export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue) => {
+export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
+  sameAsLastA, epilogue) => {
   const bias = epilogue?.bias, biasOff = epilogue?.biasOff ?? 0;
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
   const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR) + PAD;
