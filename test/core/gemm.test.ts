@@ -219,6 +219,32 @@ describe('gemm, reuse of the packed A (sameAsLastA)', () => {
   });
 });
 
+describe('gemm epilogue (bias, ReLU)', () => {
+  // A conv's forward: each row of C starts from its bias, the ReLU is applied to the finished block.
+  it('gives the bits of a bias fill, an accumulating gemm and a separate clamp, on both paths', () => {
+    const sizes: [number, number, number][] = [[3, 5, 7], [13, 17, 19], [129, 30, 300], [515, 9, 3], [5, 1030, 258], [70, 2051, 20]];
+    let seed = 11;
+    for (const backend of ['wasm-simd', 'js'] as const) {
+      setGemmBackend(backend);
+      for (const [M, N, K] of sizes) {
+        for (const [bias, relu] of [[true, false], [false, true], [true, true]]) {
+          const ldc = N + 3, cOff = 2;
+          const A = randomF32(M * K, seed++), B = randomF32(K * N, seed++), C0 = randomF32(cOff + M * ldc + 3, seed++);
+          const b = bias ? randomF32(M + 1, seed++) : null;
+          const want = C0.slice();
+          for (let i = 0; i < M; i++) if (b) want.fill(b[1 + i], cOff + i * ldc, cOff + i * ldc + N);
+          gemm(false, false, M, N, K, A, 0, K, B, 0, N, want, cOff, ldc, b !== null);
+          if (relu) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[cOff + i * ldc + j] = Math.max(want[cOff + i * ldc + j], 0);
+          const got = C0.slice();
+          gemm(false, false, M, N, K, A, 0, K, B, 0, N, got, cOff, ldc, false, false, { bias: b, biasOff: 1, relu });
+          expect(lastGemmPath()).toBe(backend);
+          expect(new Int32Array(got.buffer), `${backend} ${M}×${N}×${K} bias ${bias} relu ${relu}`).toEqual(new Int32Array(want.buffer));
+        }
+      }
+    }
+  });
+});
+
 describe('gemm path choice', () => {
   const square = (T: typeof Float32Array | typeof Float64Array, n: number): FloatArray[] =>
     [T.from(randomF32(n * n, 1)), T.from(randomF32(n * n, 2)), new T(n * n)];

@@ -69,9 +69,12 @@ const RANDOM: [string, Case][] = fc.sample(randomCase, { numRuns: RANDOM_CASES, 
   .map((k) => [`random ${k.N}×${k.C}×${k.H}×${k.W} → ${k.OC} ${k.KH}×${k.KW} g${k.groups} s${k.stride} d${k.dilation}`, k]);
 const CASES = [...FIXED, ...RANDOM];
 
-const OUTPUTS = ['output', 'grad input', 'grad weight', 'grad bias'];
+const OUTPUTS = ['output', 'grad input', 'grad weight', 'grad bias', 'fused ReLU output'];
 
-/** conv2d forward and its three gradients, from the seeded data of the case. */
+/**
+ * conv2d forward and its three gradients, from the seeded data of the case, then fusedConv2d's
+ * ReLU output (inside the GEMM on one thread), checked against conv2d's output clamped at zero.
+ */
 function convAll(k: Case, dtype: FloatDType): ArrayLike<number>[] {
   const gen = new Generator(k.seed);
   const x = randn([k.N, k.C, k.H, k.W], { generator: gen, dtype });
@@ -80,7 +83,9 @@ function convAll(k: Case, dtype: FloatDType): ArrayLike<number>[] {
   const opts = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
   const { out, vjp: pull } = vjp((x, w, b) => conv2d(x, w, b, opts), x, w, b);
   const dy = randn(out.shape, { generator: gen, dtype });
-  return [out.data, ...pull(dy).map((g) => g.data)] as ArrayLike<number>[];
+  const fused = fusedConv2d(x, w, b, { ...opts, activation: 'relu' }).data;
+  expectIdentical(fused, Array.from(out.data, (v) => (v > 0 ? v : 0)), 'fused ReLU output against the clamped output');
+  return [out.data, ...pull(dy).map((g) => g.data), fused] as ArrayLike<number>[];
 }
 
 /** Equal bit for bit: Object.is on every element (so -0 ≠ 0), first difference reported. */
@@ -104,7 +109,7 @@ describeNodeOnly('thread count', NODE_POOL, () => {
     expect(info.reason).toContain('FIREGRAD_THREADS=2');
     const before = jobs();
     convAll(FIXED[0][1], 'float32');
-    expect(jobs() - before).toBe(3); // forward, grad input, grad weight; grad bias stays on one thread
+    expect(jobs() - before).toBe(4); // forward, grad input, grad weight, fused forward; grad bias stays on one thread
   });
 
   it('a small conv stays on the calling thread', () => {
@@ -139,7 +144,7 @@ for (const dtype of ['float32', 'float64'] as FloatDType[]) {
       expect(parallelInfo().threads).toBe(2);
       const before = jobs();
       const got = convAll(k, dtype);
-      expect(jobs() - before, 'jobs the pool ran').toBe(3);
+      expect(jobs() - before, 'jobs the pool ran').toBe(4);
       got.forEach((a, i) => expectIdentical(a, reference.get(k)![i], OUTPUTS[i]));
     });
   });

@@ -1,10 +1,10 @@
-// maxPool2d, every test in one file: the cpu kernel (and its 2×2 WebAssembly SIMD path) against
+// maxPool2d, every test in one file: the cpu kernel (and its 2×2 and 3×3 WebAssembly SIMD paths) against
 // the tap-scanning loop, the gpu.js kernels in every gpu.js mode, the op on every backend, the
 // reported cases, the PyTorch fixtures (and the conv + pool chain of SqueezeNet 1.0), argument
 // errors and the gradcheck.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FiregradError, Generator, Tensor, ValueError, setSimd, simdEnabled, wasmMaxPool2x2Fits, zeros } from '@firegrad/core';
+import { FiregradError, Generator, Tensor, ValueError, setSimd, simdEnabled, wasmMaxPoolFits, zeros } from '@firegrad/core';
 import { conv2d, maxPool2d, poolOutSize, type Pool2dGeometry } from '@firegrad/ops';
 import { maxPool2dBackward, maxPool2dForward } from '@firegrad/ops/internal';
 import { env, expectClose as expectNear, fcOpts, leaf } from '../helpers';
@@ -29,13 +29,17 @@ describe('cpu kernel against the tap-scanning loop', () => {
 
   const pool2x2 = (N: number, C: number, H: number, W: number): Pool2dGeometry =>
     ({ N, C, H, W, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: Math.floor(H / 2), OW: Math.floor(W / 2) });
+  // 3×3 at stride 2, windows inside the plane (SqueezeNet's pools): the other SIMD path.
+  const pool3x3 = (N: number, C: number, H: number, W: number): Pool2dGeometry =>
+    ({ N, C, H, W, KH: 3, KW: 3, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, OH: Math.floor((H - 1) / 2), OW: Math.floor((W - 1) / 2) });
   const initialSimd = simdEnabled();
   afterEach(() => setSimd(initialSimd));
 
-  it('takes the 2×2, stride-2 fast path (JS, and WebAssembly SIMD for float32) with the same values, argmax, NaN and ties rule', () => {
+  it('takes the 2×2 and 3×3 stride-2 fast paths (JS, and WebAssembly SIMD for float32) with the same values, argmax, NaN and ties rule', () => {
     const arb = fc.record({
-      N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 2, max: 11 }), W: fc.integer({ min: 2, max: 11 }),
-    }).map((r) => pool2x2(r.N, r.C, r.H, r.W));
+      N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 3, max: 13 }), W: fc.integer({ min: 3, max: 13 }),
+      three: fc.boolean(),
+    }).map((r) => (r.three ? pool3x3 : pool2x2)(r.N, r.C, r.H, r.W));
     fc.assert(fc.property(arb, fc.constantFrom(...DTYPES), fc.boolean(), fc.nat(), (g, dtype, simd, seed) => {
       setSimd(simd);
       // Coarse values for ties (−0 against +0 among them), and a NaN now and then.
@@ -46,10 +50,12 @@ describe('cpu kernel against the tap-scanning loop', () => {
 
   it('gives bit-identical results on SIMD and JS across chunks of planes, and for planes too big for a chunk', () => {
     // 64×64 planes of 28×28 (the training net's first pool) span several of the SIMD kernel's
-    // chunks; a 260×258 plane does not fit one and takes the JS loop.
-    expect(wasmMaxPool2x2Fits(28, 28)).toBe(true); // else both runs below would be JS
-    expect(wasmMaxPool2x2Fits(260, 258)).toBe(false);
-    for (const g of [pool2x2(64, 64, 28, 28), pool2x2(3, 300, 13, 12), pool2x2(1, 2, 260, 258)]) {
+    // chunks, and so do SqueezeNet 1.1's 111×111 planes (its first 3×3 pool); a 260×258 plane does
+    // not fit one and takes the JS loop.
+    expect(wasmMaxPoolFits(28, 28)).toBe(true); // else both runs below would be JS
+    expect(wasmMaxPoolFits(260, 258)).toBe(false);
+    for (const g of [pool2x2(64, 64, 28, 28), pool2x2(3, 300, 13, 12), pool2x2(1, 2, 260, 258),
+      pool3x3(1, 64, 111, 111), pool3x3(2, 300, 14, 12), pool3x3(1, 2, 261, 259)]) {
       const x = Float32Array.from(randomValues(g.N * g.C * g.H * g.W, g.C).map((v, i) => (i % 97 === 5 ? NaN : Math.round(v * 8))));
       const run = (simd: boolean) => {
         setSimd(simd);

@@ -82,6 +82,17 @@ let packed = new Float64Array((MR + NR) * KC);
 // The micro-kernel's output: always a full 4×4 tile, of which writeTile stores the part inside C.
 const tile = new Float64Array(MR * NR);
 
+/**
+ * What gemm does around the product (a conv's bias and ReLU): each row i of C starts from
+ * bias[biasOff + i] instead of 0 or C (as if C's row were filled with it and accumulated onto, so
+ * the same roundings), and with relu every element ends as max(·, 0) (NaN stays, −0 becomes +0).
+ */
+export interface GemmEpilogue {
+  bias: FloatArray | null;
+  biasOff: number;
+  relu: boolean;
+}
+
 /** gemm()'s signature, which gemmWasm shares for float32 operands. */
 export type GemmFn<T extends FloatArray> = (
   transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -90,6 +101,7 @@ export type GemmFn<T extends FloatArray> = (
   C: T, cOff: number, ldc: number,
   accumulate: boolean,
   sameAsLastA?: boolean,
+  epilogue?: GemmEpilogue,
 ) => void;
 
 /**
@@ -101,20 +113,28 @@ export type GemmFn<T extends FloatArray> = (
  * call; if that call had the same A, transA, aOff, lda, M and K, the WebAssembly path then reuses
  * its packed copy of A (a conv multiplies every image of a batch by the same weights).
  */
-export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA = false) => {
+export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
+  sameAsLastA = false, epilogue) => {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
-    return;
-  }
-  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
+  if (K > 0 && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
     && (current === 'wasm-simd' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
     && wasmSimdAvailable()) {
     lastPath = 'wasm-simd';
-    gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA);
-  } else {
+    gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue);
+    return;
+  }
+  const bias = epilogue?.bias;
+  if (bias) for (let i = 0; i < M; i++) C.fill(bias[epilogue.biasOff + i], cOff + i * ldc, cOff + i * ldc + N);
+  if (K > 0) {
     lastPath = 'js';
-    gemmJs(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+    gemmJs(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate || !!bias);
+  } else if (!accumulate && !bias) {
+    for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+  }
+  if (epilogue?.relu) {
+    for (let i = 0; i < M; i++) {
+      for (let j = cOff + i * ldc, end = j + N; j < end; j++) { const v = C[j]; C[j] = v > 0 || v !== v ? v : 0; }
+    }
   }
 };
 

@@ -8,9 +8,9 @@ export { noGrad, isGradEnabled, track, Node, type BackwardFn, type BackwardOptio
 export { defineOp, listOps, isDefined, type OpDescriptor, type AttributesOf } from './op.js';
 export { grad, vjp } from './functional.js';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck.js';
-export { gemm, setGemmBackend, getGemmBackend, type GemmBackend } from './gemm.js';
+export { gemm, setGemmBackend, getGemmBackend, type GemmBackend, type GemmEpilogue } from './gemm.js';
 export { setSimd, simdEnabled } from './wasm/simd.js';
-export { maxPool2x2Wasm, wasmMaxPool2x2Fits } from './wasm/max-pool.js';
+export { maxPoolStride2Wasm, wasmMaxPoolFits } from './wasm/max-pool.js';
 export { setBufferRecycling, bufferRecyclingStats } from './buffer-recycler.js';
 export { reluInto, reluBackwardInto } from './kernels/relu.js';
 export {

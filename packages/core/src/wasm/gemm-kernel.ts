@@ -96,7 +96,19 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
     params: new Array<number>(4).fill(I32),
     locals: new Array<number>(4).fill(I32),
     body: packBody(width as number),
-  }))], pages);
+  })), { name: 'relu', params: [I32, I32], locals: [], body: reluBody() }], pages);
+}
+
+/**
+ * `relu(p, end)` (bytes, end − p a positive multiple of 16): x = max(x, 0) over [p, end), as
+ * wasm/relu.ts does (NaN stays NaN, −0 becomes +0), on a C block before it is copied out.
+ */
+function reluBody(): Bytes {
+  const P = 0, END = 1, get = op.localGet;
+  return [
+    ...op.loop, ...get(P), ...get(P), ...op.v128Load(0), ...op.v128Zero, ...op.f32x4Max, ...op.v128Store(0),
+    ...get(P), ...op.i32Const(16), ...op.i32Add, ...op.localTee(P), ...get(END), ...op.i32Ne, ...op.brIf(0), ...op.end,
+  ];
 }
 
 /**

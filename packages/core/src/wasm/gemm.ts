@@ -33,6 +33,11 @@ const KC = 256; // depth of one packed block
 const MC = 128; // rows of opA packed at a time
 const NC = 1024; // columns of opB packed at a time
 const ROWS = 512; // rows of C buffered in wasm memory at a time (a multiple of MC)
+// Row padding of the plain B block and the C buffer: rows exactly NC = 1024 floats (4 KiB) apart
+// all fall in one L1 cache set, so a B strip's kc rows and a tile column's rows of C evicted each
+// other; one cache line more per row spreads them (64 × 3025 × 144, a 55×55 3×3 conv of
+// SqueezeNet 1.1: 20 → 30 GFLOP/s; its first conv, 64 × 12321 × 27: 13 → 24).
+const PAD = 16;
 // The memory holds the largest A block, B panel and C buffer from the start and never grows:
 // growing detaches the old ArrayBuffer, which makes V8 drop its "no ArrayBuffer was ever
 // detached" assumption process-wide, and every typed-array access in optimized JS (the float64
@@ -41,17 +46,19 @@ const ROWS = 512; // rows of C buffered in wasm memory at a time (a multiple of 
 // it, then STAGE: the lines of an A or Bᵀ block waiting to be packed.
 const A_REGION = 1 << 17; // 512 KiB: every conv weight of SqueezeNetMini, most of SqueezeNet's
 const B_BASE = Math.max(A_REGION, MC * KC);
-const STAGE = B_BASE + KC * NC + ROWS * NC;
+const STAGE = B_BASE + KC * (NC + PAD) + ROWS * (NC + PAD);
 const PAGES = Math.ceil((STAGE + NC * KC) * 4 / 65536);
 
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
 type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
+type RangeFn = (p: number, end: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
 let packA: PackFn = () => {};
 let packB: PackFn = () => {};
+let relu: RangeFn = () => {};
 let heap = new Float32Array(0);
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
@@ -64,9 +71,9 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn }>(kernelModule({ MR, NV }, PAGES));
+    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn; relu: RangeFn }>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
-      ({ block, packA, packB } = exports);
+      ({ block, packA, packB, relu } = exports);
       heap = new Float32Array(exports.memory.buffer);
     }
   }
@@ -74,9 +81,11 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /** gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes. */
-export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA) => {
+export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
+  sameAsLastA, epilogue) => {
+  const bias = epilogue?.bias, biasOff = epilogue?.biasOff ?? 0;
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
-  const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR);
+  const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR) + PAD;
   const cBase = B_BASE + kcMax * ncMax;
   const h = heap, run = block!;
   // A small enough to pack whole (every depth block pc at pc·mPad, its row block ic at ic·kc
@@ -95,29 +104,33 @@ export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff,
   }
 
   for (let jc = 0; jc < N; jc += NC) {
-    const nc = Math.min(NC, N - jc), ldw = roundUp(nc, NR);
+    const nc = Math.min(NC, N - jc), nTiles = roundUp(nc, NR) / NR, ldw = nTiles * NR + PAD;
     for (let r0 = 0; r0 < M; r0 += ROWS) {
       const rows = Math.min(ROWS, M - r0);
       const cAt = cOff + r0 * ldc + jc;
       // Accumulating: C's block goes into the buffer first and the kernel adds onto it, so both
-      // directions are row copies (memcpy), not a JS loop.
-      if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
+      // directions are row copies (memcpy), not a JS loop. A bias fills the buffer's rows
+      // instead: C is neither filled nor read.
+      if (bias) for (let r = 0; r < rows; r++) h.fill(bias[biasOff + r0 + r], cBase + r * ldw, cBase + r * ldw + nc);
+      else if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
-        // opB = B (rows of B are depth): its block goes in as plain rows, nc apart, by memcpy, and
+        // opB = B (rows of B are depth): its block goes in as plain rows, ldw apart, by memcpy, and
         // the kernel walks them with that stride. opB = Bᵀ: its nc lines are staged (zero lines
         // pad the last strip) and packed into 8-wide strips.
         if (transB) packLines(B, bOff + jc * ldb + pc, ldb, nc, kc, NR, B_BASE, packB);
-        else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, nc, kc, nc);
-        const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [nc * 4, NR * 4];
+        else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, ldw, kc, nc);
+        const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [ldw * 4, NR * 4];
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
           if (!whole) packABlock(transA, A, aOff + (r0 + ic) * aRow + pc * aDep, lda, mc, kc, 0);
           // Later depth blocks add onto the sums the earlier ones left in the buffer.
-          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), ldw / NR, kc,
-            ldw * 4, pc > 0 || accumulate ? 1 : 0, bStride, bNext);
+          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), nTiles, kc,
+            ldw * 4, pc > 0 || accumulate || bias ? 1 : 0, bStride, bNext);
         }
       }
+      // The ReLU runs on the block while it is in cache (the pad columns too: never copied out).
+      if (epilogue?.relu) relu(cBase * 4, (cBase + rows * ldw) * 4);
       copyRows(h, cBase, ldw, C, cAt, ldc, rows, nc);
     }
   }

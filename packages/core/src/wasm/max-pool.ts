@@ -1,64 +1,73 @@
-// 2×2 stride-2 max-pool (the common downsampling pool) for float32 on WebAssembly SIMD. In JS
-// each window is three data-dependent branches on near-random values, so most of the time goes
-// to branch misses (≈ 16 ns a window here). This module does four windows at a time without
-// branches: the comparisons become lane masks and `bitselect` keeps the value and the index.
-// It makes exactly the choices of ops' JS kernel (cpu/pool.ts, which calls this one): first
-// maximum in row-major order, a NaN beats everything, the last NaN wins; so the two agree bit for bit.
+// Stride-2 max-pool with 2×2 or 3×3 windows (the common downsampling pools: SqueezeNet's is 3×3)
+// for float32 on WebAssembly SIMD. In JS each window is K²−1 data-dependent branches on
+// near-random values, so most of the time goes to branch misses (≈ 16 ns a 2×2 window, ≈ 50 ns a
+// 3×3 one with its clipping). This module does four windows at a time without branches: the
+// comparisons become lane masks and `bitselect` keeps the value and the index. It makes exactly
+// the choices of ops' JS kernel (cpu/pool.ts, which calls this one): first maximum in row-major
+// order, a NaN beats everything, the last NaN wins; so the two agree bit for bit.
 //
-// Exported `plane(x, out, idx, OH, G, W, OW)` (x, out, idx byte offsets): one (n, c) plane of W
-// columns at x; writes OH·OW maxima at out and their in-plane indices (ih·W + iw) at idx. Each row
-// of windows is done in G = ⌈OW/4⌉ groups of four; the last group of a row may read past it and
-// write up to three lanes past its OW outputs, which the next row (or the slack after the
-// region) absorbs, so planes must be done in order.
+// Exported `plane2` and `plane3(x, out, idx, OH, G, W, OW)` (x, out, idx byte offsets): one (n, c)
+// plane of W columns at x, every window inside it; writes OH·OW maxima at out and their in-plane
+// indices (ih·W + iw) at idx. Each row of windows is done in G = ⌈OW/4⌉ groups of four; the last
+// group of a row may read up to 7 floats past it and write up to three lanes past its OW outputs,
+// which the next row (or the slack after the region) absorbs, so planes must be done in order.
 
 import { I32, V128, encodeModule, instantiate, op, type Bytes } from './emit.js';
 
 const IN_FLOATS = 65536; // a chunk of whole planes; a bigger plane takes the JS path
-const OUT_FLOATS = IN_FLOATS / 4; // 2×2 windows: at most a quarter of the inputs
+const OUT_FLOATS = IN_FLOATS / 4; // stride 2, windows inside: at most a quarter of the inputs
 const SLACK = 16; // floats past each region for the reads and writes of a row's last group
 const OUT_AT = (IN_FLOATS + SLACK) * 4; // byte offsets of the regions
 const IDX_AT = OUT_AT + (OUT_FLOATS + SLACK) * 4;
 const BYTES = IDX_AT + (OUT_FLOATS + SLACK) * 4;
 
-// Parameters, then i32 locals, then v128 locals.
+// Parameters, then i32 locals, then v128 locals (from V0): the window's columns, the running
+// best and its index, a candidate, the mask, two loaded vectors, the step of four windows, then the
+// in-plane index offset of each tap (r, t) at TAP + r·K + t.
 const X = 0, OUT = 1, IDX = 2, OH = 3, G = 4, W = 5, OW = 6;
-const ROW = 7, P_TOP = 8, P_BOT = 9, P_OUT = 10, P_IDX = 11, GROUP = 12, ROW_LEFT = 13;
-const COLS = 14, BEST = 15, AT = 16, CAND = 17, COND = 18, A = 19, B = 20, ONE = 21, DOWN = 22, DOWN1 = 23, EIGHT = 24;
+const ROW = 7, P_TOP = 8, P_ROW = 9, P_OUT = 10, P_IDX = 11, GROUP = 12, ROW_LEFT = 13, W_BYTES = 14;
+const V0 = 15, COLS = V0, BEST = V0 + 1, AT = V0 + 2, CAND = V0 + 3, COND = V0 + 4, A = V0 + 5, B = V0 + 6, EIGHT = V0 + 7, TAP = V0 + 8;
 
-function poolModule(): Uint8Array {
+/** The plane function for K×K windows at stride 2. */
+function planeFunc(K: number): Parameters<typeof encodeModule>[0][number] {
   const get = op.localGet, set = op.localSet;
   const body: Bytes = [];
   const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
   // best, at = cand, its index where cand > best or cand is NaN (the JS kernel's `v > best || v !== v`)
-  const challenge = (indexOffset: number) => {
+  const challenge = (offset: number) => {
     emit(get(CAND), get(BEST), op.f32x4Gt, get(CAND), get(CAND), op.f32x4Ne, op.v128Or, set(COND));
     emit(get(CAND), get(BEST), get(COND), op.v128Bitselect, set(BEST));
-    emit(get(COLS), get(indexOffset), op.i32x4Add, get(AT), get(COND), op.v128Bitselect, set(AT));
+    emit(get(COLS), get(offset), op.i32x4Add, get(AT), get(COND), op.v128Bitselect, set(AT));
   };
   const even = op.shuffleF32([0, 2, 4, 6]), odd = op.shuffleF32([1, 3, 5, 7]);
 
-  // In-plane index offsets of a window's other three elements, and the step of four windows.
-  emit(op.i32Const(1), op.i32x4Splat, set(ONE));
-  emit(get(W), op.i32x4Splat, set(DOWN));
-  emit(get(W), op.i32Const(1), op.i32Add, op.i32x4Splat, set(DOWN1));
+  for (let r = 0; r < K; r++) {
+    for (let t = 0; t < K; t++) emit(get(W), op.i32Const(r), op.i32Mul, op.i32Const(t), op.i32Add, op.i32x4Splat, set(TAP + r * K + t));
+  }
   emit(op.i32Const(8), op.i32x4Splat, set(EIGHT));
+  emit(get(W), op.i32Const(4), op.i32Mul, set(W_BYTES));
   emit(op.i32Const(0), set(ROW), get(OH), set(ROW_LEFT));
   emit(op.loop); // rows of windows
   {
     emit(get(X), get(ROW), op.i32Const(4), op.i32Mul, op.i32Add, set(P_TOP));
-    emit(get(P_TOP), get(W), op.i32Const(4), op.i32Mul, op.i32Add, set(P_BOT));
     emit(get(OUT), set(P_OUT), get(IDX), set(P_IDX), get(G), set(GROUP));
     emit(get(ROW), op.i32x4Splat, op.i32x4Const(0, 2, 4, 6), op.i32x4Add, set(COLS));
-    emit(op.loop); // groups of four windows: top row a|b, bottom row the same
+    emit(op.loop); // groups of four windows, their taps in row-major order
     {
-      emit(get(P_TOP), op.v128Load(0), set(A), get(P_TOP), op.v128Load(16), set(B));
-      emit(get(A), get(B), even, set(BEST), get(COLS), set(AT));
-      emit(get(A), get(B), odd, set(CAND)); challenge(ONE);
-      emit(get(P_BOT), op.v128Load(0), set(A), get(P_BOT), op.v128Load(16), set(B));
-      emit(get(A), get(B), even, set(CAND)); challenge(DOWN);
-      emit(get(A), get(B), odd, set(CAND)); challenge(DOWN1);
+      emit(get(P_TOP), set(P_ROW));
+      for (let r = 0; r < K; r++) {
+        // Taps t and t + 1 of four windows 2 apart: the even and odd lanes of 8 floats from t on.
+        for (let t = 0; t < K; t += 2) {
+          emit(get(P_ROW), op.v128Load(t * 4), set(A), get(P_ROW), op.v128Load(t * 4 + 16), set(B));
+          emit(get(A), get(B), even);
+          if (r === 0 && t === 0) emit(set(BEST), get(COLS), set(AT));
+          else { emit(set(CAND)); challenge(TAP + r * K + t); }
+          if (t + 1 < K) { emit(get(A), get(B), odd, set(CAND)); challenge(TAP + r * K + t + 1); }
+        }
+        if (r < K - 1) emit(get(P_ROW), get(W_BYTES), op.i32Add, set(P_ROW));
+      }
       emit(get(P_OUT), get(BEST), op.v128Store(0), get(P_IDX), get(AT), op.v128Store(0));
-      for (const p of [P_TOP, P_BOT]) emit(get(p), op.i32Const(32), op.i32Add, set(p));
+      emit(get(P_TOP), op.i32Const(32), op.i32Add, set(P_TOP));
       for (const p of [P_OUT, P_IDX]) emit(get(p), op.i32Const(16), op.i32Add, set(p));
       emit(get(COLS), get(EIGHT), op.i32x4Add, set(COLS));
       emit(get(GROUP), op.i32Const(1), op.i32Sub, op.localTee(GROUP), op.brIf(0));
@@ -69,46 +78,50 @@ function poolModule(): Uint8Array {
     emit(get(ROW_LEFT), op.i32Const(1), op.i32Sub, op.localTee(ROW_LEFT), op.brIf(0));
   }
   emit(op.end);
-  return encodeModule([{
-    name: 'plane', params: [I32, I32, I32, I32, I32, I32, I32],
-    locals: [...new Array<number>(COLS - ROW).fill(I32), ...new Array<number>(EIGHT - COLS + 1).fill(V128)], body,
-  }], Math.ceil(BYTES / 65536));
+  return {
+    name: `plane${K}`, params: [I32, I32, I32, I32, I32, I32, I32],
+    locals: [...new Array<number>(V0 - ROW).fill(I32), ...new Array<number>(TAP - V0 + K * K).fill(V128)], body,
+  };
 }
 
 type PlaneFn = (x: number, out: number, idx: number, OH: number, G: number, W: number, OW: number) => void;
 
-let kernel: { plane: PlaneFn; f32: Float32Array; i32: Int32Array } | null = null;
+let kernel: { plane: Record<2 | 3, PlaneFn>; f32: Float32Array; i32: Int32Array } | null = null;
 let loaded = false;
 
 /** Compiles the module on first use; null where WebAssembly SIMD is missing (the JS kernel runs). */
 function load(): typeof kernel {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ plane: PlaneFn }>(poolModule());
+    const exports = instantiate<{ plane2: PlaneFn; plane3: PlaneFn }>(encodeModule([planeFunc(2), planeFunc(3)], Math.ceil(BYTES / 65536)));
     if (exports) {
       const { buffer } = exports.memory;
-      kernel = { plane: exports.plane, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+      kernel = { plane: { 2: exports.plane2, 3: exports.plane3 }, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
     }
   }
   return kernel;
 }
 
 /** Whether the SIMD kernel can take planes of H×W (it needs at least one whole plane per chunk). */
-export function wasmMaxPool2x2Fits(H: number, W: number): boolean {
+export function wasmMaxPoolFits(H: number, W: number): boolean {
   return H * W <= IN_FLOATS && load() !== null;
 }
 
-/** The 2×2 stride-2 max-pool of `planes` planes of H×W into OH×OW (2·OH ≤ H, 2·OW ≤ W). */
-export function maxPool2x2Wasm(x: Float32Array, planes: number, H: number, W: number, OH: number, OW: number,
+/**
+ * The K×K (K = 2 or 3) stride-2 max-pool of `planes` planes of H×W into OH×OW, every window
+ * inside the plane: 2·(OH − 1) + K ≤ H, 2·(OW − 1) + K ≤ W.
+ */
+export function maxPoolStride2Wasm(K: 2 | 3, x: Float32Array, planes: number, H: number, W: number, OH: number, OW: number,
   out: Float32Array, argmax: Int32Array): void {
   if (OH * OW === 0) return; // the kernel's loops run at least once
   const { plane, f32, i32 } = load()!;
+  const run = plane[K];
   const hw = H * W, ohw = OH * OW, G = Math.ceil(OW / 4);
   const perChunk = Math.floor(IN_FLOATS / hw);
   for (let p0 = 0; p0 < planes; p0 += perChunk) {
     const n = Math.min(perChunk, planes - p0);
     f32.set(x.subarray(p0 * hw, (p0 + n) * hw), 0);
-    for (let p = 0; p < n; p++) plane(p * hw * 4, OUT_AT + p * ohw * 4, IDX_AT + p * ohw * 4, OH, G, W, OW);
+    for (let p = 0; p < n; p++) run(p * hw * 4, OUT_AT + p * ohw * 4, IDX_AT + p * ohw * 4, OH, G, W, OW);
     out.set(f32.subarray(OUT_AT / 4, OUT_AT / 4 + n * ohw), p0 * ohw);
     argmax.set(i32.subarray(IDX_AT / 4, IDX_AT / 4 + n * ohw), p0 * ohw);
   }

@@ -14,14 +14,18 @@
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
 import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
-import { CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, geometryInts, geometryOf, type ConvTaskKind } from '../threads/protocol.js';
-import { runOnThreads } from '../threads/conv2d-split.js';
+import {
+  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
+} from '../threads/protocol.js';
+import { bigEnough, runOnThreads } from '../threads/conv2d-split.js';
+import { activeWorkers } from '../threads/workers.js';
+import { dtypeOf } from '../kernels.js';
 import { workspaceLike } from './workspace.js';
 
 export const conv2dCpu: Conv2dKernel = {
   forward(x, w, bias, g) {
     const out = uninitializedLike(x, g.N * g.OC * g.OH * g.OW); // every pass writes all of its output
-    if (!runOnThreads(CONV_FORWARD, g, [x, w, bias, out], runConvTask)) forwardImages(x, w, bias, g, out);
+    forward(CONV_FORWARD, x, w, bias, g, out);
     return out;
   },
   backwardInput(dy, w, g) {
@@ -42,7 +46,47 @@ export const conv2dCpu: Conv2dKernel = {
   },
 };
 
-export const fusedConv2dCpu = withActivation(conv2dCpu);
+/**
+ * conv2dCpu with the activation fused: the ReLU runs inside the GEMM, on each output block while it
+ * is in cache, on whichever thread computes the block.
+ */
+export const fusedConv2dCpu: FusedConv2dKernel = {
+  ...withActivation(conv2dCpu),
+  forward(x, w, bias, g, activation) {
+    const out = uninitializedLike(x, g.N * g.OC * g.OH * g.OW);
+    forward(activation === 'relu' ? CONV_FORWARD_RELU : CONV_FORWARD, x, w, bias, g, out);
+    return out;
+  },
+};
+
+/** The forward pass into `out`: on the worker threads when it pays, else here. */
+function forward(kind: typeof CONV_FORWARD | typeof CONV_FORWARD_RELU, x: FloatArray, w: FloatArray, bias: FloatArray | null,
+  g: Conv2dGeometry, out: FloatArray): void {
+  const relu = kind === CONV_FORWARD_RELU;
+  if (g.N === 1 && g.groups === 1 && g.C > 0 && !isPointwise(g) && bigEnough(g, dtypeOf(out)) && activeWorkers()?.sharesBuffers) {
+    // One image: a split by output channels would repeat the whole im2col in every thread. So the
+    // columns are built once, split by input channels, into shared scratch, and the GEMM runs as
+    // the 1×1 conv over them that it is (the same gemm call as forwardImages makes), split by output channels.
+    const col = workspaceLike(x, g.C * g.KH * g.KW * g.OH * g.OW);
+    overRanges('im2col', im2colRange, g.C, [x, col], geometryInts(g));
+    const pg = columnsGeometry(g);
+    if (!runOnThreads(kind, pg, [col, w, bias, out], runConvTask)) forwardImages(col, w, bias, pg, out, 0, 1, relu);
+    return;
+  }
+  if (!runOnThreads(kind, g, [x, w, bias, out], runConvTask)) forwardImages(x, w, bias, g, out, 0, g.N, relu);
+}
+
+/** A one-image conv seen as a 1×1 conv over its columns matrix (C·KH·KW channels of OH·OW pixels): same weights, same output. */
+function columnsGeometry(g: Conv2dGeometry): Conv2dGeometry {
+  const ohw = g.OH * g.OW;
+  return { N: 1, C: g.C * g.KH * g.KW, H: 1, W: ohw, OC: g.OC, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, groups: 1, OH: 1, OW: ohw };
+}
+
+/** im2col of one image for input channels [lo, hi) (arrays: x, col; ints: the geometry): their rows of col. */
+export const im2colRange: RangeKernel = ([x, col], ints, lo, hi) => {
+  const g = geometryOf(ints), rows = g.KH * g.KW * g.OH * g.OW;
+  im2col(x as FloatArray, lo * g.H * g.W, g, hi - lo, (col as FloatArray).subarray(lo * rows, hi * rows));
+};
 
 /**
  * `conv` with the activation fused: ReLU runs in place on the conv's output, on the cpu (one pass,
@@ -73,30 +117,31 @@ function reluGradient(y: FloatArray, dy: FloatArray, activation: 'relu' | 'linea
 
 /** Runs one thread's task: operands [in0, in1, in2, out] as arrays, the whole (sub-)geometry. */
 export function runConvTask(kind: ConvTaskKind, g: Conv2dGeometry, [a, b, c, out]: (FloatArray | null)[]): void {
-  if (kind === CONV_FORWARD) forwardImages(a!, b!, c, g, out!);
+  if (kind === CONV_FORWARD || kind === CONV_FORWARD_RELU) forwardImages(a!, b!, c, g, out!, 0, g.N, kind === CONV_FORWARD_RELU);
   else if (kind === CONV_BACKWARD_INPUT) backwardInputImages(a!, b!, g, out!);
   else backwardWeightImages(a!, b!, g, out!);
 }
 
-/** out = conv(x, w) + bias for images [n0, n1). */
+/** out = conv(x, w) + bias for images [n0, n1), clamped at zero with relu. */
 export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | null,
-  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N): void {
+  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N, relu = false): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
   if (C === 0) { // out = bias: an empty sum
     for (let n = n0; n < n1; n++) for (let o = 0; o < OC; o++) out.fill(bias ? bias[o] : 0, (n * OC + o) * ohw, (n * OC + o + 1) * ohw);
+    if (relu) reluInto(out.subarray(n0 * OC * ohw, n1 * OC * ohw), out.subarray(n0 * OC * ohw, n1 * OC * ohw));
     return;
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : workspaceLike(x, ckk * ohw);
   eachImageGroup(g, n0, n1, (n, gi, xOff, oOff) => {
-    // Bias goes in first and the GEMM accumulates onto it, saving a pass over the output.
-    if (bias) for (let o = 0; o < ocg; o++) out.fill(bias[gi * ocg + o], oOff + o * ohw, oOff + (o + 1) * ohw);
+    // The GEMM starts each output row from its bias and applies the ReLU to each block it
+    // finishes: no fill of the output, no pass over it.
     if (!pointwise) im2col(x, xOff, g, cg, col);
-    gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk,
-      col, pointwise ? xOff : 0, ohw, out, oOff, ohw, bias !== null, groups === 1 && n > n0);
+    gemm(false, false, ocg, ohw, ckk, w, gi * ocg * ckk, ckk, col, pointwise ? xOff : 0, ohw, out, oOff, ohw, false,
+      groups === 1 && n > n0, bias || relu ? { bias, biasOff: gi * ocg, relu } : undefined);
   });
 }
 

@@ -3,7 +3,7 @@
 // independently; windows are clipped to the input, so no padding value is ever read. Backward
 // passes overwrite dx. Max pooling runs as range kernels over planes, so the worker threads share
 // big ones (see ../threads/ranges).
-import { allocate, allocateLike, maxPool2x2Wasm, simdEnabled, wasmMaxPool2x2Fits, type FloatArray } from '@firegrad/core';
+import { allocate, allocateLike, maxPoolStride2Wasm, simdEnabled, wasmMaxPoolFits, type FloatArray } from '@firegrad/core';
 import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
 import { maxPool2dOp, type AdaptiveAvgPool2dKernel, type AvgPool2dKernel, type MaxPool2dKernel, type Pool2dGeometry } from '../pool.js';
 
@@ -79,6 +79,13 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
     maxPool2x2(x, planes, H, W, OH, OW, out, argmax);
     return;
   }
+  // 3×3 at stride 2 with every window inside (SqueezeNet's ceil-mode pools at 224 are): SIMD.
+  if (KH === 3 && KW === 3 && SH === 2 && SW === 2 && PH === 0 && PW === 0 && DH === 1 && DW === 1
+    && 2 * OH + 1 <= H && 2 * OW + 1 <= W && x instanceof Float32Array && out instanceof Float32Array
+    && simdEnabled() && wasmMaxPoolFits(H, W)) {
+    maxPoolStride2Wasm(3, x, planes, H, W, OH, OW, out, argmax);
+    return;
+  }
   for (let p = 0; p < planes; p++) {
     const xBase = p * H * W;
     let o = p * OH * OW;
@@ -118,8 +125,8 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
  */
 function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: number, OW: number,
   out: FloatArray, argmax: Int32Array): void {
-  if (x instanceof Float32Array && out instanceof Float32Array && simdEnabled() && wasmMaxPool2x2Fits(H, W)) {
-    return maxPool2x2Wasm(x, planes, H, W, OH, OW, out, argmax); // same choices, four windows at a time
+  if (x instanceof Float32Array && out instanceof Float32Array && simdEnabled() && wasmMaxPoolFits(H, W)) {
+    return maxPoolStride2Wasm(2, x, planes, H, W, OH, OW, out, argmax); // same choices, four windows at a time
   }
   for (let p = 0, o = 0; p < planes; p++) {
     const xBase = p * H * W;

@@ -22,7 +22,7 @@ import type { FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry } from '../conv2d.js';
 import { boxLength, boxView, copyBoxIn, copyBoxOut, isContiguous, type Box, type Layout } from './boxes.js';
 import {
-  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, geometryInts, type ConvTaskKind, type Region, type Task,
+  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, type ConvTaskKind, type Region, type Task,
 } from './protocol.js';
 import { activeWorkers, countJob } from './workers.js';
 
@@ -39,6 +39,7 @@ const MIN_PART_MACS = 1 << 16;
 type Role = 'x' | 'y' | 'w' | 'bias';
 const ROLES: Record<ConvTaskKind, (Role | null)[]> = {
   [CONV_FORWARD]: ['x', 'w', 'bias', 'y'],
+  [CONV_FORWARD_RELU]: ['x', 'w', 'bias', 'y'],
   [CONV_BACKWARD_INPUT]: ['y', 'w', null, 'x'],
   [CONV_BACKWARD_WEIGHT]: ['x', 'y', null, 'w'],
 };
@@ -80,7 +81,7 @@ function channelSplit(op: ConvTaskKind, g: Conv2dGeometry, threads: number): Spl
     return split.ranges.length > 1 ? split : null;
   }
   const pointwise = isPointwise(g);
-  const units: Unit[] = op === CONV_FORWARD ? ['outChannel'] : op === CONV_BACKWARD_INPUT ? ['inChannel']
+  const units: Unit[] = op === CONV_FORWARD || op === CONV_FORWARD_RELU ? ['outChannel'] : op === CONV_BACKWARD_INPUT ? ['inChannel']
     : g.OC < (pointwise ? 1 : 2) * g.C * g.KH * g.KW ? ['inChannel', 'outChannel'] : ['outChannel', 'inChannel'];
   for (const unit of units) {
     const split: Split = { unit, ranges: ranges(unit === 'inChannel' ? g.C : g.OC, threads) };
@@ -117,6 +118,10 @@ function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
   };
 }
 
+/** Whether a conv pass of this geometry has enough work to be split. */
+export const bigEnough = (g: Conv2dGeometry, dtype: 'float32' | 'float64') =>
+  2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW >= MIN_JOB_FLOP[dtype];
+
 /**
  * Runs the task kind on the worker threads, each part through the cpu kernel, with operands
  * [in0, in1, in2, out]; false (having done nothing) when it should run on one thread instead.
@@ -124,7 +129,7 @@ function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
 export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[],
   runTask: (kind: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[]) => void): boolean {
   const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
-  if (2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW < MIN_JOB_FLOP[dtype]) return false;
+  if (!bigEnough(g, dtype)) return false;
   const workers = activeWorkers();
   const split = workers && chooseSplit(op, g, workers.threads);
   if (!workers || !split) return false;

@@ -23,8 +23,9 @@ export const KIND = 5; // the job's task kind, or QUIT
 export const DTYPE = 6; // 0: float32, 1: float64
 const TASKS = 8; // then one block per worker: its state, its retained scratch, its task
 
-export const QUIT = 1, CONV_FORWARD = 2, CONV_BACKWARD_INPUT = 3, CONV_BACKWARD_WEIGHT = 4, RANGE = 5;
-export type ConvTaskKind = typeof CONV_FORWARD | typeof CONV_BACKWARD_INPUT | typeof CONV_BACKWARD_WEIGHT;
+export const QUIT = 1, CONV_FORWARD = 2, CONV_BACKWARD_INPUT = 3, CONV_BACKWARD_WEIGHT = 4, RANGE = 5, CONV_FORWARD_RELU = 6;
+/** conv2d's passes; CONV_FORWARD_RELU is the forward clamped at zero (fusedConv2d's ReLU, inside the GEMM). */
+export type ConvTaskKind = typeof CONV_FORWARD | typeof CONV_FORWARD_RELU | typeof CONV_BACKWARD_INPUT | typeof CONV_BACKWARD_WEIGHT;
 export type TaskKind = ConvTaskKind | typeof RANGE;
 
 /** Operands of every task: up to four arrays (conv: three inputs, unused ones null, then the output). */

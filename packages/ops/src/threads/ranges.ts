@@ -19,7 +19,8 @@ let unused: SharedArrayBuffer | undefined;
 /** Runs kernel `name` over [0, total) on the pool; false (having done nothing) to run it on one thread. */
 export function runRanges(name: string, total: number, arrays: TypedArray[], ints: readonly number[]): boolean {
   const workers = activeWorkers();
-  if (!workers?.sharesBuffers || total < workers.threads) return false;
+  // In a job's own part (a kernel that calls reluInto, say) the pool is busy: that part stays on its thread.
+  if (!workers?.sharesBuffers || workers.inJob || total < workers.threads) return false;
   const Type = arrays[0] instanceof Float64Array ? Float64Array : Float32Array;
   let largest = 0, staged = 0;
   for (const a of arrays) {

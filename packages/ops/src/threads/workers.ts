@@ -49,6 +49,8 @@ export class WorkerGroup {
   private running = false;
   private startFailure = '';
 
+  /** Set while a job runs: the calling thread's part must not start another (see runRanges). */
+  inJob = false;
   /** Whether jobs may use tensors' SharedArrayBuffers in place (see WorkerHost.sharesBuffers). */
   readonly sharesBuffers = platform.workerHost.sharesBuffers;
 
@@ -160,9 +162,11 @@ export class WorkerGroup {
     Atomics.notify(c, GEN);
     testHooks.afterPublish?.(this.workers);
     let failure = '', dead: number[];
+    this.inJob = true;
     try {
       main();
     } finally {
+      this.inJob = false;
       // Even when `main` threw: the workers are still using the arena.
       dead = this.awaitWorkers();
       if (dead.length) {
