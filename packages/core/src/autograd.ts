@@ -1,7 +1,9 @@
 import { bufferRecyclingStats, recycle, trackAllocations } from './buffer-recycler.js';
 import type { FloatArray } from './dtype.js';
 import { AutogradError, ShapeError, fmtShape } from './errors.js';
+import { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
 import { isDefined, type OpDescriptor } from './op.js';
+import { overRanges } from './parallel.js';
 import { sameShape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -197,9 +199,9 @@ function addGrad(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor, op: string, a
   }
 }
 
-/** a[i] += b[i]: same-shape addition, in place. */
+/** a[i] += b[i]: same-shape addition, in place (split over the worker threads when big). */
 function addInto(a: FloatArray, b: FloatArray): void {
-  for (let i = 0; i < a.length; i++) a[i] += b[i];
+  overRanges('add', SAME_SHAPE_KERNELS.add, a.length, [a, b, a]);
 }
 
 function accumulateLeaf(t: Tensor, g: Tensor): Tensor {

@@ -6,3 +6,4 @@ export { reluWasm, reluBackwardWasm } from './wasm/relu.js';
 export { setSharedAllocation, uninitializedLike } from './dtype.js';
 export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';
 export { reluRange, reluBackwardRange } from './kernels/relu.js';
+export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';

@@ -2,6 +2,8 @@
 // the backward closure that maps the output gradient to input gradients.
 import { track } from '../autograd.js';
 import { allocate, allocateLike, floatData, kindOf, requireFloat, uninitializedLike, type FloatArray } from '../dtype.js';
+import { SAME_SHAPE_KERNELS, type SameShapeOp } from '../kernels/same-shape.js';
+import { overRanges } from '../parallel.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { mapBinary } from '../kernels/broadcast.js';
 import { reluBackwardInto, reluInto } from '../kernels/relu.js';
@@ -30,7 +32,6 @@ function binaryOperands(op: string, a: Tensor, bLike: TensorLike): [Tensor, Tens
   return [a, b, broadcastShapes(op, a.shape, b.shape)];
 }
 
-type SameShapeLoop = (a: FloatArray, b: FloatArray, out: FloatArray) => void;
 
 /**
  * `loop`, where given, runs the same-shape case: mapBinary calls `f` per element from one call
@@ -38,18 +39,19 @@ type SameShapeLoop = (a: FloatArray, b: FloatArray, out: FloatArray) => void;
  * same-shape add and mul are the hot ones (gradient fan-in, dropout).
  */
 export function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, y: number) => number,
-  loop?: SameShapeLoop): [Tensor, Tensor, Tensor] {
+  loop?: SameShapeOp): [Tensor, Tensor, Tensor] {
   const [x, y, shape] = binaryOperands(op, a, bLike);
-  const xd = floatData(op, 'input', x), out = allocateLike(xd, checkNumel(op, shape), op);
-  if (loop && x.numel() === y.numel() && x.numel() === out.length) loop(xd, floatData(op, 'other', y), out);
-  else mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
+  const xd = floatData(op, 'input', x), n = checkNumel(op, shape);
+  if (loop && x.numel() === n && y.numel() === n) {
+    const out = uninitializedLike(xd, n, op); // the loop writes every element
+    overRanges(loop, SAME_SHAPE_KERNELS[loop], n, [xd, floatData(op, 'other', y), out]);
+    return [x, y, new Tensor(out, shape)];
+  }
+  const out = allocateLike(xd, n, op);
+  mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
   return [x, y, new Tensor(out, shape)];
 }
 
-const addLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] + b[i]; };
-const subLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] - b[i]; };
-const mulLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] * b[i]; };
-const divLoop: SameShapeLoop = (a, b, o) => { for (let i = 0; i < o.length; i++) o[i] = a[i] / b[i]; };
 
 export function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
   requireTensor(op, 'input', x);
@@ -61,25 +63,25 @@ export function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
 
 const ADD = defineOp({ name: 'add', inputs: ['input', 'other'], differentiable: true });
 export function add(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(ADD.name, a, b, (p, q) => p + q, addLoop);
+  const [x, y, out] = binary(ADD.name, a, b, (p, q) => p + q, 'add');
   return track(ADD, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(g, x.shape) : null, ny ? sumTo(g, y.shape) : null]);
 }
 
 const SUB = defineOp({ name: 'sub', inputs: ['input', 'other'], differentiable: true });
 export function sub(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(SUB.name, a, b, (p, q) => p - q, subLoop);
+  const [x, y, out] = binary(SUB.name, a, b, (p, q) => p - q, 'sub');
   return track(SUB, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(g, x.shape) : null, ny ? sumTo(neg(g), y.shape) : null]);
 }
 
 const MUL = defineOp({ name: 'mul', inputs: ['input', 'other'], differentiable: true });
 export function mul(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(MUL.name, a, b, (p, q) => p * q, mulLoop);
+  const [x, y, out] = binary(MUL.name, a, b, (p, q) => p * q, 'mul');
   return track(MUL, [x, y], out, (g, [nx, ny]) => [nx ? sumTo(mul(g, y), x.shape) : null, ny ? sumTo(mul(g, x), y.shape) : null]);
 }
 
 const DIV = defineOp({ name: 'div', inputs: ['input', 'other'], differentiable: true });
 export function div(a: Tensor, b: TensorLike): Tensor {
-  const [x, y, out] = binary(DIV.name, a, b, (p, q) => p / q, divLoop);
+  const [x, y, out] = binary(DIV.name, a, b, (p, q) => p / q, 'div');
   return track(DIV, [x, y], out, (g, [nx, ny]) => [
     nx ? sumTo(div(g, y), x.shape) : null,
     ny ? sumTo(neg(mul(g, div(out, y))), y.shape) : null, // d(x/y)/dy = -(x/y)/y

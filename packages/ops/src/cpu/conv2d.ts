@@ -67,7 +67,7 @@ function forward(kind: typeof CONV_FORWARD | typeof CONV_FORWARD_RELU, x: FloatA
     // One image: a split by output channels would repeat the whole im2col in every thread. So the
     // columns are built once, split by input channels, into shared scratch, and the GEMM runs as
     // the 1×1 conv over them that it is (the same gemm call as forwardImages makes), split by output channels.
-    const col = workspaceLike(x, g.C * g.KH * g.KW * g.OH * g.OW);
+    const col = workspaceLike(x, g.C * g.KH * g.KW * g.OH * g.OW, 'columns');
     overRanges('im2col', im2colRange, g.C, [x, col], geometryInts(g));
     const pg = columnsGeometry(g);
     if (!runOnThreads(kind, pg, [col, w, bias, out], runConvTask)) forwardImages(col, w, bias, pg, out, 0, 1, relu);

@@ -9,7 +9,14 @@
 // caller's view, so one huge conv does not pin its im2col matrix for the life of the process.
 import type { FloatArray } from '@firegrad/core';
 
-type Slot = 'im2col' | 'reluGrad';
+type Slot = 'im2col' | 'reluGrad' | 'columns';
+/**
+ * Slots the worker threads read (conv's masked gradient, one image's columns built for all threads),
+ * made in shared memory while the pool shares. A thread's own im2col scratch stays ordinary memory:
+ * TypedArray.set copies out of a SharedArrayBuffer ≈ 1.5–1.8× slower when the data is in cache
+ * (V8 copies shared memory with relaxed atomics), and the GEMM copies its operands row by row.
+ */
+const SHARED_SLOTS: readonly Slot[] = ['reluGrad', 'columns'];
 
 /** Scratch bytes a thread keeps between calls (64 MiB: far above any im2col of the training net). */
 export const SCRATCH_CAP_BYTES = 64 * 2 ** 20;
@@ -18,7 +25,7 @@ const kept = new Map<string, FloatArray>(); // by slot and element type
 let keptBytes = 0;
 let shared = false;
 
-/** Makes new scratch in shared memory (or not), as tensors (setSharedAllocation): the pool's jobs then use it in place. */
+/** Makes new scratch of the shared slots in shared memory (or not), as tensors (setSharedAllocation): the pool's jobs then use it in place. */
 export function setSharedScratch(on: boolean): void {
   shared = on;
 }
@@ -28,14 +35,14 @@ export function setSharedScratch(on: boolean): void {
  * buffer). Its contents are garbage, and it stays valid only until the next call for the same slot.
  */
 export function workspaceLike<T extends FloatArray>(like: T, length: number, slot: Slot = 'im2col'): T {
-  const key = `${slot}:${like.BYTES_PER_ELEMENT}`;
+  const key = `${slot}:${like.BYTES_PER_ELEMENT}`, inShared = shared && SHARED_SLOTS.includes(slot);
   const old = kept.get(key);
-  if (old && old.length >= length && (!shared || old.buffer instanceof SharedArrayBuffer)) return old.subarray(0, length) as T;
+  if (old && old.length >= length && (!inShared || old.buffer instanceof SharedArrayBuffer)) return old.subarray(0, length) as T;
   if (old) {
     kept.delete(key);
     keptBytes -= old.byteLength;
   }
-  const bytes = length * like.BYTES_PER_ELEMENT, memory = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const bytes = length * like.BYTES_PER_ELEMENT, memory = inShared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   const fresh = (like instanceof Float32Array ? new Float32Array(memory) : new Float64Array(memory)) as T;
   if (keptBytes + fresh.byteLength <= SCRATCH_CAP_BYTES) {
     kept.set(key, fresh);

@@ -1,7 +1,7 @@
 // The range kernels a pool worker can run, by name. A task carries its kernel's index in this
 // list, so the driving thread and the workers must import the same list (they do: this module).
 import type { TypedArray } from '@firegrad/core';
-import { reluBackwardRange, reluRange, type RangeKernel } from '@firegrad/core/internal';
+import { SAME_SHAPE_KERNELS, reluBackwardRange, reluRange, type RangeKernel } from '@firegrad/core/internal';
 import { catRange, sliceRange } from '../cpu/cat.js';
 import { backwardBiasRange, im2colRange } from '../cpu/conv2d.js';
 import { maxPool2dBackwardRange, maxPool2dForwardRange } from '../cpu/pool.js';
@@ -19,6 +19,7 @@ function table(): readonly (readonly [string, RangeKernel])[] {
       ['maxPool2dBackward', maxPool2dBackwardRange],
       ['conv2dBackwardBias', backwardBiasRange],
       ['im2col', im2colRange],
+      ...Object.entries(SAME_SHAPE_KERNELS),
       ['cat', catRange],
       ['catSlice', sliceRange],
     ];
