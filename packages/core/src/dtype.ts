@@ -28,7 +28,10 @@ export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
     throw new ValueError(`${op}: cannot allocate ${n} elements of ${dtype} (at most ${MAX_NUMEL} per tensor)`);
   }
   try {
-    if (dtype === 'int32') return shared && n >= MIN_RECYCLED ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+    if (dtype === 'int32') {
+      const memory = n >= MIN_RECYCLED ? sharedBuffer(4 * n) : null;
+      return memory ? new Int32Array(memory) : new Int32Array(n);
+    }
     if (n < MIN_RECYCLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
     const a = takeRecycled(dtype, n) ?? freshFloats(dtype, n);
     noteAllocated(a);
@@ -39,21 +42,39 @@ export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
   }
 }
 
-let shared = false;
+let shared: { collect: () => void; every: number; made: number } | null = null;
 
 /**
  * While on, new arrays of recyclable sizes are made over a SharedArrayBuffer, so the worker
  * threads of @firegrad/ops read and write them in place instead of through copies. Its pool turns
  * this on when it starts on a platform that can hand such buffers to a busy worker (Node); values
- * and results are the same either way.
+ * and results are the same either way. V8 does not count shared memory towards its collections,
+ * so `collect` runs one after every `everyBytes` of shared buffers made.
  */
-export function setSharedAllocation(on: boolean): void {
-  shared = on;
+export function setSharedAllocation(on: false): void;
+export function setSharedAllocation(on: true, collect: () => void, everyBytes: number): void;
+export function setSharedAllocation(on: boolean, collect?: () => void, everyBytes = 0): void {
+  shared = on && collect ? { collect, every: everyBytes, made: 0 } : null;
+}
+
+/** A SharedArrayBuffer of `bytes` while shared allocation is on (counted towards the next collection), else null. */
+export function sharedBuffer(bytes: number): SharedArrayBuffer | null {
+  if (!shared) return null;
+  shared.made += bytes;
+  if (shared.made > shared.every) {
+    shared.made = 0;
+    shared.collect();
+  }
+  return new SharedArrayBuffer(bytes);
 }
 
 function freshFloats(dtype: FloatDType, n: number): FloatArray {
-  if (dtype === 'float32') return shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
-  return shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
+  if (dtype === 'float32') {
+    const memory = sharedBuffer(4 * n);
+    return memory ? new Float32Array(memory) : new Float32Array(n);
+  }
+  const memory = sharedBuffer(8 * n);
+  return memory ? new Float64Array(memory) : new Float64Array(n);
 }
 
 /** The dtype of a supported typed array; any other array (Uint8Array, BigInt64Array, …) is a DTypeError. */

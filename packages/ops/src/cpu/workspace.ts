@@ -8,6 +8,7 @@
 // would take it past the cap serves its call only and is left to the garbage collector with the
 // caller's view, so one huge conv does not pin its im2col matrix for the life of the process.
 import type { FloatArray } from '@firegrad/core';
+import { sharedBuffer } from '@firegrad/core/internal';
 
 type Slot = 'im2col' | 'reluGrad' | 'columns';
 /**
@@ -42,7 +43,7 @@ export function workspaceLike<T extends FloatArray>(like: T, length: number, slo
     kept.delete(key);
     keptBytes -= old.byteLength;
   }
-  const bytes = length * like.BYTES_PER_ELEMENT, memory = inShared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const bytes = length * like.BYTES_PER_ELEMENT, memory = (inShared && sharedBuffer(bytes)) || new ArrayBuffer(bytes);
   const fresh = (like instanceof Float32Array ? new Float32Array(memory) : new Float64Array(memory)) as T;
   if (keptBytes + fresh.byteLength <= SCRATCH_CAP_BYTES) {
     kept.set(key, fresh);

@@ -3,6 +3,9 @@
 // hand it a new arena, tell whether it is still alive, and collect the error lines it left.
 import type { WorkerInit } from './worker.js';
 
+/** Bytes of shared buffers the driving thread makes between two garbage collections (see ./node-gc). */
+export const SHARED_COLLECT_BYTES = 256 * 2 ** 20;
+
 /** One started pool worker, seen from the thread that drives the pool. */
 export interface PoolWorker {
   /** Sends a replacement arena; the worker takes it before it reads the next job. */
@@ -29,5 +32,7 @@ export interface WorkerHost {
    * receiveMessageOnPort): then tensors live in shared memory and jobs use them in place.
    */
   sharesBuffers: boolean;
+  /** Where it shares: a garbage collection on this thread (shared buffers do not prompt one). */
+  collectGarbage?: () => void;
   spawn(init: WorkerInit): PoolWorker;
 }

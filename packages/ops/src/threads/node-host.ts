@@ -8,6 +8,7 @@
 // its docs; the kill test in test/reliability/parallel.test.ts checks it.)
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { PoolWorker, WorkerHost } from './host.js';
+import { collectGarbage } from './node-gc.js';
 import { FAILED, REPORTED, WORKER_ROLE } from './protocol.js';
 import type { ArenaMessage, BuffersMessage, NodeWorkerData } from './node-worker.js';
 
@@ -25,6 +26,7 @@ export const nodeWorkerHost: WorkerHost = {
   unavailable: () => '',
   startsInBackground: false,
   sharesBuffers: true,
+  collectGarbage,
   spawn(init) {
     const { port1, port2 } = new MessageChannel();
     const data: NodeWorkerData = { ...init, role: WORKER_ROLE, port: port2, slots: { failed: FAILED, reported: REPORTED } };

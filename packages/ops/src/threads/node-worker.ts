@@ -1,6 +1,7 @@
 // The pool worker's entry in Node (see WORKER_ENTRY in ./node-host): a worker_threads worker whose
 // workerData carries the control block and a MessagePort, read synchronously between jobs.
 import { isMainThread, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { collectGarbage } from './node-gc.js';
 import { serve, type WorkerInit } from './worker.js';
 import { WORKER_ROLE } from './protocol.js';
 
@@ -27,6 +28,7 @@ function serveNode(data: NodeWorkerData): void {
       }
       return { arena, buffers };
     },
+    collectGarbage,
     report: (line) => port.postMessage(line),
     close: () => port.close(),
   });

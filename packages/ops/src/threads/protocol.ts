@@ -21,6 +21,7 @@ export const FAILED = 3; // set by a worker that failed; its error message waits
 export const EPOCH = 4; // arena generation: a worker that sees a new one takes the new arena from its port
 export const KIND = 5; // the job's task kind, or QUIT
 export const DTYPE = 6; // 0: float32, 1: float64
+export const COLLECTS = 7; // bumped when the driving thread collected garbage: each worker then collects after its next job
 const TASKS = 8; // then one block per worker: its state, its retained scratch, its task
 
 export const QUIT = 1, CONV_FORWARD = 2, CONV_BACKWARD_INPUT = 3, CONV_BACKWARD_WEIGHT = 4, RANGE = 5, CONV_FORWARD_RELU = 6;

@@ -6,7 +6,7 @@
 // because a browser worker receives the arena's message only from its event loop.
 import { retainedScratchBytes } from '../cpu/workspace.js';
 import {
-  DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, KIND, QUIT, REPORTED, readTask, regionView, scratchSlot, stateSlot, type TaskKind,
+  COLLECTS, DONE, DTYPE, EPOCH, FAILED, FINISHED, GEN, KIND, QUIT, REPORTED, readTask, regionView, scratchSlot, stateSlot, type TaskKind,
 } from './protocol.js';
 import { runTask } from './tasks.js';
 
@@ -25,6 +25,8 @@ export interface WorkerChannel {
    * buffers posted for job `gen` ([] if none); everything else waiting (liveness probes) is dropped.
    */
   receive(epoch: number, gen: number): { arena: SharedArrayBuffer | null; buffers: SharedArrayBuffer[] };
+  /** Where buffers arrive: a garbage collection on this thread (received shared buffers do not prompt one). */
+  collectGarbage?: () => void;
   report(line: string): void;
   close(): void;
 }
@@ -43,6 +45,7 @@ export function server({ control, index, arenaCapBytes }: WorkerInit, channel: W
   const ctrl = new Int32Array(control);
   let epoch = 0;
   let views: [Float32Array, Float64Array] = [new Float32Array(0), new Float64Array(0)];
+  let collects = Atomics.load(ctrl, COLLECTS);
   // Read before reporting: the first job cannot be published until every worker has reported.
   let seen = Atomics.load(ctrl, GEN);
   signal(ctrl, REPORTED);
@@ -78,6 +81,12 @@ export function server({ control, index, arenaCapBytes }: WorkerInit, channel: W
       ctrl[scratchSlot(index)] = retainedScratchBytes();
       Atomics.store(ctrl, stateSlot(index), FINISHED);
       signal(ctrl, DONE);
+      // The driving thread collected: the buffers it dropped live on here until this thread collects
+      // too. After reporting, so that the driving thread goes on meanwhile.
+      if (Atomics.load(ctrl, COLLECTS) !== collects) {
+        collects = Atomics.load(ctrl, COLLECTS);
+        channel.collectGarbage?.();
+      }
       return true;
     },
   };

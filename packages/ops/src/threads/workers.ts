@@ -18,14 +18,14 @@ import { FiregradError, type FloatArray, type FloatDType } from '@firegrad/core'
 import { SCRATCH_CAP_BYTES, retainedScratchBytes } from '../cpu/workspace.js';
 import { setRangeRunner, setSharedAllocation } from '@firegrad/core/internal';
 import {
-  controlSize, regionView, scratchSlot, stateSlot, writeTask, DONE, DTYPE, EPOCH, FAILED, GEN, KIND, PENDING, QUIT, REPORTED,
+  controlSize, regionView, scratchSlot, stateSlot, writeTask, COLLECTS, DONE, DTYPE, EPOCH, FAILED, GEN, KIND, PENDING, QUIT, REPORTED,
   type Task, type TaskKind,
 } from './protocol.js';
 import { runTask } from './tasks.js';
 import { setSharedScratch } from '../cpu/workspace.js';
 import { runRanges } from './ranges.js';
 import { numThreads, warnOnce, type ThreadConfig } from './config.js';
-import type { PoolWorker } from './host.js';
+import { SHARED_COLLECT_BYTES, type PoolWorker } from './host.js';
 
 // Generous: from sources a worker compiles the kernels' TypeScript through tsx, ≈ 0.3–0.7 s here. Only a worker
 // that hangs while starting is noticed this way; one that dies is noticed at the next probe.
@@ -197,6 +197,12 @@ export class WorkerGroup {
     }
   }
 
+  /** Collects garbage on this thread, and has each worker collect after its next job. */
+  collectGarbage(collect: () => void): void {
+    collect();
+    Atomics.add(this.ctrl, COLLECTS, 1);
+  }
+
   /** Scratch each worker kept after its last job, in bytes. */
   workerScratchBytes(): number[] {
     return this.workers.map((_, i) => Atomics.load(this.ctrl, scratchSlot(i)));
@@ -271,7 +277,9 @@ export function activeWorkers(): WorkerGroup | null {
 function useGroup(pool: WorkerGroup | null): void {
   group = pool;
   const sharing = pool?.sharesBuffers ?? false;
-  setSharedAllocation(sharing);
+  const collect = platform.workerHost.collectGarbage;
+  if (sharing && collect) setSharedAllocation(true, () => pool!.collectGarbage(collect), SHARED_COLLECT_BYTES);
+  else setSharedAllocation(false);
   setSharedScratch(sharing);
   setRangeRunner(sharing ? runRanges : null);
 }
