@@ -1,7 +1,7 @@
 // Elementwise primitives with NumPy broadcasting. Each op computes its output and, right beside it,
 // the backward closure that maps the output gradient to input gradients.
 import { track } from '../autograd.js';
-import { allocate, allocateLike, floatData, kindOf, requireFloat, uninitializedLike, type FloatArray } from '../dtype.js';
+import { allocate, allocateLike, floatData, kindOf, requireFloat, uninitializedLike } from '../dtype.js';
 import { SAME_SHAPE_KERNELS, type SameShapeOp } from '../kernels/same-shape.js';
 import { overRanges } from '../parallel.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
@@ -32,7 +32,6 @@ function binaryOperands(op: string, a: Tensor, bLike: TensorLike): [Tensor, Tens
   return [a, b, broadcastShapes(op, a.shape, b.shape)];
 }
 
-
 /**
  * `loop`, where given, runs the same-shape case: mapBinary calls `f` per element from one call
  * site shared by every op, which V8 cannot inline (≈ 5× slower than an op's own loop), and
@@ -51,7 +50,6 @@ export function binary(op: string, a: Tensor, bLike: TensorLike, f: (x: number, 
   mapBinary(x.data, x.shape, y.data, y.shape, shape, out, f);
   return [x, y, new Tensor(out, shape)];
 }
-
 
 export function unary(x: Tensor, op: string, f: (v: number) => number): Tensor {
   requireTensor(op, 'input', x);
