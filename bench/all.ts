@@ -178,7 +178,8 @@ async function onnxRuntime(w: Workload, model: string | null, threads: number): 
     if (!ort || !model) { await record(r.id, 'onnxruntime', () => ({ skipped: ortMissing ?? torchMissing ?? 'no ONNX model (PyTorch export failed)' })); continue; }
     const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
     const shape = r.id === 'W6 fwd' ? [8, 16, 55, 55] : [w === 'W3' ? 16 : 1, 3, 224, 224];
-    const x = new ort.Tensor('float32', randn(shape, { generator: new Generator(0) }).data as Float32Array, shape);
+    // slice(): a copy in ordinary memory; ONNX Runtime refuses a SharedArrayBuffer (tensors live in one while the pool runs).
+    const x = new ort.Tensor('float32', (randn(shape, { generator: new Generator(0) }).data as Float32Array).slice(), shape);
     const expected = r.id === 'W6 fwd' ? '8,64,55,55' : `${shape[0]},1000`;
     await record(r.id, 'onnxruntime', async () => {
       const { y } = await session.run({ x });

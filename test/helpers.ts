@@ -1,6 +1,6 @@
 // Shared arbitraries and assertions for the property-based suites.
 import fc from 'fast-check';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Generator, Tensor, gradcheck, type GradcheckOptions } from '@firegrad/core';
 
 /** What vitest.browser.config.ts gives a browser instance's tests (nothing under Node). */
@@ -93,4 +93,27 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     if (!(ratio <= worst)) { worst = ratio; at = i; }
   }
   expect(worst <= 1, `${what}: element ${at}: ${actual[at]} vs expected ${expected[at]} (rtol ${rtol}, atol ${atol})`).toBe(true);
+}
+
+/** Equal bit for bit (Object.is per element), result by result; the first difference reported. */
+export function expectIdentical(got: ArrayLike<number>[], want: ArrayLike<number>[]): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((a, k) => {
+    expect(a.length, `result ${k}`).toBe(want[k].length);
+    let at = -1;
+    for (let i = 0; i < a.length && at < 0; i++) if (!Object.is(a[i], want[k][i])) at = i;
+    expect(at, `result ${k}: element ${at} is ${a[at]}, want ${want[k][at]}`).toBe(-1);
+  });
+}
+
+/** Inside a describe (Node): what its tests write on stderr, kept here instead of shown. */
+export function captureStderr(): unknown[] {
+  const lines: unknown[] = [];
+  beforeAll(() => {
+    vi.spyOn(process.stderr, 'write').mockImplementation((line) => lines.push(line) > 0);
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+  return lines;
 }

@@ -4,11 +4,12 @@
 // thread, for float32 and float64, a whole training step included; and a worker that dies mid-job
 // costs a fallback to the calling thread, not a wrong result.
 import { spawnSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Generator, Tensor, relu, vjp, type FloatDType } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { cat, conv2d, fusedConv2d, initThreads, maxPool2d, parallelInfo, setNumThreads } from '@firegrad/ops';
 import { rangeJobCount, testHooks } from '@firegrad/ops/internal';
+import { captureStderr, expectIdentical } from '../helpers';
 
 /** Fixed pseudo-random values in [-1, 1), allocated by the library (so in shared memory while the pool runs). */
 function filled(shape: number[], dtype: FloatDType, seed: number): Tensor {
@@ -17,16 +18,6 @@ function filled(shape: number[], dtype: FloatDType, seed: number): Tensor {
   for (let i = 0, h = seed; i < n; i++) values[i] = ((h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b9 | 0) >>> 8) / 2 ** 23 - 1;
   const t = new Tensor(dtype === 'float32' ? Float32Array.from(values) : values, shape);
   return t.mul(1).detach().requiresGrad_(); // a copy made by an op, through the allocator
-}
-
-function expectIdentical(got: ArrayLike<number>[], want: ArrayLike<number>[]): void {
-  expect(got.length).toBe(want.length);
-  got.forEach((a, k) => {
-    expect(a.length, `result ${k}`).toBe(want[k].length);
-    let at = -1;
-    for (let i = 0; i < a.length && at < 0; i++) if (!Object.is(a[i], want[k][i])) at = i;
-    expect(at, `result ${k}: element ${at} is ${a[at]}, want ${want[k][at]}`).toBe(-1);
-  });
 }
 
 /**
@@ -91,14 +82,8 @@ describe('range kernels on the pool', () => {
 });
 
 describe('a pool worker that dies during a range job', () => {
-  const stderr: unknown[] = [];
-  beforeAll(() => {
-    vi.spyOn(process.stderr, 'write').mockImplementation((line) => stderr.push(line) > 0);
-  });
-  afterAll(() => {
-    vi.restoreAllMocks();
-    setNumThreads(1);
-  });
+  const stderr = captureStderr();
+  afterAll(() => setNumThreads(1));
   afterEach(() => {
     testHooks.afterPublish = undefined;
   });

@@ -5,11 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Generator, Tensor, ValueError, randn, vjp, type FloatDType } from '@firegrad/core';
 import { conv2d, parallelInfo, scratchStats, setNumThreads } from '@firegrad/ops';
 import { numThreads, testHooks, threadsFromEnvironment } from '@firegrad/ops/internal';
-import { fcOpts } from '../helpers';
+import { captureStderr, expectIdentical, fcOpts } from '../helpers';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OPS = new URL('../../packages/ops/src/index.ts', import.meta.url).href;
@@ -33,16 +33,6 @@ function convAll({ x: xs, w: ws, padding, dtype }: Conv): ArrayLike<number>[] {
   return [out.data, ...pull(filled(out.shape as number[], dtype, 4)).map((g) => g.data)] as ArrayLike<number>[];
 }
 
-/** Equal bit for bit (Object.is per element), first difference reported. */
-function expectIdentical(got: ArrayLike<number>[], want: ArrayLike<number>[]): void {
-  got.forEach((a, k) => {
-    expect(a.length).toBe(want[k].length);
-    let at = -1;
-    for (let i = 0; i < a.length && at < 0; i++) if (!Object.is(a[i], want[k][i])) at = i;
-    expect(at, `result ${k}: element ${at} is ${a[at]}, want ${want[k][at]}`).toBe(-1);
-  });
-}
-
 /** Runs `script` (ES module code with `ops` and `core` imported) in a child node with `flags`. */
 function child(script: string, flags: string[] = [], env: Record<string, string> = {}) {
   const code = `const ops = await import('${OPS}'); const core = await import('${CORE}');\n${script}`;
@@ -54,13 +44,7 @@ function child(script: string, flags: string[] = [], env: Record<string, string>
 const BIG: Conv = { x: [4, 16, 32, 32], w: [32, 16, 3, 3], padding: 1, dtype: 'float32' };
 
 describe('a pool worker that dies mid-job', () => {
-  const stderr: unknown[] = [];
-  beforeAll(() => {
-    vi.spyOn(process.stderr, 'write').mockImplementation((line) => stderr.push(line) > 0);
-  });
-  afterAll(() => {
-    vi.restoreAllMocks();
-  });
+  const stderr = captureStderr();
   afterEach(() => {
     testHooks.afterPublish = undefined;
   });
@@ -142,12 +126,8 @@ describe('host node flags', () => {
 
 describe('thread count', () => {
   // Everything this block writes on stderr: capping warns once per process.
-  const stderr: unknown[] = [];
-  beforeAll(() => {
-    vi.spyOn(process.stderr, 'write').mockImplementation((line) => stderr.push(line) > 0);
-  });
+  const stderr = captureStderr();
   afterAll(() => {
-    vi.restoreAllMocks();
     setNumThreads(1);
   });
 
