@@ -57,6 +57,9 @@ export function setSharedAllocation(on: boolean, collect?: () => void, everyByte
   shared = on && collect ? { collect, every: everyBytes, made: 0 } : null;
 }
 
+/** Whether shared allocation is on. */
+export const sharingMemory = (): boolean => shared !== null;
+
 /** A SharedArrayBuffer of `bytes` while shared allocation is on (counted towards the next collection), else null. */
 export function sharedBuffer(bytes: number): SharedArrayBuffer | null {
   if (!shared) return null;

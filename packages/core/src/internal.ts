@@ -3,7 +3,7 @@
 // that @firegrad/ops' worker threads drive.
 export { lastGemmPath, type GemmPath } from './gemm.js';
 export { reluWasm, reluBackwardWasm } from './wasm/relu.js';
-export { setSharedAllocation, sharedBuffer, uninitializedLike } from './dtype.js';
+export { setSharedAllocation, sharedBuffer, sharingMemory, uninitializedLike } from './dtype.js';
 export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';
 export { reluRange, reluBackwardRange } from './kernels/relu.js';
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';

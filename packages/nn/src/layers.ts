@@ -1,7 +1,8 @@
 // Layers that mirror the functional ops, with PyTorch's argument order and default init.
 import {
-  Tensor, ValueError, allocateLike, defaultGenerator, defineOp, fmtShape, floatData, full, ShapeError, track, type FloatDType, type Generator,
+  Tensor, ValueError, defaultGenerator, defineOp, fmtShape, floatData, full, ShapeError, track, type FloatDType, type Generator,
 } from '@firegrad/core';
+import { uninitializedLike } from '@firegrad/core/internal';
 import {
   adaptiveAvgPool2d, avgPool2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type FusedConv2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
@@ -154,7 +155,7 @@ export class Dropout extends Module {
     if (!this.training || this.p === 0) return x;
     const xd = floatData('Dropout', 'input', x), gen = this.generator;
     const keep = 1 - this.p, threshold = keep * 2 ** 32, kept = keep > 0 ? 1 / keep : 0; // p = 1: 0, not ∞ · 0
-    const mask = allocateLike(xd, xd.length), out = allocateLike(xd, xd.length);
+    const mask = uninitializedLike(xd, xd.length), out = uninitializedLike(xd, xd.length); // the loop writes both whole
     // One 32-bit draw per element, P(u < keep·2³²) = keep to 2⁻³², drawn a chunk at a time (the
     // generator's state stays in locals) and kept without a branch: keep/drop is a coin flip the
     // branch predictor cannot learn. out reads the mask back, so it is x times the rounded scale.

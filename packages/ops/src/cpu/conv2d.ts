@@ -227,8 +227,10 @@ export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArr
 }
 
 /** backwardBiasInto for output channels [lo, hi) (arrays: dy, db; ints: the geometry). */
-export const backwardBiasRange: RangeKernel = ([dy, db], ints, lo, hi) =>
-  backwardBiasInto(dy as FloatArray, geometryOf(ints), db as FloatArray, 0, undefined, lo, hi);
+export const backwardBiasRange: RangeKernel = ([dy, db], ints, lo, hi) => {
+  const g = geometryOf(ints);
+  backwardBiasInto(dy as FloatArray, g, db as FloatArray, 0, g.N, lo, hi);
+};
 
 // Output positions o in [0, n) read input index off + o*stride; these two give the range of o for
 // which that index lies in [0, size), so the copy loops need no per-element bounds test.

@@ -8,7 +8,7 @@
 // would take it past the cap serves its call only and is left to the garbage collector with the
 // caller's view, so one huge conv does not pin its im2col matrix for the life of the process.
 import type { FloatArray } from '@firegrad/core';
-import { sharedBuffer } from '@firegrad/core/internal';
+import { sharedBuffer, sharingMemory } from '@firegrad/core/internal';
 
 type Slot = 'im2col' | 'reluGrad' | 'columns';
 /**
@@ -24,19 +24,14 @@ export const SCRATCH_CAP_BYTES = 64 * 2 ** 20;
 
 const kept = new Map<string, FloatArray>(); // by slot and element type
 let keptBytes = 0;
-let shared = false;
-
-/** Makes new scratch of the shared slots in shared memory (or not), as tensors (setSharedAllocation): the pool's jobs then use it in place. */
-export function setSharedScratch(on: boolean): void {
-  shared = on;
-}
 
 /**
  * A scratch array of the same element type as `like`, exactly `length` long (a view of the slot's
  * buffer). Its contents are garbage, and it stays valid only until the next call for the same slot.
  */
 export function workspaceLike<T extends FloatArray>(like: T, length: number, slot: Slot = 'im2col'): T {
-  const key = `${slot}:${like.BYTES_PER_ELEMENT}`, inShared = shared && SHARED_SLOTS.includes(slot);
+  // Shared while core allocates shared memory (the pool's setSharedAllocation), for the slots workers read.
+  const key = `${slot}:${like.BYTES_PER_ELEMENT}`, inShared = SHARED_SLOTS.includes(slot) && sharingMemory();
   const old = kept.get(key);
   if (old && old.length >= length && (!inShared || old.buffer instanceof SharedArrayBuffer)) return old.subarray(0, length) as T;
   if (old) {

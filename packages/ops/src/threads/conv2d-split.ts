@@ -12,7 +12,7 @@
 //   WebAssembly SIMD by their size M·N·K, hence MIN_PART_MACS, far above that cutoff.
 // grad-weight sums over the batch, so it is only split by channels: a batch split would add
 // per-thread partial sums, a different rounding from the one accumulation chain of one thread.
-// grad-bias is one pass over dy, cheaper than copying dy to shared memory: it stays on one thread.
+// grad-bias is not a conv job: a range kernel over output channels (../cpu/conv2d, ./ranges).
 //
 // A worker reads and writes a contiguous box of a tensor in shared memory in place (Node, where the
 // tensors are allocated there while the pool runs); any other box goes through the arena: the main

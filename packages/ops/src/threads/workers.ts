@@ -22,7 +22,6 @@ import {
   type Task, type TaskKind,
 } from './protocol.js';
 import { runTask } from './tasks.js';
-import { setSharedScratch } from '../cpu/workspace.js';
 import { runRanges } from './ranges.js';
 import { numThreads, warnOnce, type ThreadConfig } from './config.js';
 import { SHARED_COLLECT_BYTES, type PoolWorker } from './host.js';
@@ -280,7 +279,6 @@ function useGroup(pool: WorkerGroup | null): void {
   const collect = platform.workerHost.collectGarbage;
   if (sharing && collect) setSharedAllocation(true, () => pool!.collectGarbage(collect), SHARED_COLLECT_BYTES);
   else setSharedAllocation(false);
-  setSharedScratch(sharing);
   setRangeRunner(sharing ? runRanges : null);
 }
 
