@@ -15,8 +15,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   gemm, getGemmBackend, setGemmBackend, setSimd, simdEnabled, type FloatArray, type GemmBackend,
 } from '@firegrad/core';
-import { lastGemmPath } from '@firegrad/core/internal';
+import { lastGemmPath, wasmFmaAvailable } from '@firegrad/core/internal';
 import { RUNS, itNodeOnly } from '../helpers';
+
+// The WebAssembly kernels here: plain SIMD, and the one on relaxed SIMD's fused multiply-add where
+// the runtime has it (Chrome 114+, Node 22+, Node 20 with the V8 flag core sets).
+const FMA = wasmFmaAvailable();
+const WASM_BACKENDS = FMA ? (['wasm-simd', 'wasm-fma'] as const) : (['wasm-simd'] as const);
 
 const U32 = 2 ** -24;
 
@@ -132,9 +137,9 @@ describe('gemm, JS path', () => {
   });
 });
 
-describe('gemm, WebAssembly SIMD path', () => {
+describe.each(WASM_BACKENDS)('gemm, WebAssembly path %s', (backend) => {
   it('matches the triple loop on edge sizes and block boundaries, all transposes', () => {
-    setGemmBackend('wasm-simd');
+    setGemmBackend(backend);
     // 0 and 1 everywhere; around the 4×8 tile; across KC (256), MC (128), ROWS (512) and NC (1024).
     const sizes: [number, number, number][] = [
       [0, 0, 0], [0, 3, 2], [3, 0, 2], [3, 2, 0], [1, 1, 1], [1, 9, 1], [9, 1, 5], [1, 1, 300],
@@ -146,19 +151,19 @@ describe('gemm, WebAssembly SIMD path', () => {
       for (const [M, N, K] of sizes) {
         for (const accumulate of [false, true]) {
           check({ tA, tB, M, N, K, aOff: 3, bOff: 5, cOff: 2, padA: 1, padB: 2, padC: 3, accumulate }, seed++);
-          if (M * N * K > 0) expect(lastGemmPath()).toBe('wasm-simd');
+          if (M * N * K > 0) expect(lastGemmPath()).toBe(backend);
         }
       }
     }
   });
 
   it('matches the triple loop on random shapes, offsets and leading dims', () => {
-    setGemmBackend('wasm-simd');
+    setGemmBackend(backend);
     fc.assert(fc.property(caseArb, fc.nat(), (c, seed) => check(c, seed)), { numRuns: 5 * RUNS });
   });
 
   it('with K = 0 zeroes C, or leaves it alone when accumulating', () => {
-    setGemmBackend('wasm-simd');
+    setGemmBackend(backend);
     const C = new Float32Array([1, 2, 3, 4, 5, 6]);
     gemm(false, false, 2, 2, 0, new Float32Array(0), 0, 0, new Float32Array(0), 0, 2, C, 0, 3, true);
     expect(Array.from(C)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -175,12 +180,32 @@ describe('gemm, WebAssembly SIMD path', () => {
       gemm(false, false, M, N, K, A, 0, K, B, 0, N, C, 0, N, false);
       return C;
     };
-    const simd = run('wasm-simd'), js = run('js');
+    const simd = run(backend), js = run('js');
     // Both are within γ_{K+1}·Σ|terms| ≤ γ_{K+1}·K of the exact sum (|a|, |b| ≤ 1).
     const bound = 2 * ((K + 1) * U32) / (1 - (K + 1) * U32) * K;
     let maxErr = 0;
     for (let i = 0; i < simd.length; i++) maxErr = Math.max(maxErr, Math.abs(simd[i] - js[i]));
     expect(maxErr).toBeLessThanOrEqual(bound);
+  });
+});
+
+describe('gemm, fused multiply-add', () => {
+  // (−1)·1 + x·x with x = 1 + 2⁻¹²: x² = 1 + 2⁻¹¹ + 2⁻²⁴ exactly. Fused, the sum is rounded once
+  // and keeps the 2⁻²⁴; rounded to float32 first, x² loses it (half an ulp, a tie to even), and the
+  // sum is 2⁻¹¹. The JS path sums in float64 and gets the exact value too.
+  const x = 1 + 2 ** -12, exact = 2 ** -11 + 2 ** -24;
+  const dot = (backend: GemmBackend) => {
+    setGemmBackend(backend);
+    const C = new Float32Array(1);
+    gemm(false, false, 1, 1, 2, new Float32Array([-1, x]), 0, 2, new Float32Array([1, x]), 0, 1, C, 0, 1, false);
+    return C[0];
+  };
+
+  it("rounds each step once on 'wasm-fma' and twice on 'wasm-simd' (hand math)", () => {
+    expect(dot('js')).toBe(exact);
+    expect(dot('wasm-simd')).toBe(2 ** -11);
+    if (FMA) expect(dot('wasm-fma')).toBe(exact);
+    else expect(() => setGemmBackend('wasm-fma')).toThrow(/'wasm-fma' is not available/);
   });
 });
 
@@ -224,7 +249,7 @@ describe('gemm epilogue (bias, ReLU)', () => {
   it('gives the bits of a bias fill, an accumulating gemm and a separate clamp, on both paths', () => {
     const sizes: [number, number, number][] = [[3, 5, 7], [13, 17, 19], [129, 30, 300], [515, 9, 3], [5, 1030, 258], [70, 2051, 20]];
     let seed = 11;
-    for (const backend of ['wasm-simd', 'js'] as const) {
+    for (const backend of [...WASM_BACKENDS, 'js'] as const) {
       setGemmBackend(backend);
       for (const [M, N, K] of sizes) {
         for (const [bias, relu] of [[true, false], [false, true], [true, true]]) {
@@ -256,7 +281,7 @@ describe('gemm path choice', () => {
     setGemmBackend('auto');
     const [A, B, C] = square(Float32Array, 64);
     run(A, B, C, 64);
-    expect(lastGemmPath()).toBe('wasm-simd');
+    expect(lastGemmPath()).toBe(FMA ? 'wasm-fma' : 'wasm-simd');
     const [A64, B64, C64] = square(Float64Array, 64);
     run(A64, B64, C64, 64);
     expect(lastGemmPath()).toBe('js');
@@ -289,7 +314,7 @@ describe('gemm path choice', () => {
     setSimd(true);
     setGemmBackend('auto');
     run(A, B, C, 64);
-    expect(lastGemmPath()).toBe('wasm-simd');
+    expect(lastGemmPath()).toBe(FMA ? 'wasm-fma' : 'wasm-simd');
   });
 
   /**
@@ -337,5 +362,14 @@ describe('gemm path choice', () => {
   itNodeOnly('FIREGRAD_SIMD=0 in the environment turns the SIMD switch off, so the JS path runs', 'a process environment', async () => {
     const msg = await gemmInWorker('', { ...process.env, FIREGRAD_SIMD: '0' });
     expect([msg.backend, msg.simd, msg.path]).toEqual(['auto', false, 'js']);
+  });
+
+  itNodeOnly('the fused kernel is there in Node ≥ 20.16 on a CPU with FMA, and FIREGRAD_FMA=0 turns it off', 'Node and /proc/cpuinfo', async () => {
+    const { readFileSync, existsSync } = await import('node:fs');
+    const cpuHasFma = existsSync('/proc/cpuinfo') && /^flags\s*:.*\bfma\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (cpuHasFma && (major > 20 || (major === 20 && minor >= 16))) expect(FMA).toBe(true);
+    const msg = await gemmInWorker('', { ...process.env, FIREGRAD_FMA: '0' });
+    expect([msg.backend, msg.path]).toEqual(['auto', 'wasm-simd']);
   });
 });

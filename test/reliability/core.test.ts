@@ -182,7 +182,7 @@ describe('the kernel switches take only their documented values', () => {
     const backend = getGemmBackend(), simd = simdEnabled();
     const cast = <T>(v: unknown) => v as T;
     for (const bad of ['JS', 'wasm', '', null, 1]) {
-      expectError(() => setGemmBackend(cast(bad)), ValueError, 'setGemmBackend', /'backend'/, /'js', 'wasm-simd' or 'auto'/);
+      expectError(() => setGemmBackend(cast(bad)), ValueError, 'setGemmBackend', /'backend'/, /'js', 'wasm-simd', 'wasm-fma' or 'auto'/);
     }
     for (const bad of ['0', 'false', 0, 1, null, undefined]) {
       expectError(() => setSimd(cast(bad)), ValueError, 'setSimd', /'enabled'/, /boolean/);

@@ -19,8 +19,9 @@
 //   from a naive loop only in summation order) and float32 inputs are widened once.
 //
 // When A, B and C are all Float32Array and the problem is not tiny, gemm() runs instead on a
-// WebAssembly SIMD kernel generated at run time (wasm/gemm.ts; ≈ 30 GFLOP/s at 512³, 7× this
-// path). It rounds every product and running sum to float32, where this path sums in float64;
+// WebAssembly SIMD kernel generated at run time (wasm/gemm.ts; ≈ 34 GFLOP/s at 512³, 9× this
+// path; ≈ 44 on relaxed SIMD's fused multiply-add where the runtime has it, wasm/relaxed.ts). It
+// rounds every product (unless fused) and running sum to float32, where this path sums in float64;
 // float64 operands (the exact reference for gradchecks) always stay here. Where WebAssembly SIMD
 // is missing the kernel fails to compile, and everything runs here. setGemmBackend picks a path
 // (under 'auto', setSimd(false) or FIREGRAD_SIMD=0 sends every call here), so tests can run both
@@ -30,13 +31,16 @@
 
 import { kindOf, type FloatArray } from './dtype.js';
 import { ValueError } from './errors.js';
-import { gemmWasm, wasmSimdAvailable } from './wasm/gemm.js';
+import { gemmWasm, wasmFmaAvailable, wasmSimdAvailable } from './wasm/gemm.js';
 import { simdEnabled } from './wasm/simd.js';
 
-/** 'auto': WebAssembly SIMD for big-enough float32 problems while the SIMD switch is on, JS otherwise. */
-export type GemmBackend = 'js' | 'wasm-simd' | 'auto';
-export type GemmPath = 'js' | 'wasm-simd';
-const BACKENDS: readonly unknown[] = ['js', 'wasm-simd', 'auto'] satisfies GemmBackend[];
+/**
+ * 'auto': WebAssembly SIMD for big-enough float32 problems while the SIMD switch is on (on fused
+ * multiply-adds, 'wasm-fma', where relaxed SIMD has them), JS otherwise.
+ */
+export type GemmBackend = 'js' | 'wasm-simd' | 'wasm-fma' | 'auto';
+export type GemmPath = 'js' | 'wasm-simd' | 'wasm-fma';
+const BACKENDS: readonly unknown[] = ['js', 'wasm-simd', 'wasm-fma', 'auto'] satisfies GemmBackend[];
 
 // Below this many multiply-adds (M·N·K) the JS path is as fast or faster: 4³ took 0.36 µs there
 // and 0.51 µs on wasm, 6³ 1.2 and 1.0 µs, 16³ 5.2 and 2.7 µs.
@@ -48,15 +52,20 @@ let lastPath: GemmPath | null = null;
 /**
  * Chooses the path for float32 gemm calls in this thread ('auto' by default; each worker thread
  * has its own setting). 'wasm-simd' sends every all-float32 call there, however small, even with
- * the SIMD switch (setSimd) off, and throws if WebAssembly SIMD is unavailable; float64 calls
+ * the SIMD switch (setSimd) off, and throws if WebAssembly SIMD is unavailable; 'wasm-fma' does
+ * the same on the fused kernel ('auto' picks it where available); float64 calls
  * always take the JS path. GEMM only: ReLU and max-pool follow setSimd alone.
  */
 export function setGemmBackend(backend: GemmBackend): void {
   if (!BACKENDS.includes(backend)) {
-    throw new ValueError(`setGemmBackend: 'backend' must be 'js', 'wasm-simd' or 'auto', got ${kindOf(backend)}`);
+    throw new ValueError(`setGemmBackend: 'backend' must be 'js', 'wasm-simd', 'wasm-fma' or 'auto', got ${kindOf(backend)}`);
   }
   if (backend === 'wasm-simd' && !wasmSimdAvailable()) {
     throw new ValueError("setGemmBackend: 'backend' 'wasm-simd' is not available here (WebAssembly SIMD failed to compile)");
+  }
+  if (backend === 'wasm-fma' && !wasmFmaAvailable()) {
+    throw new ValueError("setGemmBackend: 'backend' 'wasm-fma' is not available here (needs WebAssembly relaxed SIMD "
+      + 'with a fused multiply-add, and FIREGRAD_FMA not 0)');
   }
   current = backend;
 }
@@ -117,10 +126,11 @@ export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, 
   sameAsLastA = false, epilogue) => {
   if (M <= 0 || N <= 0) return;
   if (K > 0 && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
-    && (current === 'wasm-simd' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
+    && (current === 'wasm-simd' || current === 'wasm-fma' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
     && wasmSimdAvailable()) {
-    lastPath = 'wasm-simd';
-    gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue);
+    const fused = current !== 'wasm-simd' && wasmFmaAvailable();
+    lastPath = fused ? 'wasm-fma' : 'wasm-simd';
+    gemmWasm(fused, transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue);
     return;
   }
   const bias = epilogue?.bias;

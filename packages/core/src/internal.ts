@@ -2,6 +2,7 @@
 // public API hides, such as which GEMM path ran or the raw WebAssembly ReLU loops; and the hooks
 // that @firegrad/ops' worker threads drive.
 export { lastGemmPath, type GemmPath } from './gemm.js';
+export { wasmFmaAvailable } from './wasm/gemm.js';
 export { reluWasm, reluBackwardWasm } from './wasm/relu.js';
 export { setSharedAllocation, sharedBuffer, sharingMemory, uninitializedLike } from './dtype.js';
 export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';

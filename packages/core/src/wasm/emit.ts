@@ -71,6 +71,8 @@ export const op = {
   v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)), // v128.const 0
   f32x4Add: simd(0xe4),
   f32x4Mul: simd(0xe6),
+  // Relaxed SIMD: a·b + c, fused (one rounding) or not as the engine chooses; c on top of the stack.
+  f32x4RelaxedMadd: simd(0x105),
   f32x4Max: simd(0xe9), // NaN if either lane is NaN; max(−0, +0) = +0
   f32x4Gt: simd(0x44), // all-ones lanes where a > b (false for NaN)
   v128And: simd(0x4e),

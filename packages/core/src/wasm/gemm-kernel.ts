@@ -27,8 +27,30 @@ const A = 0, B = 1, C = 2, M_TILES = 3, N_TILES = 4, KC = 5, LDC = 6, ADD = 7, B
 const AP = 10, BP = 11, BS = 12, B_END = 13, CP = 14, CR = 15, I = 16, C_COL = 17;
 const I32_LOCALS = 8;
 
-/** The module, with a memory of `pages` × 64 KiB. */
-export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array {
+/**
+ * The module, with a memory of `pages` × 64 KiB. With `fused`, it also exports `blockFused`, the
+ * same kernel on relaxed SIMD's multiply-add (one rounding per step where the CPU has FMA), and
+ * `madd(p)`, which stores relaxed_madd(v[p], v[p + 16], v[p + 32]) at p + 48 (bytes) so that the
+ * caller can see whether this engine fuses; such a module only compiles where relaxed SIMD is on.
+ */
+export function kernelModule(shape: KernelShape, pages: number, fused = false): Uint8Array {
+  const fns = [{ name: 'block', fused: false }, ...(fused ? [{ name: 'blockFused', fused: true }] : [])];
+  return encodeModule([...fns.map(({ name, fused }) => ({
+    name,
+    params: new Array<number>(10).fill(I32),
+    locals: [...new Array<number>(I32_LOCALS).fill(I32), ...new Array<number>(shape.MR * shape.NV + shape.NV + 1).fill(V128)],
+    body: blockBody(shape, fused),
+  })), ...[['packA', shape.MR], ['packB', 4 * shape.NV]].map(([name, width]) => ({
+    name: name as string,
+    params: new Array<number>(4).fill(I32),
+    locals: new Array<number>(4).fill(I32),
+    body: packBody(width as number),
+  })), { name: 'relu', params: [I32, I32], locals: [], body: reluBody() },
+  ...(fused ? [{ name: 'madd', params: [I32], locals: [], body: maddBody() }] : [])], pages);
+}
+
+/** The body of `block` (see the top of this file); `fused` takes its multiply-adds from relaxed SIMD. */
+function blockBody({ MR, NV }: KernelShape, fused: boolean): Bytes {
   const NR = 4 * NV;
   const V0 = AP + I32_LOCALS; // first v128 local
   const acc = (r: number, v: number) => V0 + r * NV + v;
@@ -44,7 +66,8 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
     for (let r = 0; r < MR; r++) {
       emit(get(AP), op.v128Load32Splat(r * 4), set(av));
       for (let v = 0; v < NV; v++) {
-        emit(get(acc(r, v)), get(av), get(bv(v)), op.f32x4Mul, op.f32x4Add, set(acc(r, v)));
+        if (fused) emit(get(av), get(bv(v)), get(acc(r, v)), op.f32x4RelaxedMadd, set(acc(r, v)));
+        else emit(get(acc(r, v)), get(av), get(bv(v)), op.f32x4Mul, op.f32x4Add, set(acc(r, v)));
       }
     }
   };
@@ -86,17 +109,14 @@ export function kernelModule({ MR, NV }: KernelShape, pages: number): Uint8Array
   emit(get(N_TILES), op.i32Const(1), op.i32Sub, op.localTee(N_TILES), op.brIf(0));
   emit(op.end);
 
-  return encodeModule([{
-    name: 'block',
-    params: new Array<number>(10).fill(I32),
-    locals: [...new Array<number>(I32_LOCALS).fill(I32), ...new Array<number>(MR * NV + NV + 1).fill(V128)],
-    body,
-  }, ...[['packA', MR], ['packB', NR]].map(([name, width]) => ({
-    name: name as string,
-    params: new Array<number>(4).fill(I32),
-    locals: new Array<number>(4).fill(I32),
-    body: packBody(width as number),
-  })), { name: 'relu', params: [I32, I32], locals: [], body: reluBody() }], pages);
+  return body;
+}
+
+/** `madd(p)`: the probe described at kernelModule. */
+function maddBody(): Bytes {
+  const P = 0, get = op.localGet;
+  return [...get(P), ...get(P), ...op.v128Load(0), ...get(P), ...op.v128Load(16), ...get(P), ...op.v128Load(32),
+    ...op.f32x4RelaxedMadd, ...op.v128Store(48)];
 }
 
 /**

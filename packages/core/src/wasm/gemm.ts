@@ -9,7 +9,8 @@
 //   copied in by memcpy and the module's packB interleaves them (a JS pack8 of element-wise
 //   typed-array copies was 5.8% of a training step). opA = A is packed the same way (packA).
 // - Arithmetic is float32 throughout: each product and running sum is rounded to f32 (the JS
-//   path sums in f64). Each depth block's chain starts from zero and the block sums are added in
+//   path sums in f64); on the fused kernel (blockFused, relaxed SIMD) each step a·b + sum is
+//   rounded once. Each depth block's chain starts from zero and the block sums are added in
 //   order, so an element's error is at most γₙ·Σ|terms| with n = KC + ⌈K/KC⌉ + 1, not the γ_K of
 //   one long chain. Measured on SqueezeNet 1.0's conv1 dW at 227 (K = 12,321; bench/
 //   gemm-accuracy.ts): max error 2.2e-7 of the largest element against float64, as the JS path
@@ -18,7 +19,8 @@
 //   ROWS × NC block, so C is read and written once. When accumulating, C's block is copied into
 //   the buffer first and the kernel adds onto it (C + Σ blocks, in depth order).
 // Measured on one core of the 2-core EPYC dev VM (AVX2), Node 20 (V8 11.3): the kernel alone runs
-// ≈ 37 GFLOP/s with 4×8 tiles (8 f32x4 accumulators), the whole gemm ≈ 30 at 512³. 5×8, 6×8, 4×12
+// ≈ 37 GFLOP/s with 4×8 tiles (8 f32x4 accumulators), the whole gemm ≈ 34 at 512³, and 44 on
+// fused multiply-adds (where 5×8 and 6×8 tiles ran 17–20). Without them, 5×8, 6×8, 4×12
 // and 3×12 tiles ran 19–22 (TurboFan hoists every splat to the top of the k loop and spills
 // accumulators), 8×4 and 12×4 ≈ 15, 2×16 ≈ 37; unrolling k in the emitted code made it slower
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
@@ -27,6 +29,7 @@
 import { pack4, type GemmFn } from '../gemm.js';
 import { kernelModule } from './gemm-kernel.js';
 import { instantiate } from './emit.js';
+import { relaxedSimdAvailable } from './relaxed.js';
 
 const MR = 4, NV = 2, NR = 4 * NV; // tile: MR rows × NR columns
 const KC = 256; // depth of one packed block
@@ -56,6 +59,8 @@ type RangeFn = (p: number, end: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
+// The kernel on fused multiply-adds: set where relaxed SIMD compiles and its madd is fused here.
+let blockFused: BlockFn | null = null;
 let packA: PackFn = () => {};
 let packB: PackFn = () => {};
 let relu: RangeFn = () => {};
@@ -71,23 +76,49 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ block: BlockFn; packA: PackFn; packB: PackFn; relu: RangeFn }>(kernelModule({ MR, NV }, PAGES));
+    type Exports = { block: BlockFn; blockFused?: BlockFn; madd?: (p: number) => void; packA: PackFn; packB: PackFn; relu: RangeFn };
+    const exports = (relaxedSimdAvailable() ? instantiate<Exports>(kernelModule({ MR, NV }, PAGES, true)) : null)
+      ?? instantiate<Exports>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
       ({ block, packA, packB, relu } = exports);
       heap = new Float32Array(exports.memory.buffer);
+      if (exports.madd && maddFuses(exports.madd)) blockFused = exports.blockFused!;
     }
   }
   return block !== null;
 }
 
-/** gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes. */
-export const gemmWasm: GemmFn<Float32Array> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
-  sameAsLastA, epilogue) => {
+/** Whether the fused kernel is there (after wasmSimdAvailable(): relaxed SIMD on, and its madd fuses). */
+export function wasmFmaAvailable(): boolean {
+  return wasmSimdAvailable() && blockFused !== null;
+}
+
+/**
+ * Whether relaxed_madd rounds once here: (−1) + (1 + 2⁻¹²)² = 2⁻¹¹ + 2⁻²⁴ exactly when fused; the
+ * product rounded to float32 first loses the 2⁻²⁴ (a tie, to even). Unfused, the fused kernel
+ * would be the plain one, so it is not used.
+ */
+function maddFuses(madd: (p: number) => void): boolean {
+  const x = 1 + 2 ** -12;
+  heap.fill(x, 0, 8);
+  heap.fill(-1, 8, 12);
+  madd(0);
+  const fused = heap[12] === 2 ** -11 + 2 ** -24;
+  heap.fill(0, 0, 16);
+  return fused;
+}
+
+/**
+ * gemm() for float32 operands with M, N, K > 0, once wasmSimdAvailable() said yes; `fused` (only
+ * once wasmFmaAvailable() said yes) runs the kernel on fused multiply-adds.
+ */
+export const gemmWasm = (fused: boolean, ...[transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
+  sameAsLastA, epilogue]: Parameters<GemmFn<Float32Array>>): void => {
   const bias = epilogue?.bias, biasOff = epilogue?.biasOff ?? 0;
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
   const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR) + PAD;
   const cBase = B_BASE + kcMax * ncMax;
-  const h = heap, run = block!;
+  const h = heap, run = fused ? blockFused! : block!;
   // A small enough to pack whole (every depth block pc at pc·mPad, its row block ic at ic·kc
   // within) is packed once per call rather than once per column panel, and not at all when the
   // caller says it is the previous call's A. Otherwise one MC × KC block at a time, at 0.
