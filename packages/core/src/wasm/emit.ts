@@ -63,6 +63,7 @@ export const op = {
   if: [0x04, 0x40],
   end: [0x0b],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
+  memoryCopy: [0xfc, 0x0a, 0x00, 0x00], // (dst, src, bytes): memmove within memory 0 (bulk memory)
   f32Load: (offset: number): Bytes => [0x2a, ...memarg(2, offset)],
   f32Store: (offset: number): Bytes => [0x38, ...memarg(2, offset)],
   v128Load: (offset: number): Bytes => simd(0x00, ...memarg(4, offset)),

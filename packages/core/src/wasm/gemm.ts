@@ -56,6 +56,7 @@ type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
 type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
 type RangeFn = (p: number, end: number) => void;
+type RestrideFn = (src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
@@ -64,6 +65,7 @@ let blockFused: BlockFn | null = null;
 let packA: PackFn = () => {};
 let packB: PackFn = () => {};
 let relu: RangeFn = () => {};
+let restride: RestrideFn = () => {};
 let heap = new Float32Array(0);
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
@@ -76,11 +78,12 @@ let packedA: readonly unknown[] | null = null;
 export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
-    type Exports = { block: BlockFn; blockFused?: BlockFn; madd?: (p: number) => void; packA: PackFn; packB: PackFn; relu: RangeFn };
+    type Exports = { block: BlockFn; blockFused?: BlockFn; madd?: (p: number) => void; packA: PackFn; packB: PackFn; relu: RangeFn;
+      restride: RestrideFn };
     const exports = (relaxedSimdAvailable() ? instantiate<Exports>(kernelModule({ MR, NV }, PAGES, true)) : null)
       ?? instantiate<Exports>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
-      ({ block, packA, packB, relu } = exports);
+      ({ block, packA, packB, relu, restride } = exports);
       heap = new Float32Array(exports.memory.buffer);
       if (exports.madd && maddFuses(exports.madd)) blockFused = exports.blockFused!;
     }
@@ -143,14 +146,14 @@ export const gemmWasm = (fused: boolean, ...[transA, transB, M, N, K, A, aOff, l
       // directions are row copies (memcpy), not a JS loop. A bias fills the buffer's rows
       // instead: C is neither filled nor read.
       if (bias) for (let r = 0; r < rows; r++) h.fill(bias[biasOff + r0 + r], cBase + r * ldw, cBase + r * ldw + nc);
-      else if (accumulate) copyRows(C, cAt, ldc, h, cBase, ldw, rows, nc);
+      else if (accumulate) copyIn(C, cAt, ldc, cBase, ldw, rows, nc, cBase);
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
         // opB = B (rows of B are depth): its block goes in as plain rows, ldw apart, by memcpy, and
         // the kernel walks them with that stride. opB = Bᵀ: its nc lines are staged (zero lines
         // pad the last strip) and packed into 8-wide strips.
         if (transB) packLines(B, bOff + jc * ldb + pc, ldb, nc, kc, NR, B_BASE, packB);
-        else copyRows(B, bOff + pc * ldb + jc, ldb, h, B_BASE, ldw, kc, nc);
+        else copyIn(B, bOff + pc * ldb + jc, ldb, B_BASE, ldw, kc, nc, STAGE);
         const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [ldw * 4, NR * 4];
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
@@ -162,7 +165,7 @@ export const gemmWasm = (fused: boolean, ...[transA, transB, M, N, K, A, aOff, l
       }
       // The ReLU runs on the block while it is in cache (the pad columns too: never copied out).
       if (epilogue?.relu) relu(cBase * 4, (cBase + rows * ldw) * 4);
-      copyRows(h, cBase, ldw, C, cAt, ldc, rows, nc);
+      copyOut(cBase, ldw, C, cAt, ldc, rows, nc);
     }
   }
 };
@@ -188,6 +191,33 @@ function packLines(src: Float32Array, base: number, stride: number, count: numbe
   copyRows(src, base, stride, heap, STAGE, kc, count, kc);
   heap.fill(0, STAGE + count * kc, STAGE + padded * kc);
   pack(STAGE * 4, p * 4, padded / width, kc);
+}
+
+/**
+ * rows × n of src (rows srcStride apart from s) into heap[p…], rows ldw apart. A contiguous block
+ * goes in by one TypedArray.set at `stage` and the module spreads its rows out: from the last row
+ * back when `stage` is p itself (the C buffer, which has room; the stage region may not).
+ */
+function copyIn(src: Float32Array, s: number, srcStride: number, p: number, ldw: number, rows: number, n: number,
+  stage: number): void {
+  if (srcStride !== n || rows === 1 || ldw === n) {
+    copyRows(src, s, srcStride, heap, p, ldw, rows, n);
+    return;
+  }
+  heap.set(src.subarray(s, s + rows * n), stage);
+  const last = rows - 1;
+  if (stage === p) restride((p + last * n) * 4, -n * 4, (p + last * ldw) * 4, -ldw * 4, rows, n * 4);
+  else restride(stage * 4, n * 4, p * 4, ldw * 4, rows, n * 4);
+}
+
+/** The C buffer's rows × n block (rows ldw apart at heap[p]) out to C[c…], rows ldc apart; see copyIn. */
+function copyOut(p: number, ldw: number, C: Float32Array, c: number, ldc: number, rows: number, n: number): void {
+  if (ldc !== n || rows === 1) {
+    copyRows(heap, p, ldw, C, c, ldc, rows, n);
+    return;
+  }
+  restride(p * 4, ldw * 4, p * 4, n * 4, rows, n * 4); // rows move forward: each lands before its source
+  C.set(heap.subarray(p, p + rows * n), c);
 }
 
 function roundUp(n: number, m: number): number {
