@@ -3,7 +3,7 @@
 // document cannot drift from the code without this test failing. Read it side by side with the doc.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Generator, listOps, randn, setSimd, simdEnabled } from '@firegrad/core';
-import { lastGemmPath } from '@firegrad/core/internal';
+import { lastGemmPath, wasmFmaAvailable } from '@firegrad/core/internal';
 import { lastBackend, parallelInfo, setNumThreads } from '@firegrad/ops';
 import {
   CONV2D_ATTRIBUTES, controlSize, conv2dCpu, conv2dGpujs, conv2dOp, fusedConv2dCpu, fusedConv2dOp, geometryInts, geometryOf, kernelFor,
@@ -29,14 +29,15 @@ describe('ARCHITECTURE.md, step by step', () => {
     // 2. the kernel table, keyed by the descriptor, hands out the cpu kernel object
     expect(kernelFor(fusedConv2dOp, 'float32')).toBe(fusedConv2dCpu);
     expect(kernelFor(conv2dOp, 'float64')).toBe(conv2dCpu);
-    // 3. float32 products run on the WebAssembly SIMD GEMM while the SIMD switch is on
+    // 3. float32 products run on the WebAssembly SIMD GEMM while the SIMD switch is on (on fused
+    // multiply-adds where relaxed SIMD has them)
     expect(simdEnabled()).toBe(true);
-    expect(lastGemmPath()).toBe('wasm-simd');
+    expect(lastGemmPath()).toBe(wasmFmaAvailable() ? 'wasm-fma' : 'wasm-simd');
     // 4. backward: ReLU's mask first, then grad-input and grad-weight GEMMs, grad-bias a plain sum
     y.sum().backward();
     expect(x.grad?.shape).toEqual(x.shape);
     expect(conv.weight.grad?.shape).toEqual([32, 16, 3, 3]);
-    expect(lastGemmPath()).toBe('wasm-simd');
+    expect(lastGemmPath()).toBe(wasmFmaAvailable() ? 'wasm-fma' : 'wasm-simd');
   });
 
   it('3b. with the SIMD switch off, the same call takes the plain TypeScript GEMM (the reference)', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, Tensor, type FloatDType } from '@firegrad/core';
 import { BatchNorm2d, Conv2d, Fire, ReLU, SqueezeNetMini, type Module } from '@firegrad/nn';
-import { expectClose, leaf } from '../helpers';
+import { expectClose, leaf, withUnfusedGemm } from '../helpers';
 import fixtures from '../fixtures/mini-bn.json';
 
 const BN_KEYS = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
@@ -116,7 +116,10 @@ describe('SqueezeNetMini({ batchNorm: true }) against PyTorch (same weights and 
   const { x: input, ...state } = cases[0].inputs!;
   for (const c of cases) {
     const { mode, dtype } = c.params;
-    it(`${mode} mode, ${dtype}: logits, gradients, running statistics`, () => {
+    // In train mode, Fire 7's expand1x1 BN output holds a near-tie: an element 7.2e-7 from the
+    // ReLU's kink in float64 (see withUnfusedGemm).
+    const run = mode === 'train' && dtype === 'float32' ? withUnfusedGemm : (body: () => void) => body();
+    it(`${mode} mode, ${dtype}: logits, gradients, running statistics`, () => run(() => {
       const make = (t: JsonTensor) => new Tensor(dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data), t.shape);
       const net = new SqueezeNetMini({ batchNorm: true, dtype });
       const sd = Object.fromEntries(Object.entries(state).map(([k, t]) => [k, make(t)]));
@@ -133,6 +136,6 @@ describe('SqueezeNetMini({ batchNorm: true }) against PyTorch (same weights and 
       for (const [k, want] of Object.entries(c.grads)) expectClose((k === 'x' ? x : params[k]).grad!.data, want.data, rtol, atol, `grad ${k}`);
       const buffers = Object.fromEntries(net.namedBuffers());
       for (const [k, want] of Object.entries(c.running)) expectClose(buffers[k].data, want.data, rtol, atol, k);
-    }, 60_000);
+    }), 60_000);
   }
 });

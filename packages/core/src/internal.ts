@@ -8,3 +8,4 @@ export { setSharedAllocation, sharedBuffer, sharingMemory, uninitializedLike } f
 export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';
 export { reluRange, reluBackwardRange } from './kernels/relu.js';
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
+export { wasmColumns, im2colWasm, col2imWasm, type WindowGeometry } from './wasm/columns.js';

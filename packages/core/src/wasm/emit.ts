@@ -64,6 +64,12 @@ export const op = {
   end: [0x0b],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
   memoryCopy: [0xfc, 0x0a, 0x00, 0x00], // (dst, src, bytes): memmove within memory 0 (bulk memory)
+  memoryFill: [0xfc, 0x0b, 0x00], // (dst, byte value, bytes)
+  i32Load: (offset: number): Bytes => [0x28, ...memarg(2, offset)],
+  i32GeS: [0x4e],
+  f32Zero: [0x43, 0, 0, 0, 0], // f32.const 0
+  f32Add: [0x92],
+  select: [0x1b], // (a, b, cond): a if cond ≠ 0, else b; both are evaluated
   f32Load: (offset: number): Bytes => [0x2a, ...memarg(2, offset)],
   f32Store: (offset: number): Bytes => [0x38, ...memarg(2, offset)],
   v128Load: (offset: number): Bytes => simd(0x00, ...memarg(4, offset)),

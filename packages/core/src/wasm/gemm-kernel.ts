@@ -47,6 +47,8 @@ export function kernelModule(shape: KernelShape, pages: number, fused = false): 
     body: packBody(width as number),
   })), { name: 'relu', params: [I32, I32], locals: [], body: reluBody() },
   { name: 'restride', params: new Array<number>(6).fill(I32), locals: [], body: restrideBody() },
+  { name: 'im2col', params: new Array<number>(6).fill(I32), locals: [I32, I32, I32], body: im2colBody() },
+  { name: 'col2im', params: new Array<number>(6).fill(I32), locals: [I32, I32, I32, I32], body: col2imBody() },
   ...(fused ? [{ name: 'madd', params: [I32], locals: [], body: maddBody() }] : [])], pages);
 }
 
@@ -133,6 +135,55 @@ function restrideBody(): Bytes {
     ...op.loop, ...get(DST), ...get(SRC), ...get(BYTES), ...op.memoryCopy,
     ...get(SRC), ...get(SRC_STRIDE), ...op.i32Add, ...set(SRC), ...get(DST), ...get(DST_STRIDE), ...op.i32Add, ...set(DST),
     ...get(ROWS), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(ROWS), ...op.brIf(0), ...op.end,
+  ];
+}
+
+/**
+ * `im2col(src, srcPlane, map, n, dst, planes)` (bytes but n, planes ≥ 1): for each of `planes`
+ * input planes (srcPlane bytes apart from src), its block of n column entries at dst, one after the
+ * other: entry i = the float at src + map[i] (map: n i32 byte offsets into the plane), or 0 where
+ * map[i] < 0 (padding; the load from src − 4 still happens and is discarded).
+ */
+function im2colBody(): Bytes {
+  const SRC = 0, SRC_PLANE = 1, MAP = 2, N = 3, DST = 4, PLANES = 5, M = 6, END = 7, IDX = 8;
+  const get = op.localGet, set = op.localSet;
+  return [
+    ...op.loop,
+    ...get(MAP), ...set(M), ...get(MAP), ...get(N), ...op.i32Const(4), ...op.i32Mul, ...op.i32Add, ...set(END),
+    ...op.loop,
+    ...get(M), ...op.i32Load(0), ...set(IDX),
+    ...get(DST), ...get(SRC), ...get(IDX), ...op.i32Add, ...op.f32Load(0), ...op.f32Zero,
+    ...get(IDX), ...op.i32Const(0), ...op.i32GeS, ...op.select, ...op.f32Store(0),
+    ...get(DST), ...op.i32Const(4), ...op.i32Add, ...set(DST),
+    ...get(M), ...op.i32Const(4), ...op.i32Add, ...op.localTee(M), ...get(END), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+    ...get(SRC), ...get(SRC_PLANE), ...op.i32Add, ...set(SRC),
+    ...get(PLANES), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(PLANES), ...op.brIf(0),
+    ...op.end,
+  ];
+}
+
+/**
+ * `col2im(col, map, n, dst, dstPlane, planes)`, im2col's adjoint: for each plane, the float at
+ * dst + map[i] += col entry i for i < n where map[i] ≥ 0, in order; planes dstPlane bytes apart.
+ */
+function col2imBody(): Bytes {
+  const COL = 0, MAP = 1, N = 2, DST = 3, DST_PLANE = 4, PLANES = 5, M = 6, END = 7, IDX = 8, AT = 9;
+  const get = op.localGet, set = op.localSet;
+  return [
+    ...op.loop,
+    ...get(MAP), ...set(M), ...get(MAP), ...get(N), ...op.i32Const(4), ...op.i32Mul, ...op.i32Add, ...set(END),
+    ...op.loop,
+    ...get(M), ...op.i32Load(0), ...op.localTee(IDX), ...op.i32Const(0), ...op.i32GeS, ...op.if,
+    ...get(DST), ...get(IDX), ...op.i32Add, ...op.localTee(AT), ...get(AT), ...op.f32Load(0), ...get(COL), ...op.f32Load(0),
+    ...op.f32Add, ...op.f32Store(0),
+    ...op.end,
+    ...get(COL), ...op.i32Const(4), ...op.i32Add, ...set(COL),
+    ...get(M), ...op.i32Const(4), ...op.i32Add, ...op.localTee(M), ...get(END), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+    ...get(DST), ...get(DST_PLANE), ...op.i32Add, ...set(DST),
+    ...get(PLANES), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(PLANES), ...op.brIf(0),
+    ...op.end,
   ];
 }
 

@@ -50,13 +50,19 @@ const PAD = 16;
 const A_REGION = 1 << 17; // 512 KiB: every conv weight of SqueezeNetMini, most of SqueezeNet's
 const B_BASE = Math.max(A_REGION, MC * KC);
 const STAGE = B_BASE + KC * (NC + PAD) + ROWS * (NC + PAD);
-const PAGES = Math.ceil((STAGE + NC * KC) * 4 / 65536);
+// Then the regions of wasm/columns.ts: one image's columns matrix (a conv builds it here and the
+// GEMM reads it in place), the image it came from or goes to, and the im2col index map.
+export const COLUMNS = STAGE + NC * KC + 8, COLUMNS_CAP = 1 << 21; // 8 floats of slack: the last tile reads past a row
+export const IMAGE = COLUMNS + COLUMNS_CAP + 8, IMAGE_CAP = 1 << 19; // a float before it: im2col's discarded padding load
+export const MAP = IMAGE + IMAGE_CAP, MAP_CAP = 1 << 20;
+const PAGES = Math.ceil((MAP + MAP_CAP) * 4 / 65536);
 
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
 type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
 type RangeFn = (p: number, end: number) => void;
 type RestrideFn = (src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number) => void;
+type PlanesFn = (a: number, b: number, c: number, d: number, e: number, planes: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
@@ -67,6 +73,8 @@ let packB: PackFn = () => {};
 let relu: RangeFn = () => {};
 let restride: RestrideFn = () => {};
 let heap = new Float32Array(0);
+/** The column kernels of wasm/columns.ts (see gemm-kernel.ts), once wasmSimdAvailable() said yes. */
+export const columnKernels: { im2col: PlanesFn; col2im: PlanesFn; heap: Float32Array } = { im2col: () => {}, col2im: () => {}, heap };
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
 let packedA: readonly unknown[] | null = null;
@@ -79,12 +87,13 @@ export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
     type Exports = { block: BlockFn; blockFused?: BlockFn; madd?: (p: number) => void; packA: PackFn; packB: PackFn; relu: RangeFn;
-      restride: RestrideFn };
+      restride: RestrideFn; im2col: PlanesFn; col2im: PlanesFn };
     const exports = (relaxedSimdAvailable() ? instantiate<Exports>(kernelModule({ MR, NV }, PAGES, true)) : null)
       ?? instantiate<Exports>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
       ({ block, packA, packB, relu, restride } = exports);
       heap = new Float32Array(exports.memory.buffer);
+      Object.assign(columnKernels, { im2col: exports.im2col, col2im: exports.col2im, heap });
       if (exports.madd && maddFuses(exports.madd)) blockFused = exports.blockFused!;
     }
   }
@@ -188,7 +197,8 @@ function packABlock(transA: boolean, A: Float32Array, base: number, lda: number,
 function packLines(src: Float32Array, base: number, stride: number, count: number, kc: number, width: number, p: number,
   pack: PackFn): void {
   const padded = roundUp(count, width);
-  copyRows(src, base, stride, heap, STAGE, kc, count, kc);
+  if (src.buffer === heap.buffer) restride(src.byteOffset + base * 4, stride * 4, STAGE * 4, kc * 4, count, kc * 4);
+  else copyRows(src, base, stride, heap, STAGE, kc, count, kc);
   heap.fill(0, STAGE + count * kc, STAGE + padded * kc);
   pack(STAGE * 4, p * 4, padded / width, kc);
 }
@@ -200,6 +210,10 @@ function packLines(src: Float32Array, base: number, stride: number, count: numbe
  */
 function copyIn(src: Float32Array, s: number, srcStride: number, p: number, ldw: number, rows: number, n: number,
   stage: number): void {
+  if (src.buffer === heap.buffer) { // a columns matrix in wasm memory (wasm/columns.ts): the module copies
+    restride(src.byteOffset + s * 4, srcStride * 4, p * 4, ldw * 4, rows, n * 4);
+    return;
+  }
   if (srcStride !== n || rows === 1 || ldw === n) {
     copyRows(src, s, srcStride, heap, p, ldw, rows, n);
     return;
@@ -212,6 +226,10 @@ function copyIn(src: Float32Array, s: number, srcStride: number, p: number, ldw:
 
 /** The C buffer's rows × n block (rows ldw apart at heap[p]) out to C[c…], rows ldc apart; see copyIn. */
 function copyOut(p: number, ldw: number, C: Float32Array, c: number, ldc: number, rows: number, n: number): void {
+  if (C.buffer === heap.buffer) {
+    restride(p * 4, ldw * 4, C.byteOffset + c * 4, ldc * 4, rows, n * 4);
+    return;
+  }
   if (ldc !== n || rows === 1) {
     copyRows(heap, p, ldw, C, c, ldc, rows, n);
     return;

@@ -13,7 +13,7 @@
 // its columns matrix could be huge (a big padding) yet unused.
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
-import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
+import { col2imWasm, im2colWasm, overRanges, uninitializedLike, wasmColumns, type RangeKernel } from '@firegrad/core/internal';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
 } from '../threads/protocol.js';
@@ -135,7 +135,7 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
     return;
   }
   const pointwise = isPointwise(g);
-  const col = pointwise ? x : workspaceLike(x, ckk * ohw);
+  const col = pointwise ? x : columnsLike(x, ckk * ohw);
   eachImageGroup(g, n0, n1, (n, gi, xOff, oOff) => {
     // The GEMM starts each output row from its bias and applies the ReLU to each block it
     // finishes: no fill of the output, no pass over it.
@@ -157,12 +157,13 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
     return;
   }
   const pointwise = isPointwise(g);
-  const col = pointwise ? dx : workspaceLike(dx, ckk * ohw);
+  const col = pointwise ? dx : columnsLike(dx, ckk * ohw);
   eachImageGroup(g, n0, n1, (n, gi, dxOff, dyOff) => {
     // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
     gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
       col, pointwise ? dxOff : 0, ohw, false, groups === 1 && n > n0);
     if (pointwise) return;
+    if (col instanceof Float32Array && dx instanceof Float32Array && col2imWasm(col, g, cg, dx, dxOff)) return;
     // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
     dx.fill(0, dxOff, dxOff + cg * hw);
     col2im(col, g, cg, dx, dxOff);
@@ -183,12 +184,21 @@ export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeo
     return;
   }
   const pointwise = isPointwise(g);
-  const col = pointwise ? x : workspaceLike(x, ckk * ohw);
+  const col = pointwise ? x : columnsLike(x, ckk * ohw);
   eachImageGroup(g, n0, n1, (n, gi, xOff, dyOff) => {
     if (!pointwise) im2col(x, xOff, g, cg, col);
     gemm(false, true, ocg, ckk, ohw, dy, dyOff, ohw, col, pointwise ? xOff : 0, ohw,
       dw, gi * ocg * ckk, ckk, n > n0);
   });
+}
+
+/**
+ * Scratch for one image-group's columns matrix: float32 in the GEMM's WebAssembly memory where it
+ * fits (im2col and col2im then run there too, and the GEMM reads or writes it in place), else a
+ * workspace array.
+ */
+function columnsLike<T extends FloatArray>(like: T, length: number): T {
+  return ((like instanceof Float32Array && wasmColumns(length)) || workspaceLike(like, length)) as T;
 }
 
 /**
@@ -246,6 +256,7 @@ function endInside(off: number, stride: number, size: number, n: number): number
  * that pixel falls in the padding; c runs over the cg channels of the plane block at xOff.
  */
 function im2col(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, col: FloatArray): void {
+  if (x instanceof Float32Array && col instanceof Float32Array && im2colWasm(x, xOff, g, cg, col)) return;
   const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
   if (SH === 1 && SW === 1 && OW === W) {
     im2colSame(x, xOff, g, cg, col);
