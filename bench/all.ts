@@ -37,6 +37,7 @@ const skipSlow = args.skipSlow;
 const maxRuns = args.runs ?? (quick ? 3 : 9);
 const minRuns = Math.min(maxRuns, quick ? 2 : 3);
 const budgetMs = quick ? 5_000 : 30_000; // per cell: slow peers get fewer runs (never fewer than minRuns)
+const WARMUP_RUNS = quick ? 5 : 20, WARMUP_MS = quick ? 1_000 : 3_000; // warm-up runs after the first, while the warm-up is under WARMUP_MS
 const PYTHON = '/usr/bin/python3'; // the python3 first on PATH may lack torch (docs/benchmarks.md)
 
 const picked = WORKLOADS.filter((w) => !args.only || args.only.includes(w));
@@ -70,14 +71,19 @@ const key = (row: string, impl: Impl) => `${row} ${impl}`;
 // TF.js cpu's gradients run at ~0.01 GFLOP/s: one call is minutes.
 const SLOW: Partial<Record<string, string>> = { W4: '≈200 s/step', W5: '≈460 s/step', 'W6 fwd+bwd': '≈50 s/call' };
 
-/** One timed warm-up sets how many runs fit the cell's budget; `single` times one cold call. */
+/** One timed run sets how many runs fit the cell's budget, more warm-up follows; `single` times one cold call. */
 async function measure(fn: () => unknown, single = false): Promise<Timing> {
   if (single) return time(fn, 1, 0);
   const t0 = performance.now();
   await fn();
   const first = performance.now() - t0;
   const runs = Math.max(minRuns, Math.min(maxRuns, Math.floor(budgetMs / first)));
-  return time(fn, runs, first < 2000 ? 1 : 0);
+  // More warm-up, the same for every implementation (torch_peer.py too): V8 compiles JS and
+  // WebAssembly in background threads, which take CPU from the compute threads for the first
+  // runs; firegrad's W1 measured ≈ 33 ms after six runs and ≈ 25 ms after twenty.
+  const warmStart = performance.now();
+  for (let i = 0; i < WARMUP_RUNS && first + performance.now() - warmStart < WARMUP_MS; i++) await fn();
+  return time(fn, runs, 0);
 }
 
 async function record(row: string, impl: Impl, run: () => Promise<Timing | Outcome> | Timing | Outcome): Promise<void> {
@@ -153,7 +159,7 @@ async function peersFromPython(w: Workload, threads: number): Promise<string | n
     for (const r of rows) await record(r.id, 'pytorch', () => ({ skipped: `skipped: ${torchMissing}` }));
     return null;
   }
-  const cfg = { workload: w, threads, runs: maxRuns, minRuns, budgetMs, onnx };
+  const cfg = { workload: w, threads, runs: maxRuns, minRuns, budgetMs, warmupRuns: WARMUP_RUNS, warmupMs: WARMUP_MS, onnx };
   const p = spawnSync(PYTHON, [join(import.meta.dirname, 'torch_peer.py'), JSON.stringify(cfg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   let parsed: { torch: string; rows: Record<string, number[] | { error: string }> } | null = null;
   try {

@@ -17,12 +17,16 @@ torch.manual_seed(0)
 
 
 def measure(fn):
-    """Same policy as bench/all.ts: one timed warm-up sets how many runs fit the budget."""
+    """Same policy as bench/all.ts: one timed warm-up sets how many runs fit the budget, then more
+    warm-up runs (up to WARMUP_RUNS, while under WARMUP_MS in all) before the timed ones."""
     t0 = time.perf_counter()
     fn()
     first = (time.perf_counter() - t0) * 1e3
     runs = max(cfg["minRuns"], min(cfg["runs"], int(cfg["budgetMs"] // max(first, 1e-3))))
-    if first < 2000:
+    warm_start = time.perf_counter()
+    for _ in range(cfg["warmupRuns"]):
+        if first + (time.perf_counter() - warm_start) * 1e3 >= cfg["warmupMs"]:
+            break
         fn()
     ms = []
     for _ in range(runs):

@@ -10,14 +10,14 @@
 import type { FloatArray } from '@firegrad/core';
 import { sharedBuffer, sharingMemory } from '@firegrad/core/internal';
 
-type Slot = 'im2col' | 'reluGrad' | 'columns';
+type Slot = 'im2col' | 'reluGrad';
 /**
- * Slots the worker threads read (conv's masked gradient, one image's columns built for all threads),
- * made in shared memory while the pool shares. A thread's own im2col scratch stays ordinary memory:
- * TypedArray.set copies out of a SharedArrayBuffer ≈ 1.5–1.8× slower when the data is in cache
- * (V8 copies shared memory with relaxed atomics), and the GEMM copies its operands row by row.
+ * Slots the worker threads read (conv's masked gradient), made in shared memory while the pool
+ * shares. A thread's own im2col scratch stays ordinary memory (float32 columns live in the GEMM's
+ * WebAssembly memory instead): TypedArray.set copies out of a SharedArrayBuffer ≈ 1.5–1.8× slower
+ * when the data is in cache (V8 copies shared memory with relaxed atomics).
  */
-const SHARED_SLOTS: readonly Slot[] = ['reluGrad', 'columns'];
+const SHARED_SLOTS: readonly Slot[] = ['reluGrad'];
 
 /** Scratch bytes a thread keeps between calls (64 MiB: far above any im2col of the training net). */
 export const SCRATCH_CAP_BYTES = 64 * 2 ** 20;

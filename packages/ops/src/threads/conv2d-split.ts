@@ -119,7 +119,7 @@ function part(g: Conv2dGeometry, unit: Unit, u0: number, u1: number): Part {
 }
 
 /** Whether a conv pass of this geometry has enough work to be split. */
-export const bigEnough = (g: Conv2dGeometry, dtype: 'float32' | 'float64') =>
+const bigEnough = (g: Conv2dGeometry, dtype: 'float32' | 'float64') =>
   2 * g.N * g.OC * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW >= MIN_JOB_FLOP[dtype];
 
 /**
