@@ -1,6 +1,6 @@
 // float32 gradient accuracy of SqueezeNet 1.0 against PyTorch's float64 (test/fixtures/nn, from
 // scripts/make-fixtures.py): `npx tsx bench/gemm-accuracy.ts`. Prints max|g32 − g64| / max|g64|
-// of firegrad's float32 gradients with the GEMM on WebAssembly SIMD and on JS, next to PyTorch's
+// of firegrad's float32 gradients with the GEMM on WebAssembly SIMD (plain and fused) and on JS, next to PyTorch's
 // float32, for the whole network and for features.0's dW alone (one 12,321-deep reduction, from
 // the float64 dY rounded to float32: no ReLU or max-pool decision in it). With a count
 // (`npx tsx bench/gemm-accuracy.ts 10`), also on that many seeded 1×3×227×227 inputs against
@@ -8,6 +8,7 @@
 // or ReLU decision, features.0's whole-network error jumps to ~1e-3 whatever the GEMM's
 // summation. One thread, so that every GEMM takes the chosen path.
 import { manualSeed, randn, setGemmBackend, Tensor, type GemmBackend } from '@firegrad/core';
+import { wasmFmaAvailable } from '@firegrad/core/internal';
 import { conv2d, setNumThreads } from '@firegrad/ops';
 import { Conv2d, crossEntropy, loadSafetensors, readSafetensors, SqueezeNet } from '@firegrad/nn';
 
@@ -38,6 +39,9 @@ function grads(io: Record<string, Tensor>, backend: GemmBackend, dtype: 'float32
 }
 
 /** features.0's dW in float32 from x and the float64 network's dY at features.0's output. */
+// The fused multiply-add kernel where the runtime has it, else the plain one again.
+const FMA: GemmBackend = wasmFmaAvailable() ? 'wasm-fma' : 'wasm-simd';
+
 function convDw(io: Record<string, Tensor>, backend: GemmBackend): Tensor {
   const m = model('float64');
   const stem = m.features.at(0) as Conv2d;
@@ -55,17 +59,17 @@ for (const file of ['squeezenet1_0_10_io.safetensors', 'squeezenet1_0_10_227_gra
   const { tensors: io, metadata } = readSafetensors(fixture(file));
   // The 224 file holds PyTorch's float32 gradients; the 227 file only its error, in the metadata.
   const torch32 = (k: string) => io[`grad32.${k}`] ? relErr(io[`grad32.${k}`].data, io[`grad64.${k}`].data) : Number(metadata.torchRelErr32);
-  const wasm = grads(io, 'wasm-simd'), js = grads(io, 'js');
+  const wasm = grads(io, 'wasm-simd'), fma = grads(io, FMA), js = grads(io, 'js');
   console.log(`${file} (input ${io.input.shape.join('×')}): whole network`);
   for (const key of Object.keys(io).filter((k) => k.startsWith('grad64.')).map((k) => k.slice(7))) {
     const want = io[`grad64.${key}`].data;
-    console.log(`  ${key.padEnd(28)} wasm ${relErr(wasm[key].data, want).toExponential(2)}  js ${relErr(js[key].data, want).toExponential(2)}  torch f32 ${torch32(key).toExponential(2)}`);
+    console.log(`  ${key.padEnd(28)} wasm ${relErr(wasm[key].data, want).toExponential(2)}  ${FMA} ${relErr(fma[key].data, want).toExponential(2)}  js ${relErr(js[key].data, want).toExponential(2)}  torch f32 ${torch32(key).toExponential(2)}`);
   }
   if (metadata.torchConvDwRelErr32) {
     console.log(`  (PyTorch float32 flipped ${metadata.poolFlips32} max-pool and ${metadata.reluFlips32} ReLU decisions of float64's;`
       + ` its error is over 1e-5 on ${metadata['torchRelErr32Over1e-5']})`);
     const want = io['grad64.features.0.weight'].data;
-    console.log(`  features.0 dW alone          wasm ${relErr(convDw(io, 'wasm-simd').data, want).toExponential(2)}  js ${relErr(convDw(io, 'js').data, want).toExponential(2)}  torch f32 ${Number(metadata.torchConvDwRelErr32).toExponential(2)}`);
+    console.log(`  features.0 dW alone          wasm ${relErr(convDw(io, 'wasm-simd').data, want).toExponential(2)}  ${FMA} ${relErr(convDw(io, FMA).data, want).toExponential(2)}  js ${relErr(convDw(io, 'js').data, want).toExponential(2)}  torch f32 ${Number(metadata.torchConvDwRelErr32).toExponential(2)}`);
   }
 }
 

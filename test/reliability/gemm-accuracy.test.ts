@@ -15,7 +15,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gemm, setGemmBackend, type Tensor } from '@firegrad/core';
-import { lastGemmPath } from '@firegrad/core/internal';
+import { lastGemmPath, wasmFmaAvailable } from '@firegrad/core/internal';
 import { conv2d, setNumThreads } from '@firegrad/ops';
 import { Conv2d, crossEntropy, loadSafetensors, readSafetensors, SqueezeNet } from '@firegrad/nn';
 import { fcOpts } from '../helpers';
@@ -39,9 +39,12 @@ function squeezenet(dtype: 'float32' | 'float64'): SqueezeNet {
   return model;
 }
 
-describe('float32 GEMM on WebAssembly SIMD: long reductions as accurate as PyTorch float32', () => {
+// Both kernels: plain SIMD, and the fused multiply-add one where the runtime has it.
+const BACKENDS = wasmFmaAvailable() ? (['wasm-simd', 'wasm-fma'] as const) : (['wasm-simd'] as const);
+
+describe.each(BACKENDS)('float32 GEMM on WebAssembly (%s): long reductions as accurate as PyTorch float32', (backend) => {
   // One thread: every GEMM runs here, on the path set below, and lastGemmPath() sees it.
-  beforeAll(() => { setNumThreads(1); setGemmBackend('wasm-simd'); });
+  beforeAll(() => { setNumThreads(1); setGemmBackend(backend); });
   afterAll(() => setGemmBackend('auto'));
 
   it('conv dW over a 227×227 image (SqueezeNet 1.0 features.0: a 12,321-term reduction)', () => {
@@ -57,7 +60,7 @@ describe('float32 GEMM on WebAssembly SIMD: long reductions as accurate as PyTor
 
     const w = stem.weight.detach().to('float32').requiresGrad_(true);
     conv2d(io.input, w, null, { stride: 2 }).backward(y.grad!.to('float32'));
-    expect(lastGemmPath()).toBe('wasm-simd');
+    expect(lastGemmPath()).toBe(backend);
     const torch32 = Number(metadata.torchConvDwRelErr32);
     expect(torch32).toBeGreaterThan(0);
     expect(relErr(w.grad!.data, io['grad64.features.0.weight'].data)).toBeLessThanOrEqual(torch32);
@@ -67,11 +70,14 @@ describe('float32 GEMM on WebAssembly SIMD: long reductions as accurate as PyTor
     const io = loadSafetensors(fixture('squeezenet1_0_10_io.safetensors'));
     const model = squeezenet('float32');
     crossEntropy(model.forward(io.input), io.labels.data as Int32Array).backward();
-    expect(lastGemmPath()).toBe('wasm-simd');
+    expect(lastGemmPath()).toBe(backend);
     const params = Object.fromEntries(model.namedParameters());
     const keys = Object.keys(io).filter((k) => k.startsWith('grad64.')).map((k) => k.slice('grad64.'.length));
     expect(keys).toContain('features.0.weight');
-    for (const key of keys) {
+    // The fused kernel's rounding flips a kink at this input: a 3×3 pool window after conv1 whose
+    // top two values differ by 1.2e-6 (5.6e-7 relative) in float64, which moves features.0's dW
+    // (a pool routes its gradient to the other pixel); that dW is checked alone above.
+    for (const key of keys.filter((k) => backend === 'wasm-simd' || k !== 'features.0.weight')) {
       const want = io[`grad64.${key}`].data;
       const torch32 = relErr(io[`grad32.${key}`].data, want);
       expect(relErr(params[key].grad!.data, want), key).toBeLessThanOrEqual(2 * torch32);
@@ -93,7 +99,7 @@ describe('float32 GEMM on WebAssembly SIMD: long reductions as accurate as PyTor
         for (let i = 0; i < B.length; i++) B[i] = 1 + (i % 7) / 8; // exact in float32
         const C = new Float32Array(M * N).fill(accumulate ? 1 : 0);
         gemm(false, transB, M, N, K, A, 0, K, B, 0, transB ? K : N, C, 0, N, accumulate);
-        expect(lastGemmPath()).toBe('wasm-simd');
+        expect(lastGemmPath()).toBe(backend);
         const n = 256 + Math.ceil(K / 256) + 1, gamma = n * U32 / (1 - n * U32);
         for (let i = 0; i < M; i++) {
           for (let j = 0; j < N; j++) {
