@@ -5,7 +5,7 @@
 // entry on the 7×7 and 14×14 planes of the training net (the calls, not the copying); this is one
 // call per image. Each block entry is a lookup in an index map built once per geometry.
 
-import { COLUMNS, COLUMNS_CAP, IMAGE, IMAGE_CAP, MAP, MAP_CAP, columnKernels, wasmSimdAvailable } from './gemm.js';
+import { COLUMNS, COLUMNS_CAP, IMAGE, IMAGE_CAP, MAP, MAP_CAP, col2imKernel, heap, im2colKernel, wasmSimdAvailable } from './gemm.js';
 import { simdEnabled } from './simd.js';
 
 /** A conv's window geometry per plane (ops' Conv2dGeometry has these fields). */
@@ -23,10 +23,14 @@ let mapKey = '';
  */
 export function wasmColumns(n: number): Float32Array | null {
   if (n > COLUMNS_CAP || !simdEnabled() || !wasmSimdAvailable()) return null;
-  return columnKernels.heap.subarray(COLUMNS, COLUMNS + n);
+  return heap.subarray(COLUMNS, COLUMNS + n);
 }
 
-const inMemory = (a: Float32Array) => a.buffer === columnKernels.heap.buffer;
+/** [entries per plane of the index map, floats per plane], or null where col is no wasmColumns view or the planes or map do not fit. */
+function sizes(col: Float32Array, g: WindowGeometry, planes: number): [number, number] | null {
+  const hw = g.H * g.W, n = g.KH * g.KW * g.OH * g.OW;
+  return col.buffer === heap.buffer && planes * hw <= IMAGE_CAP && n <= MAP_CAP && planes * n <= col.length ? [n, hw] : null;
+}
 
 /**
  * col = im2col of `planes` planes of x from xOff (ops' conv im2col: row (c, kh, kw), column
@@ -34,13 +38,13 @@ const inMemory = (a: Float32Array) => a.buffer === columnKernels.heap.buffer;
  * false (nothing done) otherwise.
  */
 export function im2colWasm(x: Float32Array, xOff: number, g: WindowGeometry, planes: number, col: Float32Array): boolean {
-  const hw = g.H * g.W, n = g.KH * g.KW * g.OH * g.OW;
-  if (!inMemory(col) || planes * hw > IMAGE_CAP || n > MAP_CAP || planes * n > col.length) return false;
+  const fit = sizes(col, g, planes);
+  if (!fit) return false;
+  const [n, hw] = fit;
   if (planes === 0 || n === 0) return true;
-  const { heap, im2col } = columnKernels;
   heap.set(x.subarray(xOff, xOff + planes * hw), IMAGE);
   buildMap(g);
-  im2col(IMAGE * 4, hw * 4, MAP * 4, n, col.byteOffset, planes);
+  im2colKernel(IMAGE * 4, hw * 4, MAP * 4, n, col.byteOffset, planes);
   return true;
 }
 
@@ -50,13 +54,13 @@ export function im2colWasm(x: Float32Array, xOff: number, g: WindowGeometry, pla
  * index map fit; false (nothing done) otherwise.
  */
 export function col2imWasm(col: Float32Array, g: WindowGeometry, planes: number, dx: Float32Array, dxOff: number): boolean {
-  const hw = g.H * g.W, n = g.KH * g.KW * g.OH * g.OW;
-  if (!inMemory(col) || planes * hw > IMAGE_CAP || n > MAP_CAP || planes * n > col.length) return false;
-  const { heap, col2im } = columnKernels;
+  const fit = sizes(col, g, planes);
+  if (!fit) return false;
+  const [n, hw] = fit;
   heap.fill(0, IMAGE, IMAGE + planes * hw);
   if (planes > 0 && n > 0) {
     buildMap(g);
-    col2im(col.byteOffset, MAP * 4, n, IMAGE * 4, hw * 4, planes);
+    col2imKernel(col.byteOffset, MAP * 4, n, IMAGE * 4, hw * 4, planes);
   }
   dx.set(heap.subarray(IMAGE, IMAGE + planes * hw), dxOff);
   return true;
@@ -67,7 +71,7 @@ function buildMap(g: WindowGeometry): void {
   const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
   const key = `${H} ${W} ${KH} ${KW} ${SH} ${SW} ${PH} ${PW} ${DH} ${DW} ${OH} ${OW}`;
   if (key === mapKey) return;
-  const map = new Int32Array(columnKernels.heap.buffer, MAP * 4, KH * KW * OH * OW);
+  const map = new Int32Array(heap.buffer, MAP * 4, KH * KW * OH * OW);
   let i = 0;
   for (let kh = 0; kh < KH; kh++) {
     for (let kw = 0; kw < KW; kw++) {

@@ -139,6 +139,29 @@ function restrideBody(): Bytes {
 }
 
 /**
+ * The loops both column kernels share: for each of the `planes` planes, for each of the n i32
+ * entries of the index map (local m walks it, to end), `entry` with the entry in local idx; then
+ * local `step` moves on 4 bytes per entry and local `plane` by local `planeStride` per plane.
+ */
+function overPlanes(l: { map: number; n: number; planes: number; m: number; end: number; idx: number;
+  step: number; plane: number; planeStride: number }, entry: Bytes): Bytes {
+  const get = op.localGet, set = op.localSet;
+  return [
+    ...op.loop,
+    ...get(l.map), ...set(l.m), ...get(l.map), ...get(l.n), ...op.i32Const(4), ...op.i32Mul, ...op.i32Add, ...set(l.end),
+    ...op.loop,
+    ...get(l.m), ...op.i32Load(0), ...set(l.idx),
+    ...entry,
+    ...get(l.step), ...op.i32Const(4), ...op.i32Add, ...set(l.step),
+    ...get(l.m), ...op.i32Const(4), ...op.i32Add, ...op.localTee(l.m), ...get(l.end), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+    ...get(l.plane), ...get(l.planeStride), ...op.i32Add, ...set(l.plane),
+    ...get(l.planes), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(l.planes), ...op.brIf(0),
+    ...op.end,
+  ];
+}
+
+/**
  * `im2col(src, srcPlane, map, n, dst, planes)` (bytes but n, planes ≥ 1): for each of `planes`
  * input planes (srcPlane bytes apart from src), its block of n column entries at dst, one after the
  * other: entry i = the float at src + map[i] (map: n i32 byte offsets into the plane), or 0 where
@@ -146,21 +169,11 @@ function restrideBody(): Bytes {
  */
 function im2colBody(): Bytes {
   const SRC = 0, SRC_PLANE = 1, MAP = 2, N = 3, DST = 4, PLANES = 5, M = 6, END = 7, IDX = 8;
-  const get = op.localGet, set = op.localSet;
-  return [
-    ...op.loop,
-    ...get(MAP), ...set(M), ...get(MAP), ...get(N), ...op.i32Const(4), ...op.i32Mul, ...op.i32Add, ...set(END),
-    ...op.loop,
-    ...get(M), ...op.i32Load(0), ...set(IDX),
+  const get = op.localGet;
+  return overPlanes({ map: MAP, n: N, planes: PLANES, m: M, end: END, idx: IDX, step: DST, plane: SRC, planeStride: SRC_PLANE }, [
     ...get(DST), ...get(SRC), ...get(IDX), ...op.i32Add, ...op.f32Load(0), ...op.f32Zero,
     ...get(IDX), ...op.i32Const(0), ...op.i32GeS, ...op.select, ...op.f32Store(0),
-    ...get(DST), ...op.i32Const(4), ...op.i32Add, ...set(DST),
-    ...get(M), ...op.i32Const(4), ...op.i32Add, ...op.localTee(M), ...get(END), ...op.i32Ne, ...op.brIf(0),
-    ...op.end,
-    ...get(SRC), ...get(SRC_PLANE), ...op.i32Add, ...set(SRC),
-    ...get(PLANES), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(PLANES), ...op.brIf(0),
-    ...op.end,
-  ];
+  ]);
 }
 
 /**
@@ -169,22 +182,13 @@ function im2colBody(): Bytes {
  */
 function col2imBody(): Bytes {
   const COL = 0, MAP = 1, N = 2, DST = 3, DST_PLANE = 4, PLANES = 5, M = 6, END = 7, IDX = 8, AT = 9;
-  const get = op.localGet, set = op.localSet;
-  return [
-    ...op.loop,
-    ...get(MAP), ...set(M), ...get(MAP), ...get(N), ...op.i32Const(4), ...op.i32Mul, ...op.i32Add, ...set(END),
-    ...op.loop,
-    ...get(M), ...op.i32Load(0), ...op.localTee(IDX), ...op.i32Const(0), ...op.i32GeS, ...op.if,
+  const get = op.localGet;
+  return overPlanes({ map: MAP, n: N, planes: PLANES, m: M, end: END, idx: IDX, step: COL, plane: DST, planeStride: DST_PLANE }, [
+    ...get(IDX), ...op.i32Const(0), ...op.i32GeS, ...op.if,
     ...get(DST), ...get(IDX), ...op.i32Add, ...op.localTee(AT), ...get(AT), ...op.f32Load(0), ...get(COL), ...op.f32Load(0),
     ...op.f32Add, ...op.f32Store(0),
     ...op.end,
-    ...get(COL), ...op.i32Const(4), ...op.i32Add, ...set(COL),
-    ...get(M), ...op.i32Const(4), ...op.i32Add, ...op.localTee(M), ...get(END), ...op.i32Ne, ...op.brIf(0),
-    ...op.end,
-    ...get(DST), ...get(DST_PLANE), ...op.i32Add, ...set(DST),
-    ...get(PLANES), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(PLANES), ...op.brIf(0),
-    ...op.end,
-  ];
+  ]);
 }
 
 /**

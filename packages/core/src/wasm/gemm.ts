@@ -72,9 +72,10 @@ let packA: PackFn = () => {};
 let packB: PackFn = () => {};
 let relu: RangeFn = () => {};
 let restride: RestrideFn = () => {};
-let heap = new Float32Array(0);
-/** The column kernels of wasm/columns.ts (see gemm-kernel.ts), once wasmSimdAvailable() said yes. */
-export const columnKernels: { im2col: PlanesFn; col2im: PlanesFn; heap: Float32Array } = { im2col: () => {}, col2im: () => {}, heap };
+/** This thread's kernel memory, and the column kernels of wasm/columns.ts, once wasmSimdAvailable() said yes. */
+export let heap = new Float32Array(0);
+export let im2colKernel: PlanesFn = () => {};
+export let col2imKernel: PlanesFn = () => {};
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
 let packedA: readonly unknown[] | null = null;
@@ -91,9 +92,8 @@ export function wasmSimdAvailable(): boolean {
     const exports = (relaxedSimdAvailable() ? instantiate<Exports>(kernelModule({ MR, NV }, PAGES, true)) : null)
       ?? instantiate<Exports>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
-      ({ block, packA, packB, relu, restride } = exports);
+      ({ block, packA, packB, relu, restride, im2col: im2colKernel, col2im: col2imKernel } = exports);
       heap = new Float32Array(exports.memory.buffer);
-      Object.assign(columnKernels, { im2col: exports.im2col, col2im: exports.col2im, heap });
       if (exports.madd && maddFuses(exports.madd)) blockFused = exports.blockFused!;
     }
   }

@@ -142,11 +142,7 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
     // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
     gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
       col, pointwise ? dxOff : 0, ohw, false, groups === 1 && n > n0);
-    if (pointwise) return;
-    if (col instanceof Float32Array && dx instanceof Float32Array && col2imWasm(col, g, cg, dx, dxOff)) return;
-    // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
-    dx.fill(0, dxOff, dxOff + cg * hw);
-    col2im(col, g, cg, dx, dxOff);
+    if (!pointwise) col2im(col, g, cg, dx, dxOff);
   });
 }
 
@@ -318,9 +314,15 @@ function im2colSame(x: FloatArray, xOff: number, g: Conv2dGeometry, cg: number, 
   });
 }
 
-/** The adjoint of im2col: dx[c, ih, iw] += every col entry im2col would have copied from there. */
+/**
+ * The adjoint of im2col, into the cg planes of dx at dxOff (overwritten): dx[c, ih, iw] = the sum
+ * of every col entry im2col would have copied from there, in column order.
+ */
 function col2im(col: FloatArray, g: Conv2dGeometry, cg: number, dx: FloatArray, dxOff: number): void {
+  if (col instanceof Float32Array && dx instanceof Float32Array && col2imWasm(col, g, cg, dx, dxOff)) return;
   const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  // Input pixels no window covers (stride > kernel reach) get no contribution: zero first.
+  dx.fill(0, dxOff, dxOff + cg * H * W);
   if (SH === 1 && SW === 1 && OW === W) {
     col2imSame(col, g, cg, dx, dxOff);
     return;
