@@ -1,5 +1,5 @@
 import { bufferRecyclingStats, recycle, trackAllocations } from './buffer-recycler.js';
-import type { FloatArray } from './dtype.js';
+import type { FloatArray, TypedArray } from './dtype.js';
 import { AutogradError, ShapeError, fmtShape } from './errors.js';
 import { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
 import { isDefined, type OpDescriptor } from './op.js';
@@ -32,12 +32,53 @@ export type BackwardFn = (grad: Tensor, needs: readonly boolean[]) => readonly (
 
 /** A tape node: the op that made a tensor, its inputs and its backward closure. */
 export class Node {
+  /** Arrays of an owning forward that ended in this node's tensor (see ownIntermediates). */
+  owned: TypedArray[] | null = null;
   constructor(
     readonly op: OpDescriptor,
-    readonly inputs: readonly Tensor[],
+    /** Emptied when a backward pass recycles the owned arrays: the tensors below are dead. */
+    public inputs: readonly Tensor[],
     public backwardFn: BackwardFn | null,
     readonly needs: readonly boolean[],
   ) {}
+}
+
+/**
+ * Runs `forward`, whose intermediate tensors nothing but the tape can reference (@firegrad/nn's
+ * built-in modules, called without hooks inside), and recycles the arrays it allocated once they
+ * are dead, except the output's and `keep()`'s (parameters, running statistics, the input):
+ * at once when the output is not on the tape, else when a backward pass frees the output's graph
+ * (Tensor.backward without retainGraph; see releaseOwned). Results are the same either way: this
+ * only changes where the next arrays of the same sizes come from.
+ */
+export function ownIntermediates(forward: () => Tensor, keep: (out: Tensor) => Iterable<Tensor>): Tensor {
+  return trackAllocations((made) => {
+    const out = forward();
+    const live = new Set<ArrayBufferLike>([out.data.buffer]);
+    for (const t of keep(out)) live.add(t.data.buffer);
+    const owned = [...made].filter(([b]) => !live.has(b)).map(([, a]) => a);
+    if (out.gradFn) out.gradFn.owned = owned;
+    else for (const a of owned) recycle(a);
+    return out;
+  });
+}
+
+/**
+ * After a backward pass freed the graph of `order`: the owned arrays of its nodes are dead (only
+ * the freed closures and the tensors below the owning output held them), unless a gradient kept
+ * as .grad shares one. Their nodes lose their inputs, so no tensor over a recycled array stays reachable.
+ */
+function releaseOwned(order: readonly Tensor[]): void {
+  const owners = order.filter((t) => t.gradFn?.owned);
+  if (!owners.length) return;
+  const kept = new Set<ArrayBufferLike>();
+  for (const t of order) if (t.grad) kept.add(t.grad.data.buffer);
+  for (const t of owners) {
+    const node = t.gradFn!;
+    for (const a of node.owned!) if (!kept.has(a.buffer)) recycle(a);
+    node.owned = null;
+    node.inputs = [];
+  }
 }
 
 /**
@@ -133,7 +174,10 @@ function walk(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: Back
     }
   } finally {
     gradEnabled = prev;
-    if (!opts.retainGraph) for (const t of order) if (t.gradFn) t.gradFn.backwardFn = null;
+    if (!opts.retainGraph) {
+      for (const t of order) if (t.gradFn) t.gradFn.backwardFn = null;
+      if (opts.accumulate) releaseOwned(order);
+    }
   }
   return grads;
 }
@@ -148,7 +192,7 @@ class Recycler {
   private readonly counts = new Map<ArrayBufferLike, number>();
   /** Summing into a gradient in place reuses a buffer too: off with recycling (FIREGRAD_RECYCLE=0). */
   private readonly reuse = bufferRecyclingStats().enabled;
-  constructor(private readonly made: ReadonlySet<ArrayBufferLike>) {}
+  constructor(private readonly made: ReadonlyMap<ArrayBufferLike, TypedArray>) {}
 
   hold(g: Tensor): void {
     const b = g.data.buffer;

@@ -1,9 +1,11 @@
-// A recycler of float buffers, keyed by dtype and length. Training allocates the same sizes every
-// step; the biggest share are the intermediate gradients of a backward pass, which are dead once
-// their node's backward has run. Tensor.backward hands those back here (autograd.ts decides which are
-// provably unreachable), and allocate() takes from here before asking for new memory, so steady
-// state makes far fewer fresh ArrayBuffers, whose external memory drives V8's GC.
-import { kindOf, type FloatArray, type FloatDType } from './dtype.js';
+// A recycler of typed buffers, keyed by dtype and length. Training allocates the same sizes every
+// step. Two kinds of buffer come back here once provably unreachable: the intermediate gradients of
+// a backward pass, dead once their node's backward has run (autograd.ts decides), and the
+// intermediate activations of a forward that nothing outside can reference (nn's built-in modules,
+// see ownIntermediates in autograd.ts), dead once the backward pass frees their graph. allocate()
+// takes from here before asking for new memory, so steady state makes almost no fresh buffers,
+// whose memory costs a zeroing pass and, when shared between threads, forced garbage collections.
+import { kindOf, type DType, type TypedArray } from './dtype.js';
 import { ValueError } from './errors.js';
 
 /** Below this length an array is cheaper to allocate than to track. */
@@ -11,15 +13,15 @@ export const MIN_RECYCLED = 1024;
 /** Free buffers kept at most, all sizes together. */
 const MAX_HELD_BYTES = 256 * 2 ** 20;
 
-const free = { float32: new Map<number, Float32Array[]>(), float64: new Map<number, Float64Array[]>() };
+const free = { float32: new Map<number, Float32Array[]>(), float64: new Map<number, Float64Array[]>(), int32: new Map<number, Int32Array[]>() };
 const freeSet = new Set<ArrayBufferLike>(); // guards against handing one buffer out twice
 let heldBytes = 0;
 let enabled = globalThis.process?.env?.FIREGRAD_RECYCLE !== '0';
-let reuses = 0;
-let fresh: Set<ArrayBufferLike> | null = null;
+let reuses = 0, freshMade = 0;
+let fresh: Map<ArrayBufferLike, TypedArray> | null = null;
 
 /** A recycled buffer, zeroed unless `zero` is false, or null when none of that size is free. */
-export function takeRecycled(dtype: FloatDType, n: number, zero = true): FloatArray | null {
+export function takeRecycled(dtype: DType, n: number, zero = true): TypedArray | null {
   const b = free[dtype].get(n)?.pop();
   if (!b) return null;
   reuses++;
@@ -29,32 +31,37 @@ export function takeRecycled(dtype: FloatDType, n: number, zero = true): FloatAr
   return b;
 }
 
-/** Called by allocate() for every array of a recyclable size, so a backward pass knows what it made. */
-export function noteAllocated(a: FloatArray): void {
-  fresh?.add(a.buffer);
+/**
+ * Called by allocate() for every array of a recyclable size (`reused`: taken from here), so a
+ * backward pass or an owning forward knows what it made.
+ */
+export function noteAllocated(a: TypedArray, reused: boolean): void {
+  if (!reused) freshMade++;
+  fresh?.set(a.buffer, a);
 }
 
 /**
- * Runs fn and returns, with its result, the set of buffers allocate() made during it: only those
- * may be recycled (a buffer from before, such as a forward activation, may still be referenced).
+ * Runs fn and returns, with its result, the buffers allocate() made during it (by buffer, with the
+ * array made over it): only those may be recycled (a buffer from before, such as a forward
+ * activation, may still be referenced).
  */
-export function trackAllocations<T>(fn: (made: ReadonlySet<ArrayBufferLike>) => T): T {
-  const outer = fresh, made = new Set<ArrayBufferLike>();
+export function trackAllocations<T>(fn: (made: ReadonlyMap<ArrayBufferLike, TypedArray>) => T): T {
+  const outer = fresh, made = new Map<ArrayBufferLike, TypedArray>();
   fresh = made;
   try {
     return fn(made);
   } finally {
     fresh = outer;
-    if (outer) for (const b of made) outer.add(b);
+    if (outer) for (const [b, a] of made) outer.set(b, a);
   }
 }
 
 /** Hands a whole-buffer array back; the caller guarantees nothing references it any more. */
-export function recycle(a: FloatArray): void {
+export function recycle(a: TypedArray): void {
   if (!enabled || a.length < MIN_RECYCLED || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
   if (freeSet.has(a.buffer) || heldBytes + a.byteLength > MAX_HELD_BYTES) return;
   freeSet.add(a.buffer);
-  const map = (a instanceof Float32Array ? free.float32 : free.float64) as Map<number, FloatArray[]>;
+  const map = (a instanceof Float32Array ? free.float32 : a instanceof Float64Array ? free.float64 : free.int32) as Map<number, TypedArray[]>;
   const list = map.get(a.length);
   if (list) list.push(a);
   else map.set(a.length, [a]);
@@ -71,12 +78,16 @@ export function setBufferRecycling(on: boolean): void {
   if (!on) {
     free.float32.clear();
     free.float64.clear();
+    free.int32.clear();
     freeSet.clear();
     heldBytes = 0;
   }
 }
 
-/** Bytes held free for reuse now, and how many allocations reuse has served so far. */
-export function bufferRecyclingStats(): { freeBytes: number; reuses: number; enabled: boolean } {
-  return { freeBytes: heldBytes, reuses, enabled };
+/**
+ * Bytes held free for reuse now, how many allocations of a recyclable size reuse has served so
+ * far, and how many needed fresh memory.
+ */
+export function bufferRecyclingStats(): { freeBytes: number; reuses: number; fresh: number; enabled: boolean } {
+  return { freeBytes: heldBytes, reuses, fresh: freshMade, enabled };
 }

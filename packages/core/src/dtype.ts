@@ -20,7 +20,7 @@ export function allocate(dtype: 'int32', n: number, op?: string): Int32Array;
 export function allocate(dtype: FloatDType, n: number, op?: string): FloatArray;
 export function allocate(dtype: DType, n: number, op?: string): TypedArray;
 /**
- * A zeroed array; float arrays of recyclable sizes come from the buffer recycler when it holds one. A length
+ * A zeroed array; arrays of recyclable sizes come from the buffer recycler when it holds one. A length
  * over MAX_NUMEL, or memory running out, is a ValueError naming `op` rather than V8's RangeError.
  */
 export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
@@ -28,13 +28,9 @@ export function allocate(dtype: DType, n: number, op = 'allocate'): TypedArray {
     throw new ValueError(`${op}: cannot allocate ${n} elements of ${dtype} (at most ${MAX_NUMEL} per tensor)`);
   }
   try {
-    if (dtype === 'int32') {
-      const memory = n >= MIN_RECYCLED ? sharedBuffer(4 * n) : null;
-      return memory ? new Int32Array(memory) : new Int32Array(n);
-    }
-    if (n < MIN_RECYCLED) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-    const a = takeRecycled(dtype, n) ?? freshFloats(dtype, n);
-    noteAllocated(a);
+    if (n < MIN_RECYCLED) return dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Int32Array(n);
+    const reused = takeRecycled(dtype, n), a = reused ?? freshArray(dtype, n);
+    noteAllocated(a, reused !== null);
     return a;
   } catch (e) {
     if (e instanceof RangeError) throw new ValueError(`${op}: out of memory allocating ${n} elements of ${dtype} (${e.message})`);
@@ -71,13 +67,11 @@ export function sharedBuffer(bytes: number): SharedArrayBuffer | null {
   return new SharedArrayBuffer(bytes);
 }
 
-function freshFloats(dtype: FloatDType, n: number): FloatArray {
-  if (dtype === 'float32') {
-    const memory = sharedBuffer(4 * n);
-    return memory ? new Float32Array(memory) : new Float32Array(n);
-  }
-  const memory = sharedBuffer(8 * n);
-  return memory ? new Float64Array(memory) : new Float64Array(n);
+function freshArray(dtype: DType, n: number): TypedArray {
+  const memory = sharedBuffer((dtype === 'float64' ? 8 : 4) * n);
+  if (dtype === 'float32') return memory ? new Float32Array(memory) : new Float32Array(n);
+  if (dtype === 'float64') return memory ? new Float64Array(memory) : new Float64Array(n);
+  return memory ? new Int32Array(memory) : new Int32Array(n);
 }
 
 /** The dtype of a supported typed array; any other array (Uint8Array, BigInt64Array, …) is a DTypeError. */
@@ -149,7 +143,7 @@ export function uninitializedLike<T extends FloatArray>(like: T, n: number, op =
   if (n < MIN_RECYCLED) return allocate(dtype, n, op) as T;
   const a = takeRecycled(dtype, n, false);
   if (!a) return allocate(dtype, n, op) as T;
-  noteAllocated(a);
+  noteAllocated(a, true);
   return a as T;
 }
 

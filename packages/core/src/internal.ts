@@ -9,3 +9,4 @@ export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from '
 export { reluRange, reluBackwardRange } from './kernels/relu.js';
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
 export { wasmColumns, im2colWasm, col2imWasm, type WindowGeometry } from './wasm/columns.js';
+export { ownIntermediates } from './autograd.js';

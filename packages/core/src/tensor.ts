@@ -99,6 +99,9 @@ export class Tensor {
    */
   backward(grad?: Tensor, opts: BackwardOptions = {}): void {
     if (!this.requiresGrad) throw new AutogradError(`backward: tensor ${fmtShape(this.shape)} does not require grad and has no gradFn`);
+    if (grad !== undefined && !(grad instanceof Tensor)) {
+      throw new ValueError(`backward: 'grad' must be a Tensor or undefined, got ${kindOf(grad)} (options go second: backward(undefined, { retainGraph: true }))`);
+    }
     if (grad === undefined) {
       if (this.data.length !== 1) {
         throw new AutogradError(`backward: grad can be implicitly created only for a scalar output, got shape ${fmtShape(this.shape)}; pass a grad of that shape`);

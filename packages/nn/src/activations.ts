@@ -4,7 +4,7 @@ import {
   type GeluOptions, type SoftplusOptions, type Tensor,
 } from '@firegrad/core';
 import type { LayerOptions } from './layers.js';
-import { Module } from './module.js';
+import { Module, sealBuiltIns } from './module.js';
 import { floatDTypeArg, intArg, show } from './validate.js';
 
 export class LeakyReLU extends Module {
@@ -82,3 +82,6 @@ export class PReLU extends Module {
   }
   forward(x: Tensor): Tensor { return prelu(x, this.weight); }
 }
+
+// Their forwards keep no tensor they make: calls of them recycle their intermediates (see sealBuiltIns).
+sealBuiltIns(LeakyReLU, ELU, SELU, SiLU, Mish, Softplus, Hardtanh, Hardsigmoid, Hardswish, LogSigmoid, GELU, PReLU);

@@ -2,7 +2,7 @@
 import { Tensor, ValueError, fmtShape, full } from '@firegrad/core';
 import { convTranspose2d, convTransposeOutSize, pair, type ConvTranspose2dOptions, type Pair } from '@firegrad/ops';
 import { defaultInit, type LayerOptions } from './layers.js';
-import { Module } from './module.js';
+import { Module, sealBuiltIns } from './module.js';
 import { floatDTypeArg, intArg, pairArg, show } from './validate.js';
 
 /** ops' convTranspose2d options (stride, padding, outputPadding, dilation, groups) plus the layer's own. */
@@ -83,3 +83,6 @@ export class ConvTranspose2d extends Module {
       `${pair(outputPadding).some((v) => v > 0) ? `, outputPadding=${pair(outputPadding).join('×')}` : ''}${groups > 1 ? `, groups=${groups}` : ''})`;
   }
 }
+
+// Their forwards keep no tensor they make: calls of them recycle their intermediates (see sealBuiltIns).
+sealBuiltIns(ConvTranspose2d);

@@ -30,3 +30,4 @@ export {
   l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv,
   type LossOptions, type SmoothL1Options, type HuberOptions, type BceOptions, type BceWithLogitsOptions, type KlDivOptions,
 } from './losses-pointwise.js';
+

@@ -7,7 +7,7 @@ import {
   adaptiveAvgPool2d, avgPool2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type FusedConv2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
 import * as init from './init.js';
-import { Module } from './module.js';
+import { Module, sealBuiltIns } from './module.js';
 import { floatDTypeArg, intArg, pairArg, show } from './validate.js';
 
 export interface LayerOptions { dtype?: FloatDType; generator?: Generator }
@@ -202,3 +202,6 @@ export class Sequential extends Module {
   get length(): number { return this.layers.length; }
   at(i: number): Module { return this.layers.at(i)!; }
 }
+
+// Their forwards keep no tensor they make: calls of them recycle their intermediates (see sealBuiltIns).
+sealBuiltIns(Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout, ReLU, Flatten, Softmax, Sequential);

@@ -1,6 +1,7 @@
 // Module: PyTorch's nn.Module surface. Parameters, buffers and children are registered explicitly
 // (TypeScript has no __setattr__), in order, which fixes the state-dict key order and names.
 import { DTypeError, ShapeError, Tensor, ValueError, fmtShape, kindOf, noGrad, numel, sameShape } from '@firegrad/core';
+import { ownIntermediates } from '@firegrad/core/internal';
 import { summarize, type Summary } from './summary.js';
 
 /** Called after a module's forward with its input and output (PyTorch's register_forward_hook); observes only. */
@@ -21,6 +22,23 @@ function hasCopyableData(t: Tensor): boolean {
   return Object.hasOwn(ARRAYS, t.dtype) && t.data instanceof ARRAYS[t.dtype] && t.data.length === numel(t.shape);
 }
 
+/** A Module subclass, abstract or not. */
+export type ModuleClass = abstract new (...args: never[]) => Module;
+/** Module classes whose forward keeps no tensor it makes (nn's own; see sealBuiltIns). */
+const builtIns = new Set<unknown>();
+/** Whether a call() up the stack already owns its forward's arrays. */
+let owning = false;
+
+/**
+ * Marks nn's own module classes: their forward stores no tensor it makes (running statistics are
+ * updated in place), so a call() of a tree of them, with no hooks below its root, hands its
+ * intermediate arrays to the buffer recycler once they are dead (core's ownIntermediates).
+ * A subclass is not sealed: its forward may keep anything.
+ */
+export function sealBuiltIns(...classes: ModuleClass[]): void {
+  for (const c of classes) builtIns.add(c);
+}
+
 export abstract class Module {
   training = true;
   private readonly params = new Map<string, Tensor | null>();
@@ -33,9 +51,31 @@ export abstract class Module {
 
   /** PyTorch's module(x): forward, then the forward hooks. Containers run their children through this. */
   call(x: Tensor): Tensor {
-    const y = this.forward(x);
+    const y = owning || !this.sealedBelow() ? this.forward(x) : this.ownedForward(x);
     for (const hook of [...this.forwardHooks.values()]) hook(this, x, y);
     return y;
+  }
+
+  /** forward, its intermediate arrays recycled once dead: nothing but the tape sees them. */
+  private ownedForward(x: Tensor): Tensor {
+    owning = true;
+    try {
+      return ownIntermediates(() => this.forward(x), () => [x, ...this.parameters(), ...this.states()]);
+    } finally {
+      owning = false;
+    }
+  }
+
+  /** Whether this module and every descendant are nn's own classes and no descendant has hooks (its own run after forward, on x and y alone). */
+  private sealedBelow(root = true): boolean {
+    if (!builtIns.has(this.constructor) || (!root && this.forwardHooks.size > 0)) return false;
+    for (const child of this.children_.values()) if (!child.sealedBelow(false)) return false;
+    return true;
+  }
+
+  /** Every buffer tensor of the tree (running statistics), persistent or not. */
+  private *states(): IterableIterator<Tensor> {
+    for (const m of this.modules()) for (const { tensor } of m.buffers.values()) if (tensor) yield tensor;
   }
 
   /** Runs fn(module, input, output) after every call() until the handle's remove(). */

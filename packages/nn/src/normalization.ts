@@ -4,7 +4,7 @@
 import { ShapeError, Tensor, ValueError, fmtShape, full, type FloatDType } from '@firegrad/core';
 import { batchNorm, groupNorm, layerNorm } from '@firegrad/ops';
 import type { LayerOptions } from './layers.js';
-import { Module } from './module.js';
+import { Module, sealBuiltIns } from './module.js';
 import { floatDTypeArg, intArg, show } from './validate.js';
 
 export interface BatchNormOptions extends LayerOptions {
@@ -230,3 +230,6 @@ export class GroupNorm extends Module {
     return `GroupNorm(${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.weight !== null})`;
   }
 }
+
+// Their forwards keep no tensor they make: calls of them recycle their intermediates (see sealBuiltIns).
+sealBuiltIns(BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm);

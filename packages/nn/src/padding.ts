@@ -2,7 +2,7 @@
 // ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d and Upsample.
 import { ValueError, type Tensor } from '@firegrad/core';
 import { interpolate, pad, type InterpolateMode, type InterpolateOptions, type PadMode } from '@firegrad/ops';
-import { Module } from './module.js';
+import { Module, sealBuiltIns } from './module.js';
 import { show } from './validate.js';
 
 /** One padding for all four sides, or [left, right, top, bottom] (negative crops, as in PyTorch). */
@@ -72,3 +72,6 @@ export class Upsample extends Module {
     return `Upsample(${Object.entries(args).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${show(v)}`).join(', ')})`;
   }
 }
+
+// Their forwards keep no tensor they make: calls of them recycle their intermediates (see sealBuiltIns).
+sealBuiltIns(ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, Upsample);

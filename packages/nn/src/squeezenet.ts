@@ -4,7 +4,7 @@ import { ShapeError, ValueError, fmtShape, type Generator, type Tensor } from '@
 import { cat } from '@firegrad/ops';
 import * as init from './init.js';
 import { AdaptiveAvgPool2d, Conv2d, Dropout, MaxPool2d, ReLU, Sequential, type LayerOptions } from './layers.js';
-import { Module } from './module.js';
+import { Module, sealBuiltIns } from './module.js';
 import { BatchNorm2d } from './normalization.js';
 
 export type FireBypass = 'none' | 'identity' | 'projection';
@@ -181,3 +181,6 @@ export class SqueezeNetMini extends Module {
     return this.classifier.call(this.features.call(x)).flatten(1);
   }
 }
+
+// Their forwards keep no tensor they make: calls of them recycle their intermediates (see sealBuiltIns).
+sealBuiltIns(Fire, SqueezeNet, SqueezeNetMini);
