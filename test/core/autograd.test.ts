@@ -41,6 +41,12 @@ describe('backward', () => {
   it('fails clearly on a tensor that does not require grad', () => {
     expect(() => tensor([1]).backward()).toThrow(/does not require grad/);
   });
+  it('fails clearly when options are passed where the gradient goes', () => {
+    const y = f64([1, 2]).mul(3).sum();
+    expect(() => y.backward({ retainGraph: true } as never)).toThrow(/backward: 'grad' must be a Tensor or undefined, got an Object \(options go second/);
+    y.backward(undefined, { retainGraph: true }); // the graph is untouched by the refused call
+    y.backward();
+  });
   it('handles a 10,000-node chain without recursion', () => {
     const x = f64([1]);
     let y: Tensor = x;
