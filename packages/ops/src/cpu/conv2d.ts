@@ -95,28 +95,39 @@ function reluGradient(y: FloatArray, dy: FloatArray, activation: 'relu' | 'linea
   return masked;
 }
 
+/**
+ * Elements from one image to the next in the input-shaped (x, dx) and the output-shaped (out, dy)
+ * arrays of a pass. Packed: C·H·W and OC·OH·OW. A thread's part of a channel split reads or writes
+ * its channels of the whole tensors in place, so its images lie the whole tensor's stride apart.
+ */
+export interface ImageStrides { input: number; output: number }
+export const packedStrides = (g: Conv2dGeometry): ImageStrides => ({ input: g.C * g.H * g.W, output: g.OC * g.OH * g.OW });
+
 /** Runs one thread's task: operands [in0, in1, in2, out] as arrays, the whole (sub-)geometry. */
-export function runConvTask(kind: ConvTaskKind, g: Conv2dGeometry, [a, b, c, out]: (FloatArray | null)[]): void {
-  if (kind === CONV_FORWARD || kind === CONV_FORWARD_RELU) forwardImages(a!, b!, c, g, out!, 0, g.N, kind === CONV_FORWARD_RELU);
-  else if (kind === CONV_BACKWARD_INPUT) backwardInputImages(a!, b!, g, out!);
-  else backwardWeightImages(a!, b!, g, out!);
+export function runConvTask(kind: ConvTaskKind, g: Conv2dGeometry, [a, b, c, out]: (FloatArray | null)[], strides = packedStrides(g)): void {
+  if (kind === CONV_FORWARD || kind === CONV_FORWARD_RELU) forwardImages(a!, b!, c, g, out!, 0, g.N, kind === CONV_FORWARD_RELU, strides);
+  else if (kind === CONV_BACKWARD_INPUT) backwardInputImages(a!, b!, g, out!, 0, g.N, strides);
+  else backwardWeightImages(a!, b!, g, out!, 0, g.N, strides);
 }
 
 /** out = conv(x, w) + bias for images [n0, n1), clamped at zero with relu. */
 export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | null,
-  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N, relu = false): void {
+  g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N, relu = false, strides = packedStrides(g)): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
   if (C === 0) { // out = bias: an empty sum
-    for (let n = n0; n < n1; n++) for (let o = 0; o < OC; o++) out.fill(bias ? bias[o] : 0, (n * OC + o) * ohw, (n * OC + o + 1) * ohw);
-    if (relu) reluInto(out.subarray(n0 * OC * ohw, n1 * OC * ohw), out.subarray(n0 * OC * ohw, n1 * OC * ohw));
+    for (let n = n0; n < n1; n++) {
+      const at = n * strides.output, image = out.subarray(at, at + OC * ohw);
+      for (let o = 0; o < OC; o++) image.fill(bias ? bias[o] : 0, o * ohw, (o + 1) * ohw);
+      if (relu) reluInto(image, image);
+    }
     return;
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : columnsLike(x, ckk * ohw);
-  eachImageGroup(g, n0, n1, (n, gi, xOff, oOff) => {
+  eachImageGroup(g, n0, n1, strides, (n, gi, xOff, oOff) => {
     // The GEMM starts each output row from its bias and applies the ReLU to each block it
     // finishes: no fill of the output, no pass over it.
     if (!pointwise) im2col(x, xOff, g, cg, col);
@@ -127,18 +138,18 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
 
 /** dx = ∂L/∂x given dy = ∂L/∂out, for images [n0, n1). */
 export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray,
-  n0 = 0, n1 = g.N): void {
+  n0 = 0, n1 = g.N, strides = packedStrides(g)): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const hw = g.H * g.W, ohw = g.OH * g.OW;
   if (n1 <= n0 || C === 0) return; // no dx element
   if (OC === 0 || ohw === 0) { // no output depends on x
-    dx.fill(0, n0 * C * hw, n1 * C * hw);
+    for (let n = n0; n < n1; n++) dx.fill(0, n * strides.input, n * strides.input + C * hw);
     return;
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? dx : columnsLike(dx, ckk * ohw);
-  eachImageGroup(g, n0, n1, (n, gi, dxOff, dyOff) => {
+  eachImageGroup(g, n0, n1, strides, (n, gi, dxOff, dyOff) => {
     // Pointwise: the columns matrix is dX's plane block itself, so the GEMM writes it directly.
     gemm(true, false, ckk, ohw, ocg, w, gi * ocg * ckk, ckk, dy, dyOff, ohw,
       col, pointwise ? dxOff : 0, ohw, false, groups === 1 && n > n0);
@@ -151,7 +162,7 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
  * batch split can produce its partial sum in its own buffer.
  */
 export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray,
-  n0 = 0, n1 = g.N): void {
+  n0 = 0, n1 = g.N, strides = packedStrides(g)): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
   const ohw = g.OH * g.OW;
@@ -161,7 +172,7 @@ export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : columnsLike(x, ckk * ohw);
-  eachImageGroup(g, n0, n1, (n, gi, xOff, dyOff) => {
+  eachImageGroup(g, n0, n1, strides, (n, gi, xOff, dyOff) => {
     if (!pointwise) im2col(x, xOff, g, cg, col);
     gemm(false, true, ocg, ckk, ohw, dy, dyOff, ohw, col, pointwise ? xOff : 0, ohw,
       dw, gi * ocg * ckk, ckk, n > n0);
@@ -181,13 +192,13 @@ function columnsLike<T extends FloatArray>(like: T, length: number): T {
  * Calls visit for each image n in [n0, n1) and group gi, in that order, with the offsets of the
  * (n, gi) channel block in input-shaped (x, dx) and output-shaped (out, dy) arrays.
  */
-function eachImageGroup(g: Conv2dGeometry, n0: number, n1: number,
+function eachImageGroup(g: Conv2dGeometry, n0: number, n1: number, strides: ImageStrides,
   visit: (n: number, gi: number, inOff: number, outOff: number) => void): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups;
   const hw = g.H * g.W, ohw = g.OH * g.OW;
   for (let n = n0; n < n1; n++) {
-    for (let gi = 0; gi < groups; gi++) visit(n, gi, (n * C + gi * cg) * hw, (n * OC + gi * ocg) * ohw);
+    for (let gi = 0; gi < groups; gi++) visit(n, gi, n * strides.input + gi * cg * hw, n * strides.output + gi * ocg * ohw);
   }
 }
 

@@ -12,9 +12,19 @@ export const boxLength = (l: Layout, b: Box) => (b.n1 - b.n0) * (b.c1 - b.c0) * 
 /** Whether the box is one run of the array (so a task can use a subarray of it). */
 export const isContiguous = (l: Layout, b: Box) => b.n1 - b.n0 <= 1 || (b.c0 === 0 && b.c1 === l.channels);
 
+/** Where the box starts in the array. */
+export const boxStart = (l: Layout, b: Box) => (b.n0 * l.channels + b.c0) * l.plane;
+
+/**
+ * Elements from the box's first to its last: boxLength for a contiguous box, else its outer rows
+ * lie channels·plane apart (a channel range of every image, read or written in place).
+ */
+export const spanLength = (l: Layout, b: Box) => b.n1 <= b.n0 ? 0 : (b.n1 - b.n0 - 1) * l.channels * l.plane + (b.c1 - b.c0) * l.plane;
+
+/** The span of the box in `a` (its data, when contiguous). */
 export function boxView(a: FloatArray, l: Layout, b: Box): FloatArray {
-  const start = (b.n0 * l.channels + b.c0) * l.plane;
-  return a.subarray(start, start + boxLength(l, b));
+  const start = boxStart(l, b);
+  return a.subarray(start, start + spanLength(l, b));
 }
 
 /** Copies the box of `src` to dst[off…], packed (into the arena). */

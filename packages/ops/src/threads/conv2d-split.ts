@@ -14,15 +14,17 @@
 // per-thread partial sums, a different rounding from the one accumulation chain of one thread.
 // grad-bias is not a conv job: a range kernel over output channels (../cpu/conv2d, ./ranges).
 //
-// A worker reads and writes a contiguous box of a tensor in shared memory in place (Node, where the
-// tensors are allocated there while the pool runs); any other box goes through the arena: the main
-// thread copies the worker's input boxes in and its output boxes out. The main thread's own part
-// reads and writes the tensors in place where its box is contiguous.
+// A worker reads and writes a box of a tensor in shared memory in place (Node, where the tensors
+// are allocated there while the pool runs) when the box is contiguous, or a channel range of every
+// image of x or y (the kernels step from image to image by the tensor's stride); any other box goes
+// through the arena: the main thread copies the worker's input boxes in and its output boxes out.
+// The main thread's own part reads and writes its boxes of x and y in place, and a weight box where contiguous.
 import type { FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry } from '../conv2d.js';
-import { boxLength, boxView, copyBoxIn, copyBoxOut, isContiguous, type Box, type Layout } from './boxes.js';
+import { packedStrides, type ImageStrides } from '../cpu/conv2d.js';
+import { boxLength, boxStart, boxView, copyBoxIn, copyBoxOut, isContiguous, spanLength, type Box, type Layout } from './boxes.js';
 import {
-  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, type ConvTaskKind, type Region, type Task,
+  CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, convTaskInts, type ConvTaskKind, type Region, type Task,
 } from './protocol.js';
 import { activeWorkers, countJob } from './workers.js';
 
@@ -44,6 +46,8 @@ const ROLES: Record<ConvTaskKind, (Role | null)[]> = {
   [CONV_BACKWARD_WEIGHT]: ['x', 'y', null, 'w'],
 };
 const OUT = 3;
+/** Roles whose outer dimension is the image: a box of them is a channel range of each image, which the kernels read and write in place given the tensor's image stride. */
+const IMAGE_ROLES: Partial<Record<Role, keyof ImageStrides>> = { x: 'input', y: 'output' };
 
 function layouts(g: Conv2dGeometry): Record<Role, Layout> {
   return {
@@ -127,7 +131,7 @@ const bigEnough = (g: Conv2dGeometry, dtype: 'float32' | 'float64') =>
  * [in0, in1, in2, out]; false (having done nothing) when it should run on one thread instead.
  */
 export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[],
-  runTask: (kind: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[]) => void): boolean {
+  runTask: (kind: ConvTaskKind, g: Conv2dGeometry, operands: (FloatArray | null)[], strides: ImageStrides) => void): boolean {
   const dtype = operands[OUT] instanceof Float64Array ? 'float64' : 'float32';
   if (!bigEnough(g, dtype)) return false;
   const workers = activeWorkers();
@@ -137,20 +141,22 @@ export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (Flo
   const [mine, ...theirs] = split.ranges.map(([u0, u1]) => part(g, split.unit, u0, u1));
 
   // Arena: each distinct input box the workers read through it (once), each such output box, and
-  // the main part's boxes that are not contiguous in the tensors.
+  // the main part's weight boxes that are not contiguous. A box of an image-shaped operand (x, y)
+  // is used in place, strided, where the thread can reach the tensor's memory.
   let top = 0;
   const alloc = (length: number): Region => ({ buffer: 0, offset: (top += length) - length, length });
   const inputs = new Map<string, { slot: number; box: Box; region: Region }>();
   const copiedOut: { task: number; region: Region }[] = [];
   const tasks: Task[] = theirs.map((p, t) => {
     const buffers: SharedArrayBuffer[] = [];
+    const strides = packedStrides(p.g); // of the operands packed in the arena; in place ones get the tensor's below
     const regions = roles.map((role, slot) => {
       const a = operands[slot];
       if (!role || !a) return null;
-      const box = p.boxes[role], length = boxLength(L[role], box);
-      if (workers.sharesBuffers && a.buffer instanceof SharedArrayBuffer && isContiguous(L[role], box)) {
-        const start = (box.n0 * L[role].channels + box.c0) * L[role].plane;
-        return { buffer: buffers.push(a.buffer), offset: a.byteOffset / a.BYTES_PER_ELEMENT + start, length };
+      const box = p.boxes[role], length = boxLength(L[role], box), imageStride = IMAGE_ROLES[role];
+      if (workers.sharesBuffers && a.buffer instanceof SharedArrayBuffer && (imageStride || isContiguous(L[role], box))) {
+        if (imageStride) strides[imageStride] = L[role].channels * L[role].plane;
+        return { buffer: buffers.push(a.buffer), offset: a.byteOffset / a.BYTES_PER_ELEMENT + boxStart(L[role], box), length: spanLength(L[role], box) };
       }
       if (slot === OUT) {
         const region = alloc(length);
@@ -161,10 +167,11 @@ export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (Flo
       if (!inputs.has(key)) inputs.set(key, { slot, box, region: alloc(length) });
       return inputs.get(key)!.region;
     });
-    return { ints: geometryInts(p.g), regions, buffers };
+    return { ints: convTaskInts(p.g, strides), regions, buffers };
   });
   const mainRegions = roles.map((role, slot) =>
-    role && operands[slot] && !isContiguous(L[role], mine.boxes[role]) ? alloc(boxLength(L[role], mine.boxes[role])) : null);
+    role && operands[slot] && !IMAGE_ROLES[role] && !isContiguous(L[role], mine.boxes[role]) ? alloc(boxLength(L[role], mine.boxes[role])) : null);
+  const mainStrides = { input: L.x.channels * L.x.plane, output: L.y.channels * L.y.plane }; // its x and y are in place
 
   const arena = workers.arenaView(dtype, top);
   for (const { slot, box, region } of inputs.values()) copyBoxIn(operands[slot]!, L[roles[slot]!], box, arena, region.offset);
@@ -175,7 +182,7 @@ export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (Flo
       if (!r) return boxView(a, L[role], mine.boxes[role]);
       if (slot !== OUT) copyBoxIn(a, L[role], mine.boxes[role], arena, r.offset);
       return arena.subarray(r.offset, r.offset + r.length);
-    }));
+    }), mainStrides);
   });
   const outRole = roles[OUT]!, out = operands[OUT]!;
   for (const { task, region } of copiedOut) copyBoxOut(arena, region.offset, out, L[outRole], theirs[task].boxes[outRole]);

@@ -57,6 +57,12 @@ export type RunTask = (kind: TaskKind, ints: readonly number[], operands: (Float
 
 export const geometryInts = (g: Conv2dGeometry): number[] => conv2dOp.attributes.map((k) => g[k]);
 
+/** A conv task's integers: its (sub-)geometry, then the image strides of its input- and output-shaped operands. */
+export const convTaskInts = (g: Conv2dGeometry, strides: { input: number; output: number }): number[] =>
+  [...geometryInts(g), strides.input, strides.output];
+/** The image strides after the geometry in a conv task's integers (see convTaskInts). */
+export const stridesOf = (ints: readonly number[]) => ({ input: ints[conv2dOp.attributes.length], output: ints[conv2dOp.attributes.length + 1] });
+
 export function geometryOf(ints: readonly number[]): Conv2dGeometry {
   // Complete by construction: one entry per attribute of the descriptor.
   return Object.fromEntries(conv2dOp.attributes.map((k, j) => [k, ints[j]])) as Conv2dGeometry;
