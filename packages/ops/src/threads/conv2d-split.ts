@@ -46,7 +46,10 @@ const ROLES: Record<ConvTaskKind, (Role | null)[]> = {
   [CONV_BACKWARD_WEIGHT]: ['x', 'y', null, 'w'],
 };
 const OUT = 3;
-/** Roles whose outer dimension is the image: a box of them is a channel range of each image, which the kernels read and write in place given the tensor's image stride. */
+/**
+ * Roles whose outer dimension is the image: a box of them is a channel range of each image, which
+ * the kernels read and write in place given the tensor's image stride.
+ */
 const IMAGE_ROLES: Partial<Record<Role, keyof ImageStrides>> = { x: 'input', y: 'output' };
 
 function layouts(g: Conv2dGeometry): Record<Role, Layout> {
@@ -156,7 +159,8 @@ export function runOnThreads(op: ConvTaskKind, g: Conv2dGeometry, operands: (Flo
       const box = p.boxes[role], length = boxLength(L[role], box), imageStride = IMAGE_ROLES[role];
       if (workers.sharesBuffers && a.buffer instanceof SharedArrayBuffer && (imageStride || isContiguous(L[role], box))) {
         if (imageStride) strides[imageStride] = L[role].channels * L[role].plane;
-        return { buffer: buffers.push(a.buffer), offset: a.byteOffset / a.BYTES_PER_ELEMENT + boxStart(L[role], box), length: spanLength(L[role], box) };
+        const offset = a.byteOffset / a.BYTES_PER_ELEMENT + boxStart(L[role], box);
+        return { buffer: buffers.push(a.buffer), offset, length: spanLength(L[role], box) };
       }
       if (slot === OUT) {
         const region = alloc(length);
