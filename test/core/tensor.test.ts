@@ -82,6 +82,18 @@ describe('Generator', () => {
     expect(a.getState()).toEqual(b.getState());
     expect(a.fillUint32(new Uint32Array(3))).toEqual(Uint32Array.from({ length: 3 }, () => b.nextUint32()));
   });
+  it('advance(k) lands where k draws land, for counts on both sides of its stepping cutoff and up to 2^21', () => {
+    const counts = [0, 1, 63, 64, 65, 1000, 4097, 2 ** 20 + 12_345, 2 ** 21];
+    const stepped = new Generator(99);
+    let drawn = 0;
+    for (const k of counts) {
+      for (; drawn < k; drawn++) stepped.nextUint32();
+      const jumped = new Generator(99).advance(k);
+      expect(jumped.getState(), `advance(${k})`).toEqual(stepped.getState());
+    }
+    expect(() => new Generator(1).advance(-1)).toThrow(/'count' must be a non-negative safe integer, got -1/);
+    expect(() => new Generator(1).advance(1.5)).toThrow(/non-negative safe integer/);
+  });
   it('uniform draws have mean 1/2 and variance 1/12 (n = 100k, 5 sigma)', () => {
     const x = rand([100_000], { generator: new Generator(1), dtype: 'float64' }).data as Float64Array;
     const mean = x.reduce((s, v) => s + v, 0) / x.length;

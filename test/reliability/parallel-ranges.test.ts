@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Generator, Tensor, relu, vjp, type FloatDType } from '@firegrad/core';
-import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { Adam, Dropout, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { cat, conv2d, fusedConv2d, initThreads, maxPool2d, parallelInfo, setNumThreads } from '@firegrad/ops';
 import { rangeJobCount, testHooks } from '@firegrad/ops/internal';
 import { captureStderr, expectIdentical } from '../helpers';
@@ -79,6 +79,36 @@ describe('range kernels on the pool', () => {
     expectIdentical(run(), want);
     expect(rangeJobCount()).toBeGreaterThan(before);
   }, 60_000);
+});
+
+describe('Dropout on the pool', () => {
+  afterAll(() => setNumThreads(1));
+
+  /**
+   * The definition, one thread drawing the whole stream in order: element i is kept when the
+   * generator's i-th draw is below (1 - p)·2³², and scaled by 1/(1 - p) rounded to the dtype.
+   */
+  function reference(x: Tensor, p: number, gen: Generator): number[] {
+    const keep = 1 - p, Type = x.dtype === 'float32' ? Float32Array : Float64Array;
+    const scale = Type.of(1 / keep)[0];
+    return Array.from(x.data, (v) => (gen.nextUint32() < keep * 2 ** 32 ? Type.of(v * scale)[0] : 0 * v));
+  }
+
+  for (const dtype of ['float32', 'float64'] as FloatDType[]) {
+    it(`${dtype}: the mask is drawn split over the threads, as one thread draws it; the generator ends where it would`, async () => {
+      setNumThreads(2);
+      expect((await initThreads()).threads).toBe(2);
+      for (const [n, p] of [[200_003, 0.5], [131_072, 0.1], [65_537, 0.9]] as const) {
+        const x = filled([n], dtype, n), ref = new Generator(n), gen = new Generator(n);
+        const want = reference(x, p, ref);
+        const before = rangeJobCount();
+        const y = new Dropout(p, { generator: gen }).call(x);
+        expect(rangeJobCount() - before, 'split jobs').toBe(1);
+        expectIdentical([y.data], [want]);
+        expect(gen.nextUint32()).toBe(ref.nextUint32());
+      }
+    }, 60_000);
+  }
 });
 
 describe('a pool worker that dies during a range job', () => {

@@ -10,3 +10,4 @@ export { reluRange, reluBackwardRange } from './kernels/relu.js';
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
 export { wasmColumns, im2colWasm, col2imWasm, type WindowGeometry } from './wasm/columns.js';
 export { ownIntermediates } from './autograd.js';
+export { dropoutInto, dropoutRange } from './kernels/dropout.js';

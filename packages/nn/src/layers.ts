@@ -2,7 +2,7 @@
 import {
   Tensor, ValueError, defaultGenerator, defineOp, fmtShape, floatData, full, ShapeError, track, type FloatDType, type Generator,
 } from '@firegrad/core';
-import { uninitializedLike } from '@firegrad/core/internal';
+import { dropoutInto, uninitializedLike } from '@firegrad/core/internal';
 import {
   adaptiveAvgPool2d, avgPool2d, fusedConv2d, maxPool2d, pair, type AvgPool2dOptions, type FusedConv2dOptions, type MaxPool2dOptions, type Pair,
 } from '@firegrad/ops';
@@ -134,9 +134,6 @@ export class AdaptiveAvgPool2d extends Module {
   override describe(): string { return `AdaptiveAvgPool2d(${JSON.stringify(this.outputSize)})`; }
 }
 
-/** Dropout's scratch for random draws: small enough to stay in the L1 cache. */
-const dropoutDraws = new Uint32Array(4096);
-
 const DROPOUT = defineOp({ name: 'dropout', inputs: ['input'], differentiable: true, pkg: 'nn' });
 
 /** Zeroes elements with probability p while training and scales the rest by 1/(1-p). */
@@ -154,20 +151,8 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const xd = floatData('Dropout', 'input', x), gen = this.generator;
-    const keep = 1 - this.p, threshold = keep * 2 ** 32, kept = keep > 0 ? 1 / keep : 0; // p = 1: 0, not ∞ · 0
-    const mask = uninitializedLike(xd, xd.length), out = uninitializedLike(xd, xd.length); // the loop writes both whole
-    // One 32-bit draw per element, P(u < keep·2³²) = keep to 2⁻³², drawn a chunk at a time (the
-    // generator's state stays in locals) and kept without a branch: keep/drop is a coin flip the
-    // branch predictor cannot learn. out reads the mask back, so it is x times the rounded scale.
-    const u = dropoutDraws;
-    for (let i0 = 0; i0 < xd.length; i0 += u.length) {
-      const n = Math.min(u.length, xd.length - i0);
-      gen.fillUint32(u, 0, n);
-      for (let j = 0, i = i0; j < n; j++, i++) {
-        mask[i] = kept * +(u[j] < threshold);
-        out[i] = xd[i] * mask[i];
-      }
-    }
+    const mask = uninitializedLike(xd, xd.length), out = uninitializedLike(xd, xd.length); // the kernel writes both whole
+    dropoutInto(gen, this.p, xd, mask, out); // one draw per element, in order, whatever the threads
     const maskT = new Tensor(mask, x.shape);
     return track(DROPOUT, [x], new Tensor(out, x.shape), (g) => [g.mul(maskT)]);
   }

@@ -1,7 +1,7 @@
 // The range kernels a pool worker can run, by name. A task carries its kernel's index in this
 // list, so the driving thread and the workers must import the same list (they do: this module).
 import type { TypedArray } from '@firegrad/core';
-import { SAME_SHAPE_KERNELS, reluBackwardRange, reluRange, type RangeKernel } from '@firegrad/core/internal';
+import { SAME_SHAPE_KERNELS, dropoutRange, reluBackwardRange, reluRange, type RangeKernel } from '@firegrad/core/internal';
 import { catRange, sliceRange } from '../cpu/cat.js';
 import { backwardBiasRange } from '../cpu/conv2d.js';
 import { maxPool2dBackwardRange, maxPool2dForwardRange } from '../cpu/pool.js';
@@ -21,6 +21,7 @@ function table(): readonly (readonly [string, RangeKernel])[] {
       ...Object.entries(SAME_SHAPE_KERNELS),
       ['cat', catRange],
       ['catSlice', sliceRange],
+      ['dropout', dropoutRange],
     ];
     indices = new Map(kernels.map(([name], i) => [name, i]));
   }
