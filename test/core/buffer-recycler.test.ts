@@ -4,6 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Generator, Tensor, bufferRecyclingStats, randint, randn, setBufferRecycling } from '@firegrad/core';
 import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { setSharedAllocation } from '@firegrad/core/internal';
+import { parallelInfo, setNumThreads } from '@firegrad/ops';
 import { itNodeOnly } from '../helpers';
 
 afterEach(() => setBufferRecycling(true));
@@ -99,5 +101,28 @@ describe('buffer recycling', () => {
     const unset = { ...process.env };
     delete unset.FIREGRAD_RECYCLE;
     expect(await enabledWith(unset)).toBe(true);
+  });
+
+  itNodeOnly('hands out only buffers of the current kind when shared allocation turns on or off', 'SharedArrayBuffer', () => {
+    const churn = () => { // a backward pass that leaves an intermediate gradient of 4096 elements in the recycler
+      const w = randn([4096], { generator: new Generator(1), requiresGrad: true });
+      w.mul(2).mul(3).sum().backward();
+    };
+    const next = () => randn([4096]).data.buffer; // from the recycler when it holds one of the current kind
+    setNumThreads(1); // no pool (applied by the next parallelInfo()): ordinary memory, until this test turns shared allocation on itself
+    expect(parallelInfo().threads).toBe(1);
+    churn();
+    expect(next()).toBeInstanceOf(ArrayBuffer);
+    churn(); // the recycler holds an ordinary buffer again
+    try {
+      setSharedAllocation(true, () => {}, 2 ** 40);
+      expect(next()).toBeInstanceOf(SharedArrayBuffer); // not the one held from before
+      churn();
+      expect(next()).toBeInstanceOf(SharedArrayBuffer);
+      churn(); // now a shared one is held
+    } finally {
+      setSharedAllocation(false);
+    }
+    expect(next()).not.toBeInstanceOf(SharedArrayBuffer);
   });
 });

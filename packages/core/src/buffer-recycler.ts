@@ -17,6 +17,8 @@ const free = { float32: new Map<number, Float32Array[]>(), float64: new Map<numb
 const freeSet = new Set<ArrayBufferLike>(); // guards against handing one buffer out twice
 let heldBytes = 0;
 let enabled = globalThis.process?.env?.FIREGRAD_RECYCLE !== '0';
+/** Whether new arrays are made over shared memory now (dtype.ts's setSharedAllocation); only such buffers are kept. */
+let shared = false;
 let reuses = 0, freshMade = 0;
 let fresh: Map<ArrayBufferLike, TypedArray> | null = null;
 
@@ -59,6 +61,7 @@ export function trackAllocations<T>(fn: (made: ReadonlyMap<ArrayBufferLike, Type
 /** Hands a whole-buffer array back; the caller guarantees nothing references it any more. */
 export function recycle(a: TypedArray): void {
   if (!enabled || a.length < MIN_RECYCLED || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+  if (isShared(a.buffer) !== shared) return; // made before the pool started or after it stopped: the worker threads need shared ones
   if (freeSet.has(a.buffer) || heldBytes + a.byteLength > MAX_HELD_BYTES) return;
   freeSet.add(a.buffer);
   const map = (a instanceof Float32Array ? free.float32 : a instanceof Float64Array ? free.float64 : free.int32) as Map<number, TypedArray[]>;
@@ -68,6 +71,23 @@ export function recycle(a: TypedArray): void {
   heldBytes += a.byteLength;
 }
 
+const isShared = (b: ArrayBufferLike) => typeof SharedArrayBuffer === 'function' && b instanceof SharedArrayBuffer;
+
+/** Follows dtype.ts's shared allocation: the buffers held are dropped when it changes, as they are of the other kind. */
+export function setRecycledSharing(on: boolean): void {
+  if (on === shared) return;
+  shared = on;
+  dropHeld();
+}
+
+function dropHeld(): void {
+  free.float32.clear();
+  free.float64.clear();
+  free.int32.clear();
+  freeSet.clear();
+  heldBytes = 0;
+}
+
 /**
  * Turns recycling on or off (on by default; FIREGRAD_RECYCLE=0 starts it off). Off also drops the
  * buffers held. Results are the same either way: this only changes where memory comes from.
@@ -75,13 +95,7 @@ export function recycle(a: TypedArray): void {
 export function setBufferRecycling(on: boolean): void {
   if (typeof on !== 'boolean') throw new ValueError(`setBufferRecycling: 'on' must be a boolean, got ${kindOf(on)}`);
   enabled = on;
-  if (!on) {
-    free.float32.clear();
-    free.float64.clear();
-    free.int32.clear();
-    freeSet.clear();
-    heldBytes = 0;
-  }
+  if (!on) dropHeld();
 }
 
 /**

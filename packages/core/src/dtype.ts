@@ -1,4 +1,4 @@
-import { MIN_RECYCLED, noteAllocated, takeRecycled } from './buffer-recycler.js';
+import { MIN_RECYCLED, noteAllocated, setRecycledSharing, takeRecycled } from './buffer-recycler.js';
 import { DTypeError, ValueError, fmtShape } from './errors.js';
 
 export type FloatDType = 'float32' | 'float64';
@@ -51,6 +51,7 @@ export function setSharedAllocation(on: false): void;
 export function setSharedAllocation(on: true, collect: () => void, everyBytes: number): void;
 export function setSharedAllocation(on: boolean, collect?: () => void, everyBytes = 0): void {
   shared = on && collect ? { collect, every: everyBytes, made: 0 } : null;
+  setRecycledSharing(shared !== null);
 }
 
 /** Whether shared allocation is on. */
