@@ -28,6 +28,11 @@ export interface FusedConv2dKernel extends Omit<Conv2dKernel, 'forward'> {
   forward(x: FloatArray, w: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, activation: Activation): FloatArray;
   /** ∂L/∂(conv output) from y and ∂L/∂y; may be scratch, valid until the next call. */
   activationBackward(y: FloatArray, dy: FloatArray, activation: Activation): FloatArray;
+  /**
+   * Optional: ReLU's backward and the bias gradient in one pass over dy, the same values as
+   * activationBackward then backwardBias (its dy may be scratch, valid until the next call).
+   */
+  reluBiasBackward?(y: FloatArray, dy: FloatArray, g: Conv2dGeometry): { dy: FloatArray; db: FloatArray };
 }
 
 export const conv2dOp = defineOp<Conv2dKernel, typeof CONV2D_ATTRIBUTES>({
@@ -90,17 +95,21 @@ function convolve(op: typeof conv2dOp | typeof fusedConv2dOp, x: Tensor, weight:
     const dyOut = floatData(op.name, 'grad_output', grad), dtype = dtypeOf(dyOut);
     if (op === conv2dOp) return convGradients(kernelFor(conv2dOp, dtype), dyOut, xd, wd, g, x, weight, needs);
     const k = kernelFor(fusedConv2dOp, dtype);
+    if (activation === 'relu' && needs[2] && k.reluBiasBackward) {
+      const { dy, db } = k.reluBiasBackward(y, dyOut, g);
+      return convGradients(k, dy, xd, wd, g, x, weight, needs, db);
+    }
     return convGradients(k, k.activationBackward(y, dyOut, activation), xd, wd, g, x, weight, needs);
   });
 }
 
-/** The input, weight and bias gradients that are needed, from ∂L/∂(conv output). */
+/** The input, weight and bias gradients that are needed, from ∂L/∂(conv output); `db` when already made. */
 function convGradients(k: Omit<Conv2dKernel, 'forward'>, dy: FloatArray, x: FloatArray, w: FloatArray, g: Conv2dGeometry,
-  input: Tensor, weight: Tensor, needs: readonly boolean[]): (Tensor | null)[] {
+  input: Tensor, weight: Tensor, needs: readonly boolean[], db?: FloatArray): (Tensor | null)[] {
   return [
     needs[0] ? new Tensor(k.backwardInput(dy, w, g), input.shape) : null,
     needs[1] ? new Tensor(k.backwardWeight(x, dy, g), weight.shape) : null,
-    needs[2] ? new Tensor(k.backwardBias(dy, g), [g.OC]) : null,
+    needs[2] ? new Tensor(db ?? k.backwardBias(dy, g), [g.OC]) : null,
   ];
 }
 

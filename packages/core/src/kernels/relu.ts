@@ -4,7 +4,7 @@
 // which are the reference.
 import type { FloatArray } from '../dtype.js';
 import { overRanges, type RangeKernel } from '../parallel.js';
-import { reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu.js';
+import { reluBackwardBiasWasm, reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu.js';
 import { simdEnabled } from '../wasm/simd.js';
 
 const useWasm = (a: FloatArray): a is Float32Array =>
@@ -29,6 +29,18 @@ export const reluBackwardRange: RangeKernel = ([y, g, out], _, lo, hi) =>
 function reluSerial(x: FloatArray, out: FloatArray): void {
   if (useWasm(x) && out instanceof Float32Array) return reluWasm(x, out);
   for (let i = 0; i < x.length; i++) { const v = x[i]; out[i] = v > 0 || v !== v ? v : 0; }
+}
+
+/**
+ * ReLU's backward fused with the sums of a conv's bias gradient, for output channels [oc0, oc1) of
+ * N × OC × plane float32 tensors (see reluBackwardBiasWasm); false, having done nothing, where the
+ * WebAssembly path does not run (float64, SIMD off, planes over its chunk): the caller then makes
+ * the two passes itself, with the same results.
+ */
+export function reluBackwardBiasFused(y: FloatArray, g: FloatArray, out: FloatArray, db: FloatArray,
+  N: number, OC: number, plane: number, oc0: number, oc1: number): boolean {
+  return useWasm(y) && g instanceof Float32Array && out instanceof Float32Array && db instanceof Float32Array &&
+    reluBackwardBiasWasm(y, g, out, db, N, OC, plane, oc0, oc1);
 }
 
 function reluBackwardSerial(y: FloatArray, g: FloatArray, out: FloatArray): void {

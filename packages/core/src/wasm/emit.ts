@@ -6,6 +6,7 @@
 export type Bytes = number[];
 
 export const I32 = 0x7f;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 /** Unsigned LEB128 (indices, sizes, counts, memory offsets). */
@@ -60,6 +61,12 @@ export const op = {
   i32Mul: [0x6c],
   i32Ne: [0x47],
   loop: [0x03, 0x40], // 0x40: the empty block type
+  block: [0x02, 0x40],
+  i32Eq: [0x46],
+  i32And: [0x71],
+  f32Gt: [0x5e],
+  f64Add: [0xa0],
+  f64PromoteF32: [0xbb],
   if: [0x04, 0x40],
   end: [0x0b],
   brIf: (depth: number): Bytes => [0x0d, ...uleb(depth)],
@@ -91,6 +98,10 @@ export const op = {
   i32x4Const: (a: number, b: number, c: number, d: number): Bytes =>
     simd(0x0c, ...[a, b, c, d].flatMap((n) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff])),
   /** i8x16.shuffle of the 32 bytes of a then b; `floats` picks four 4-byte lanes out of the eight. */
+  f64x2PromoteLowF32x4: simd(0x5f), // lanes 0 and 1, exactly
+  f64x2Add: simd(0xf0),
+  f64x2ExtractLane: (lane: number): Bytes => simd(0x21, lane),
+  f64x2ReplaceLane: (lane: number): Bytes => simd(0x22, lane),
   shuffleF32: (floats: [number, number, number, number]): Bytes => simd(0x0d, ...floats.flatMap((f) => [4 * f, 4 * f + 1, 4 * f + 2, 4 * f + 3])),
 };
 

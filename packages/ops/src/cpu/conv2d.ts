@@ -13,7 +13,9 @@
 // its columns matrix could be huge (a big padding) yet unused.
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
-import { col2imWasm, im2colWasm, overRanges, uninitializedLike, wasmColumns, type RangeKernel } from '@firegrad/core/internal';
+import {
+  col2imWasm, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns, type RangeKernel,
+} from '@firegrad/core/internal';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
 } from '../threads/protocol.js';
@@ -54,6 +56,12 @@ export const fusedConv2dCpu: FusedConv2dKernel = {
     const out = uninitializedLike(x, g.N * g.OC * g.OH * g.OW);
     forward(activation === 'relu' ? CONV_FORWARD_RELU : CONV_FORWARD, x, w, bias, g, out);
     return out;
+  },
+  reluBiasBackward(y, dy, g) {
+    const masked = workspaceLike(dy, dy.length, 'reluGrad'), db = allocateLike(dy, g.OC);
+    // Split by output channels like backwardBias: each channel's sum is made whole by one thread.
+    overRanges('conv2dReluBiasBackward', reluBiasBackwardRange, g.OC, [y, dy, masked, db], geometryInts(g));
+    return { dy: masked, db };
   },
 };
 
@@ -227,6 +235,18 @@ export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArr
 export const backwardBiasRange: RangeKernel = ([dy, db], ints, lo, hi) => {
   const g = geometryOf(ints);
   backwardBiasInto(dy as FloatArray, g, db as FloatArray, 0, g.N, lo, hi);
+};
+
+/**
+ * ReLU's backward into `masked` and the bias gradient from it, for output channels [lo, hi)
+ * (arrays: y, dy, masked, db; ints: the geometry): in one pass on WebAssembly SIMD where it runs,
+ * else the two passes, which give the same bits.
+ */
+export const reluBiasBackwardRange: RangeKernel = (arrays, ints, lo, hi) => {
+  const [y, dy, masked, db] = arrays as FloatArray[], g = geometryOf(ints), plane = g.OH * g.OW;
+  if (reluBackwardBiasFused(y, dy, masked, db, g.N, g.OC, plane, lo, hi)) return;
+  for (let n = 0; n < g.N; n++) reluBackwardRange([y, dy, masked], [], (n * g.OC + lo) * plane, (n * g.OC + hi) * plane);
+  backwardBiasInto(masked, g, db, 0, g.N, lo, hi);
 };
 
 // Output positions o in [0, n) read input index off + o*stride; these two give the range of o for

@@ -3,7 +3,7 @@
 import type { TypedArray } from '@firegrad/core';
 import { SAME_SHAPE_KERNELS, dropoutRange, reluBackwardRange, reluRange, type RangeKernel } from '@firegrad/core/internal';
 import { catRange, sliceRange } from '../cpu/cat.js';
-import { backwardBiasRange } from '../cpu/conv2d.js';
+import { backwardBiasRange, reluBiasBackwardRange } from '../cpu/conv2d.js';
 import { maxPool2dBackwardRange, maxPool2dForwardRange } from '../cpu/pool.js';
 
 // Built on first use: the kernels' modules import the pool (./workers), which imports this one.
@@ -18,6 +18,7 @@ function table(): readonly (readonly [string, RangeKernel])[] {
       ['maxPool2dForward', maxPool2dForwardRange],
       ['maxPool2dBackward', maxPool2dBackwardRange],
       ['conv2dBackwardBias', backwardBiasRange],
+      ['conv2dReluBiasBackward', reluBiasBackwardRange],
       ...Object.entries(SAME_SHAPE_KERNELS),
       ['cat', catRange],
       ['catSlice', sliceRange],
