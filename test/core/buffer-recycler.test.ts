@@ -2,8 +2,8 @@
 // must give bit-identical weights to training without it, on graphs where gradients alias (views,
 // an input used twice, broadcasts) as well as on a real network. And it must actually be used.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Generator, Tensor, bufferRecyclingStats, randint, randn, setBufferRecycling } from '@firegrad/core';
-import { Adam, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { Generator, Tensor, bufferRecyclingStats, noGrad, randint, randn, setBufferRecycling } from '@firegrad/core';
+import { Adam, ReLU, Sequential, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
 import { setSharedAllocation } from '@firegrad/core/internal';
 import { parallelInfo, setNumThreads } from '@firegrad/ops';
 import { itNodeOnly } from '../helpers';
@@ -101,6 +101,22 @@ describe('buffer recycling', () => {
     const unset = { ...process.env };
     delete unset.FIREGRAD_RECYCLE;
     expect(await enabledWith(unset)).toBe(true);
+  });
+
+  it('makes room for a new workload by dropping the buffers held longest, past its 256 MB cap', () => {
+    // Workload A hands back nine 32 MB intermediates at once (a built-in module's call under noGrad).
+    const chain = new Sequential(...Array.from({ length: 10 }, () => new ReLU()));
+    noGrad(() => chain.call(randn([8 * 2 ** 20], { generator: new Generator(2) })));
+    expect(bufferRecyclingStats().freeBytes).toBeGreaterThan(224 * 2 ** 20);
+    // Workload B's gradient buffer must still be kept, and serve its next allocation.
+    const w = randn([4096], { generator: new Generator(1), requiresGrad: true });
+    w.mul(2).mul(3).sum().backward();
+    const before = bufferRecyclingStats();
+    randn([4096]);
+    const after = bufferRecyclingStats();
+    expect(after.reuses - before.reuses).toBe(1);
+    expect(after.fresh - before.fresh).toBe(0);
+    expect(after.freeBytes).toBeLessThanOrEqual(256 * 2 ** 20);
   });
 
   itNodeOnly('hands out only buffers of the current kind when shared allocation turns on or off', 'SharedArrayBuffer', () => {

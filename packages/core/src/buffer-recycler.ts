@@ -14,7 +14,8 @@ export const MIN_RECYCLED = 1024;
 const MAX_HELD_BYTES = 256 * 2 ** 20;
 
 const free = { float32: new Map<number, Float32Array[]>(), float64: new Map<number, Float64Array[]>(), int32: new Map<number, Int32Array[]>() };
-const freeSet = new Set<ArrayBufferLike>(); // guards against handing one buffer out twice
+/** Every buffer held, oldest first (evicted first), with its array: also guards against handing one out twice. */
+const held = new Map<ArrayBufferLike, TypedArray>();
 let heldBytes = 0;
 let enabled = globalThis.process?.env?.FIREGRAD_RECYCLE !== '0';
 /** Whether new arrays are made over shared memory now (dtype.ts's setSharedAllocation); only such buffers are kept. */
@@ -27,7 +28,7 @@ export function takeRecycled(dtype: DType, n: number, zero = true): TypedArray |
   const b = free[dtype].get(n)?.pop();
   if (!b) return null;
   reuses++;
-  freeSet.delete(b.buffer);
+  held.delete(b.buffer);
   heldBytes -= b.byteLength;
   if (zero) b.fill(0);
   return b;
@@ -62,13 +63,27 @@ export function trackAllocations<T>(fn: (made: ReadonlyMap<ArrayBufferLike, Type
 export function recycle(a: TypedArray): void {
   if (!enabled || a.length < MIN_RECYCLED || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
   if (isShared(a.buffer) !== shared) return; // made before the pool started or after it stopped: the worker threads need shared ones
-  if (freeSet.has(a.buffer) || heldBytes + a.byteLength > MAX_HELD_BYTES) return;
-  freeSet.add(a.buffer);
-  const map = (a instanceof Float32Array ? free.float32 : a instanceof Float64Array ? free.float64 : free.int32) as Map<number, TypedArray[]>;
-  const list = map.get(a.length);
-  if (list) list.push(a);
-  else map.set(a.length, [a]);
+  if (held.has(a.buffer) || a.byteLength > MAX_HELD_BYTES) return;
+  // Over the cap, the oldest held go: sizes from an earlier workload (another model, batch size)
+  // must not keep this one's out.
+  for (const [b, old] of held) {
+    if (heldBytes + a.byteLength <= MAX_HELD_BYTES) break;
+    const list = listOf(old);
+    list.splice(list.indexOf(old), 1);
+    held.delete(b);
+    heldBytes -= old.byteLength;
+  }
+  held.set(a.buffer, a);
+  listOf(a).push(a);
   heldBytes += a.byteLength;
+}
+
+/** The free list of a's dtype and length. */
+function listOf(a: TypedArray): TypedArray[] {
+  const map = (a instanceof Float32Array ? free.float32 : a instanceof Float64Array ? free.float64 : free.int32) as Map<number, TypedArray[]>;
+  let list = map.get(a.length);
+  if (!list) map.set(a.length, list = []);
+  return list;
 }
 
 const isShared = (b: ArrayBufferLike) => typeof SharedArrayBuffer === 'function' && b instanceof SharedArrayBuffer;
@@ -84,7 +99,7 @@ function dropHeld(): void {
   free.float32.clear();
   free.float64.clear();
   free.int32.clear();
-  freeSet.clear();
+  held.clear();
   heldBytes = 0;
 }
 

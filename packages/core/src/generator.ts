@@ -30,15 +30,8 @@ export class Generator {
 
   /** The next uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
+    const result = Math.imul(rotl(Math.imul(this.s[1], 5), 7), 9) >>> 0;
+    step(this.s);
     return result;
   }
 
@@ -131,7 +124,7 @@ export function xoshiroFill(s: Uint32Array, out: Uint32Array, start: number, end
   s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
 }
 
-/** One xoshiro128 state step on [s0, s1, s2, s3] (the update of xoshiroFill, without the output). */
+/** One xoshiro128 state step on [s0, s1, s2, s3]: nextUint32's update (xoshiroFill inlines it). */
 function step(s: Uint32Array): void {
   const t = s[1] << 9;
   s[2] ^= s[0];
