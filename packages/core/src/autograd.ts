@@ -46,7 +46,7 @@ export class Node {
 /**
  * Runs `forward`, whose intermediate tensors nothing but the tape can reference (@firegrad/nn's
  * built-in modules, called without hooks inside), and recycles the arrays it allocated once they
- * are dead, except the output's and `keep()`'s (parameters, running statistics, the input):
+ * are dead, except the output's and `keep()`'s (parameters, running statistics):
  * at once when the output is not on the tape, else when a backward pass frees the output's graph
  * (Tensor.backward without retainGraph; see releaseOwned). Results are the same either way: this
  * only changes where the next arrays of the same sizes come from.

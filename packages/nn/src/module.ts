@@ -60,7 +60,7 @@ export abstract class Module {
   private ownedForward(x: Tensor): Tensor {
     owning = true;
     try {
-      return ownIntermediates(() => this.forward(x), () => [x, ...this.parameters(), ...this.states()]);
+      return ownIntermediates(() => this.forward(x), () => [...this.parameters(), ...this.states()]); // x was made before: never owned
     } finally {
       owning = false;
     }

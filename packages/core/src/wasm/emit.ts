@@ -97,11 +97,11 @@ export const op = {
   i32x4Add: simd(0xae),
   i32x4Const: (a: number, b: number, c: number, d: number): Bytes =>
     simd(0x0c, ...[a, b, c, d].flatMap((n) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff])),
-  /** i8x16.shuffle of the 32 bytes of a then b; `floats` picks four 4-byte lanes out of the eight. */
   f64x2PromoteLowF32x4: simd(0x5f), // lanes 0 and 1, exactly
   f64x2Add: simd(0xf0),
   f64x2ExtractLane: (lane: number): Bytes => simd(0x21, lane),
   f64x2ReplaceLane: (lane: number): Bytes => simd(0x22, lane),
+  /** i8x16.shuffle of the 32 bytes of a then b; `floats` picks four 4-byte lanes out of the eight. */
   shuffleF32: (floats: [number, number, number, number]): Bytes => simd(0x0d, ...floats.flatMap((f) => [4 * f, 4 * f + 1, 4 * f + 2, 4 * f + 3])),
 };
 

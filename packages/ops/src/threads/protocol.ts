@@ -10,6 +10,7 @@
 // conv2dOp.attributes, in their declared order, both ways: a field cannot be missed.
 import type { FloatArray } from '@firegrad/core';
 import { conv2dOp, type Conv2dGeometry } from '../conv2d.js';
+import type { ImageStrides } from '../cpu/conv2d.js';
 
 /** In every worker's workerData: worker.ts serves only when started as one of these workers. */
 export const WORKER_ROLE = 'firegrad-conv2d-worker';
@@ -58,10 +59,10 @@ export type RunTask = (kind: TaskKind, ints: readonly number[], operands: (Float
 export const geometryInts = (g: Conv2dGeometry): number[] => conv2dOp.attributes.map((k) => g[k]);
 
 /** A conv task's integers: its (sub-)geometry, then the image strides of its input- and output-shaped operands. */
-export const convTaskInts = (g: Conv2dGeometry, strides: { input: number; output: number }): number[] =>
-  [...geometryInts(g), strides.input, strides.output];
+export const convTaskInts = (g: Conv2dGeometry, strides: ImageStrides): number[] => [...geometryInts(g), strides.input, strides.output];
 /** The image strides after the geometry in a conv task's integers (see convTaskInts). */
-export const stridesOf = (ints: readonly number[]) => ({ input: ints[conv2dOp.attributes.length], output: ints[conv2dOp.attributes.length + 1] });
+export const stridesOf = (ints: readonly number[]): ImageStrides =>
+  ({ input: ints[conv2dOp.attributes.length], output: ints[conv2dOp.attributes.length + 1] });
 
 export function geometryOf(ints: readonly number[]): Conv2dGeometry {
   // Complete by construction: one entry per attribute of the descriptor.
