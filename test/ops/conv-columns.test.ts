@@ -71,6 +71,47 @@ describe('conv columns in WebAssembly memory', () => {
     cases.forEach((g, i) => expectIdentical(passes(g, 100 + i, true), passes(g, 100 + i, false)));
   });
 
+  // Row-stride-1 geometries take the vector row kernels, which read and write whole f32x4 vectors
+  // past a row's ends and mask them: the masked lanes must change no bit, even of −0, NaN or ∞.
+  it('move special values bit for bit on row-stride-1 geometries, against loops written from the definition', () => {
+    const special = [-0, 0, NaN, Infinity, -Infinity, 1e-45, -3e-39, 3.4e38, 1, -2.5];
+    const values = (n: number, seed: number) => Float32Array.from(random(n, seed), (v, i) => (i % 3 === 0 ? special[(i / 3) % special.length] : v));
+    const rowsArb = fc.record({
+      planes: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 12 }), W: fc.integer({ min: 1, max: 12 }),
+      KH: fc.integer({ min: 1, max: 3 }), KW: fc.integer({ min: 1, max: 4 }), SH: fc.integer({ min: 1, max: 2 }),
+      PH: fc.integer({ min: 0, max: 2 }), PW: fc.integer({ min: 0, max: 3 }), DH: fc.integer({ min: 1, max: 2 }),
+    });
+    fc.assert(fc.property(rowsArb, fc.nat(), (r, seed) => {
+      const g = { ...r, SW: 1, DW: 1, OH: convOutSize(r.H, r.KH, r.SH, r.PH, r.DH), OW: convOutSize(r.W, r.KW, 1, r.PW, 1) };
+      if (g.OH < 1 || g.OW < 1) return;
+      const n = g.KH * g.KW * g.OH * g.OW, hw = g.H * g.W;
+      const x = values(r.planes * hw, seed), colIn = values(r.planes * n, seed + 1);
+      const wantCol = new Float32Array(r.planes * n), wantDx = new Float32Array(r.planes * hw);
+      let e = 0;
+      for (let c = 0; c < r.planes; c++) {
+        for (let kh = 0; kh < g.KH; kh++) {
+          for (let kw = 0; kw < g.KW; kw++) {
+            for (let oh = 0; oh < g.OH; oh++) {
+              for (let ow = 0; ow < g.OW; ow++, e++) {
+                const ih = oh * g.SH - g.PH + kh * g.DH, iw = ow - g.PW + kw;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue; // wantCol stays +0
+                wantCol[e] = x[c * hw + ih * g.W + iw];
+                wantDx[c * hw + ih * g.W + iw] += colIn[e];
+              }
+            }
+          }
+        }
+      }
+      const col = wasmColumns(r.planes * n)!;
+      expect(im2colWasm(x, 0, g, r.planes, col)).toBe(true);
+      const gotCol = col.slice();
+      col.set(colIn);
+      const dx = new Float32Array(r.planes * hw).fill(7);
+      expect(col2imWasm(col, g, r.planes, dx, 0)).toBe(true);
+      expectIdentical([gotCol, dx], [wantCol, wantDx]);
+    }), fcOpts(RUNS));
+  });
+
   it('decline what does not fit, leaving it to the JS loops', () => {
     expect(wasmColumns(1 << 22)).toBeNull();
     const g = { H: 2000, W: 2000, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, OH: 2000, OW: 2000 };

@@ -3,9 +3,14 @@
 // module gathers the columns next to it, and the GEMM reads them (or writes them, for col2im) in
 // place. The JS im2col of ops' cpu conv is a few calls per (channel, kh, kw) block, ≈ 4 ns per
 // entry on the 7×7 and 14×14 planes of the training net (the calls, not the copying); this is one
-// call per image. Each block entry is a lookup in an index map built once per geometry.
+// call per image. Each block entry is a lookup in an index map built once per geometry, ≈ 0.8 ns
+// an entry; where the stride along rows is 1 (3×3 'same' convs) a block row moves instead as whole
+// vectors, masked at the padding, from a table of rows built once per geometry (see rowsBody in
+// ./gemm-kernel).
 
-import { COLUMNS, COLUMNS_CAP, IMAGE, IMAGE_CAP, MAP, MAP_CAP, col2imKernel, heap, im2colKernel, wasmSimdAvailable } from './gemm.js';
+import {
+  COLUMNS, COLUMNS_CAP, IMAGE, IMAGE_CAP, MAP, MAP_CAP, col2imKernel, col2imRowsKernel, heap, im2colKernel, im2colRowsKernel, wasmSimdAvailable,
+} from './gemm.js';
 import { simdEnabled } from './simd.js';
 
 /** A conv's window geometry per plane (ops' Conv2dGeometry has these fields). */
@@ -14,7 +19,9 @@ export interface WindowGeometry {
   PH: number; PW: number; DH: number; DW: number; OH: number; OW: number;
 }
 
-let mapKey = '';
+let mapKey = '', rowsKey = '';
+// The row table and its lane masks, at the top of the map region (the index map stays below).
+const ROWS_CAP = 1 << 16, ROWS_TABLE = MAP + MAP_CAP - ROWS_CAP;
 
 /**
  * A view of `n` floats of this thread's GEMM memory to hold one image's columns matrix, or null
@@ -29,7 +36,18 @@ export function wasmColumns(n: number): Float32Array | null {
 /** [entries per plane of the index map, floats per plane], or null where col is no wasmColumns view or the planes or map do not fit. */
 function sizes(col: Float32Array, g: WindowGeometry, planes: number): [number, number] | null {
   const hw = g.H * g.W, n = g.KH * g.KW * g.OH * g.OW;
-  return col.buffer === heap.buffer && planes * hw <= IMAGE_CAP && n <= MAP_CAP && planes * n <= col.length ? [n, hw] : null;
+  return col.buffer === heap.buffer && planes * hw <= IMAGE_CAP && n <= MAP_CAP - ROWS_CAP && planes * n <= col.length ? [n, hw] : null;
+}
+
+/**
+ * Whether the row kernels take this geometry: stride and dilation 1 along rows, at most 8 columns
+ * of padding (a row reads and, for col2im, adds +0 to up to PW floats before its plane: the slack
+ * before the image region), and room after the last plane for a row's lanes past its end.
+ */
+function rowsFit(g: WindowGeometry, planes: number): boolean {
+  const vecs = Math.ceil(g.OW / 4);
+  return g.SW === 1 && g.DW === 1 && g.PW <= 8 && planes * g.H * g.W + g.KW + 4 * vecs <= IMAGE_CAP
+    && 8 * g.KH * g.KW * g.OH + 4 * vecs * (g.KW + 1) <= ROWS_CAP;
 }
 
 /**
@@ -43,6 +61,11 @@ export function im2colWasm(x: Float32Array, xOff: number, g: WindowGeometry, pla
   const [n, hw] = fit;
   if (planes === 0 || n === 0) return true;
   heap.set(x.subarray(xOff, xOff + planes * hw), IMAGE);
+  if (rowsFit(g, planes)) {
+    const [rows, vecBytes, table] = buildRows(g);
+    im2colRowsKernel(IMAGE * 4, hw * 4, table, rows, col.byteOffset, planes, vecBytes, n * 4);
+    return true;
+  }
   buildMap(g);
   im2colKernel(IMAGE * 4, hw * 4, MAP * 4, n, col.byteOffset, planes);
   return true;
@@ -58,7 +81,10 @@ export function col2imWasm(col: Float32Array, g: WindowGeometry, planes: number,
   if (!fit) return false;
   const [n, hw] = fit;
   heap.fill(0, IMAGE, IMAGE + planes * hw);
-  if (planes > 0 && n > 0) {
+  if (planes > 0 && n > 0 && rowsFit(g, planes)) {
+    const [rows, vecBytes, , table] = buildRows(g);
+    col2imRowsKernel(IMAGE * 4, hw * 4, table, rows, col.byteOffset, planes, vecBytes, n * 4);
+  } else if (planes > 0 && n > 0) {
     buildMap(g);
     col2imKernel(col.byteOffset, MAP * 4, n, IMAGE * 4, hw * 4, planes);
   }
@@ -85,4 +111,41 @@ function buildMap(g: WindowGeometry): void {
     }
   }
   mapKey = key;
+}
+
+/**
+ * The row tables of a rowsFit geometry (see rowsBody in ./gemm-kernel), one for each kernel: per row
+ * (kh, kw, oh) of a plane's block, the byte offset in the plane of its first entry's pixel, the
+ * address of kw's lane masks (all-zero for a row in the padding, whose offset is then 0) and the
+ * row's byte offset in the block. im2col's lists the rows in column order, col2im's each block's
+ * even rows before its odd ones. [rows, bytes of a row's vectors, im2col's table, col2im's] (addresses).
+ */
+function buildRows(g: WindowGeometry): [number, number, number, number] {
+  const { H, W, KH, KW, SH, PH, PW, DH, OH, OW } = g;
+  const vecs = Math.ceil(OW / 4), rows = KH * KW * OH;
+  const tables = [ROWS_TABLE, ROWS_TABLE + 4 * rows], masksAt = ROWS_TABLE + 8 * rows; // floats; mask set kw at masksAt + 4·vecs·kw
+  const result: [number, number, number, number] = [rows, 16 * vecs, tables[0] * 4, tables[1] * 4];
+  const key = `${H} ${W} ${KH} ${KW} ${SH} ${PH} ${PW} ${DH} ${OH} ${OW}`;
+  if (key === rowsKey) return result;
+  const mem = new Int32Array(heap.buffer);
+  for (let kw = 0; kw <= KW; kw++) { // the set after the last is all zero
+    for (let ow = 0; ow < 4 * vecs; ow++) {
+      const iw = ow - PW + kw;
+      mem[masksAt + 4 * vecs * kw + ow] = kw < KW && ow < OW && iw >= 0 && iw < W ? -1 : 0;
+    }
+  }
+  const evenFirst = (oh: number) => (oh % 2 === 0 ? oh / 2 : Math.ceil(OH / 2) + (oh - 1) / 2);
+  let block = 0;
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++, block++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const ih = oh * SH - PH + kh * DH, inside = ih >= 0 && ih < H;
+        const entry = [inside ? (ih * W + kw - PW) * 4 : 0, (masksAt + 4 * vecs * (inside ? kw : KW)) * 4, (block * OH + oh) * OW * 4, 0];
+        mem.set(entry, tables[0] + 4 * (block * OH + oh));
+        mem.set(entry, tables[1] + 4 * (block * OH + evenFirst(oh)));
+      }
+    }
+  }
+  rowsKey = key;
+  return result;
 }

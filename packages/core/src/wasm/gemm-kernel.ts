@@ -49,6 +49,9 @@ export function kernelModule(shape: KernelShape, pages: number, fused = false): 
   { name: 'restride', params: new Array<number>(6).fill(I32), locals: [], body: restrideBody() },
   { name: 'im2col', params: new Array<number>(6).fill(I32), locals: [I32, I32, I32], body: im2colBody() },
   { name: 'col2im', params: new Array<number>(6).fill(I32), locals: [I32, I32, I32, I32], body: col2imBody() },
+  ...(['im2colRows', 'col2imRows'] as const).map((name) => ({
+    name, params: new Array<number>(8).fill(I32), locals: new Array<number>(6).fill(I32), body: rowsBody(name === 'col2imRows'),
+  })),
   ...(fused ? [{ name: 'madd', params: [I32], locals: [], body: maddBody() }] : [])], pages);
 }
 
@@ -189,6 +192,63 @@ function col2imBody(): Bytes {
     ...op.f32Add, ...op.f32Store(0),
     ...op.end,
   ]);
+}
+
+/**
+ * The column kernels for stride 1 along rows (the 3×3 'same' convs): a row (kh, kw, oh) of the
+ * columns matrix is then a run of consecutive pixels of one input row, so it moves by whole f32x4
+ * vectors, masked where it reaches into the padding, instead of one indexed float at a time.
+ * `im2colRows(image, imagePlane, table, rows, col, planes, vecBytes, colPlane)` (bytes but rows,
+ * planes ≥ 1): for each plane, for each of the table's `rows` rows (four i32 each: the byte offset
+ * in the plane where the row starts reading, the absolute byte address of its lane masks, the byte
+ * offset of the row in the plane's block of col, unused), it stores vecBytes / 16 vectors: loaded
+ * from the plane there, ANDed with the masks. The lanes past a row's end are written too, and
+ * overwritten by the next row in column order (up to three floats past the last): the im2col table
+ * lists rows in that order. A row wholly in the padding has all-zero masks. Same bits as the indexed
+ * kernel: loads and stores copy floats unchanged, and a padding lane becomes +0 either way.
+ * `col2imRows`, same parameters, is its adjoint (`add`): the planes at image are dx, and each
+ * vector of dx += the col row's vector AND the masks. A masked lane adds +0 to a pixel, which
+ * changes nothing: dx starts at +0 and a sum from +0 is never −0 (in round-to-nearest x + (−x) =
+ * +0), so each pixel still gets exactly its entries, in block order (within a block a pixel gets
+ * one entry at most). Its table lists a block's even rows before its odd ones: consecutive rows of a
+ * narrow plane overlap by a lane or two, and a load of what the previous row has just stored
+ * stalls (store-to-load forwarding fails on a partial overlap).
+ */
+function rowsBody(add: boolean): Bytes {
+  const IMAGE = 0, PLANE = 1, TABLE = 2, ROWS = 3, COL = 4, PLANES = 5, VEC_BYTES = 6, COL_PLANE = 7;
+  const T = 8, T_END = 9, AT = 10, MASK = 11, J = 12, CR = 13;
+  const get = op.localGet, set = op.localSet;
+  const masked = [...get(MASK), ...get(J), ...op.i32Add, ...op.v128Load(0), ...op.v128And];
+  const move = add
+    ? [ // dx[at + j] += col[j] & mask[j]
+      ...get(AT), ...get(J), ...op.i32Add,
+      ...get(AT), ...get(J), ...op.i32Add, ...op.v128Load(0),
+      ...get(CR), ...get(J), ...op.i32Add, ...op.v128Load(0), ...masked,
+      ...op.f32x4Add, ...op.v128Store(0),
+    ]
+    : [ // col[j] = image[at + j] & mask[j]
+      ...get(CR), ...get(J), ...op.i32Add,
+      ...get(AT), ...get(J), ...op.i32Add, ...op.v128Load(0), ...masked,
+      ...op.v128Store(0),
+    ];
+  return [
+    ...op.loop,
+    ...get(TABLE), ...set(T), ...get(TABLE), ...get(ROWS), ...op.i32Const(16), ...op.i32Mul, ...op.i32Add, ...set(T_END),
+    ...op.loop,
+    ...get(IMAGE), ...get(T), ...op.i32Load(0), ...op.i32Add, ...set(AT), ...get(T), ...op.i32Load(4), ...set(MASK),
+    ...get(COL), ...get(T), ...op.i32Load(8), ...op.i32Add, ...set(CR),
+    ...op.i32Const(0), ...set(J),
+    ...op.loop,
+    ...move,
+    ...get(J), ...op.i32Const(16), ...op.i32Add, ...op.localTee(J), ...get(VEC_BYTES), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+    ...get(T), ...op.i32Const(16), ...op.i32Add, ...op.localTee(T), ...get(T_END), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+    ...get(IMAGE), ...get(PLANE), ...op.i32Add, ...set(IMAGE),
+    ...get(COL), ...get(COL_PLANE), ...op.i32Add, ...set(COL),
+    ...get(PLANES), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(PLANES), ...op.brIf(0),
+    ...op.end,
+  ];
 }
 
 /**

@@ -63,6 +63,8 @@ type PackFn = (src: number, dst: number, strips: number, kc: number) => void;
 type RangeFn = (p: number, end: number) => void;
 type RestrideFn = (src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number) => void;
 type PlanesFn = (a: number, b: number, c: number, d: number, e: number, planes: number) => void;
+type RowsFn = (image: number, imagePlane: number, table: number, rows: number, col: number, planes: number, vecBytes: number,
+  colPlane: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
@@ -76,6 +78,8 @@ let restride: RestrideFn = () => {};
 export let heap = new Float32Array(0);
 export let im2colKernel: PlanesFn = () => {};
 export let col2imKernel: PlanesFn = () => {};
+export let im2colRowsKernel: RowsFn = () => {};
+export let col2imRowsKernel: RowsFn = () => {};
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
 let packedA: readonly unknown[] | null = null;
@@ -88,11 +92,12 @@ export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
     type Exports = { block: BlockFn; blockFused?: BlockFn; madd?: (p: number) => void; packA: PackFn; packB: PackFn; relu: RangeFn;
-      restride: RestrideFn; im2col: PlanesFn; col2im: PlanesFn };
+      restride: RestrideFn; im2col: PlanesFn; col2im: PlanesFn; im2colRows: RowsFn; col2imRows: RowsFn };
     const exports = (relaxedSimdAvailable() ? instantiate<Exports>(kernelModule({ MR, NV }, PAGES, true)) : null)
       ?? instantiate<Exports>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
-      ({ block, packA, packB, relu, restride, im2col: im2colKernel, col2im: col2imKernel } = exports);
+      ({ block, packA, packB, relu, restride, im2col: im2colKernel, col2im: col2imKernel, im2colRows: im2colRowsKernel,
+        col2imRows: col2imRowsKernel } = exports);
       heap = new Float32Array(exports.memory.buffer);
       if (exports.madd && maddFuses(exports.madd)) blockFused = exports.blockFused!;
     }
