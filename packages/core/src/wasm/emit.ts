@@ -84,7 +84,9 @@ export const op = {
   v128Store: (offset: number): Bytes => simd(0x0b, ...memarg(4, offset)),
   v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)), // v128.const 0
   f32x4Add: simd(0xe4),
+  f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
+  f32x4Div: simd(0xe7),
   // Relaxed SIMD: a·b + c, fused (one rounding) or not as the engine chooses; c on top of the stack.
   f32x4RelaxedMadd: simd(0x105),
   f32x4Max: simd(0xe9), // NaN if either lane is NaN; max(−0, +0) = +0
@@ -104,6 +106,18 @@ export const op = {
   /** i8x16.shuffle of the 32 bytes of a then b; `floats` picks four 4-byte lanes out of the eight. */
   shuffleF32: (floats: [number, number, number, number]): Bytes => simd(0x0d, ...floats.flatMap((f) => [4 * f, 4 * f + 1, 4 * f + 2, 4 * f + 3])),
 };
+
+/**
+ * A loop running `step` for local P (a byte address) = its start, +16, … until it reaches local END
+ * (END − P a positive multiple of 16): the shape of the elementwise kernels.
+ */
+export function loopBy16(step: Bytes[], P = 0, END = 1): Bytes {
+  return [
+    ...op.loop, ...step.flat(),
+    ...op.localGet(P), ...op.i32Const(16), ...op.i32Add, ...op.localTee(P), ...op.localGet(END), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+  ];
+}
 
 interface Func {
   name: string;

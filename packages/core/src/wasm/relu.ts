@@ -11,25 +11,17 @@
 //     adding each masked plane into its channel's four float64 running sums at acc, acc + 32, …
 //     (conv's bias gradient fused into the ReLU backward that already reads dy: see reluBackwardBiasWasm)
 
-import { F64, I32, V128, encodeModule, instantiate, op, type Bytes } from './emit.js';
+import { F64, I32, V128, encodeModule, instantiate, loopBy16, op, type Bytes } from './emit.js';
 
 const CHUNK = 16384; // floats per region: y (or x) at 0, g after it
 const ACC = 2 * CHUNK * 4; // byte offset of the running sums: 4 float64 per channel
 const ACC_CHANNELS = 2048; // channels whose sums fit the region (64 KiB)
-const P = 0, END = 1;
-
-function loopOver(step: Bytes[]): Bytes {
-  return [
-    ...op.loop, ...step.flat(),
-    ...op.localGet(P), ...op.i32Const(16), ...op.i32Add, ...op.localTee(P), ...op.localGet(END), ...op.i32Ne, ...op.brIf(0),
-    ...op.end,
-  ];
-}
+const P = 0;
 
 function reluModule(): Uint8Array {
   const g = CHUNK * 4; // byte offset of the g region from the y region
-  const relu = loopOver([op.localGet(P), op.localGet(P), op.v128Load(0), op.v128Zero, op.f32x4Max, op.v128Store(0)]);
-  const mask = loopOver([op.localGet(P), op.localGet(P), op.v128Load(g), op.localGet(P), op.v128Load(0), op.v128Zero,
+  const relu = loopBy16([op.localGet(P), op.localGet(P), op.v128Load(0), op.v128Zero, op.f32x4Max, op.v128Store(0)]);
+  const mask = loopBy16([op.localGet(P), op.localGet(P), op.v128Load(g), op.localGet(P), op.v128Load(0), op.v128Zero,
     op.f32x4Gt, op.v128And, op.v128Store(g)]);
   return encodeModule([
     { name: 'relu', params: [I32, I32], locals: [], body: relu },
