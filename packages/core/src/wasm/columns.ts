@@ -19,9 +19,14 @@ export interface WindowGeometry {
   PH: number; PW: number; DH: number; DW: number; OH: number; OW: number;
 }
 
-let mapKey = '', rowsKey = '';
-// The row table and its lane masks, at the top of the map region (the index map stays below).
+let mapKey = '';
+// The row tables and their lane masks, at the top of the map region (the index map stays below),
+// kept for every geometry met until the region is full (a training step alternates between a few).
 const ROWS_CAP = 1 << 16, ROWS_TABLE = MAP + MAP_CAP - ROWS_CAP;
+/** [rows, bytes of a row's vectors, im2col's table, col2im's] (addresses) */
+type RowTables = [number, number, number, number];
+const rowTables = new Map<string, RowTables>();
+let rowsTop = 0;
 
 /**
  * A view of `n` floats of this thread's GEMM memory to hold one image's columns matrix, or null
@@ -118,15 +123,20 @@ function buildMap(g: WindowGeometry): void {
  * (kh, kw, oh) of a plane's block, the byte offset in the plane of its first entry's pixel, the
  * address of kw's lane masks (all-zero for a row in the padding, whose offset is then 0) and the
  * row's byte offset in the block. im2col's lists the rows in column order, col2im's each block's
- * even rows before its odd ones. [rows, bytes of a row's vectors, im2col's table, col2im's] (addresses).
+ * even rows before its odd ones.
  */
-function buildRows(g: WindowGeometry): [number, number, number, number] {
+function buildRows(g: WindowGeometry): RowTables {
   const { H, W, KH, KW, SH, PH, PW, DH, OH, OW } = g;
-  const vecs = Math.ceil(OW / 4), rows = KH * KW * OH;
-  const tables = [ROWS_TABLE, ROWS_TABLE + 4 * rows], masksAt = ROWS_TABLE + 8 * rows; // floats; mask set kw at masksAt + 4·vecs·kw
-  const result: [number, number, number, number] = [rows, 16 * vecs, tables[0] * 4, tables[1] * 4];
   const key = `${H} ${W} ${KH} ${KW} ${SH} ${PH} ${PW} ${DH} ${OH} ${OW}`;
-  if (key === rowsKey) return result;
+  const built = rowTables.get(key);
+  if (built) return built;
+  const vecs = Math.ceil(OW / 4), rows = KH * KW * OH, size = 8 * rows + 4 * vecs * (KW + 1); // ints (rowsFit: ≤ ROWS_CAP)
+  if (rowsTop + size > ROWS_CAP) {
+    rowTables.clear();
+    rowsTop = 0;
+  }
+  const tables = [ROWS_TABLE + rowsTop, ROWS_TABLE + rowsTop + 4 * rows], masksAt = tables[0] + 8 * rows; // mask set kw at masksAt + 4·vecs·kw
+  rowsTop += size;
   const mem = new Int32Array(heap.buffer);
   for (let kw = 0; kw <= KW; kw++) { // the set after the last is all zero
     for (let ow = 0; ow < 4 * vecs; ow++) {
@@ -146,6 +156,7 @@ function buildRows(g: WindowGeometry): [number, number, number, number] {
       }
     }
   }
-  rowsKey = key;
+  const result: RowTables = [rows, 16 * vecs, tables[0] * 4, tables[1] * 4];
+  rowTables.set(key, result);
   return result;
 }
