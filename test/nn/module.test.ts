@@ -1,6 +1,6 @@
 // The Module API: registration, traversal, train/eval, state dicts, apply, zeroGrad, summary.
 import { describe, expect, it } from 'vitest';
-import { Generator, Tensor, ones, randn, zeros } from '@firegrad/core';
+import { Generator, Tensor, ones, randn, setSimd, simdEnabled, zeros } from '@firegrad/core';
 import { Conv2d, Dropout, Fire, Linear, Module, ReLU, Sequential, SqueezeNetMini, squeezenet1_0 } from '@firegrad/nn';
 
 class WithBuffers extends Module {
@@ -50,6 +50,25 @@ describe('Module', () => {
         if (!Object.is(y[i], want)) expect.fail(`p = ${p}, element ${i}: ${y[i]} ≠ ${want}`);
       }
       expect(d.generator.getState()).toEqual(ref.getState());
+    }
+  });
+  it('Dropout keeps the definition on NaN, ±∞, ±0 and subnormals, on the WebAssembly kernel and on the JS loop', () => {
+    const special = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.4e38, -2];
+    const x = new Tensor(Float32Array.from({ length: 40_003 }, (_, i) => special[i % special.length] * (1 + i / 1e5)), [40_003]);
+    const initial = simdEnabled();
+    try {
+      for (const simd of [true, false]) {
+        setSimd(simd);
+        const d = new Dropout(0.4, { generator: new Generator(9) }), ref = new Generator(9);
+        const y = d.forward(x).data;
+        for (let i = 0; i < x.numel(); i++) {
+          const want = Math.fround(x.data[i] * Math.fround(ref.nextUint32() < 0.6 * 2 ** 32 ? 1 / 0.6 : 0));
+          if (!Object.is(y[i], want)) expect.fail(`SIMD ${simd}, element ${i}: ${y[i]} ≠ ${want}`);
+        }
+        expect(d.generator.getState()).toEqual(ref.getState());
+      }
+    } finally {
+      setSimd(initial);
     }
   });
   it('buffers: persistent ones are in stateDict, non-persistent ones are not', () => {

@@ -2,10 +2,13 @@
 // x[i] when the generator's i-th 32-bit draw of this call is below keep·2³², so the values are
 // those of one thread drawing the whole stream in order, whatever the split. A thread starts its
 // range [lo, hi) from the call's starting state advanced by lo draws (advanceState), and the
-// generator ends advanced by the element count.
+// generator ends advanced by the element count. Float32 runs on WebAssembly (../wasm/dropout) unless
+// the SIMD switch is off.
 import type { FloatArray } from '../dtype.js';
 import { advanceState, xoshiroFill, type Generator } from '../generator.js';
 import { overRanges, type RangeKernel } from '../parallel.js';
+import { dropoutWasm, wasmDropoutAvailable } from '../wasm/dropout.js';
+import { simdEnabled } from '../wasm/simd.js';
 
 /** Draws taken at a time: the generator's state stays in locals for a chunk. */
 const CHUNK = 4096;
@@ -43,6 +46,17 @@ export const dropoutRange: RangeKernel = (arrays, ints, lo, hi) => {
   const keep = 1 - bits[0], threshold = keep * 2 ** 32, kept = keep > 0 ? 1 / keep : 0;
   const s = Uint32Array.from(ints.slice(0, 4), (w) => w >>> 0);
   advanceState(s, lo);
+  if (x instanceof Float32Array && mask instanceof Float32Array && out instanceof Float32Array && simdEnabled() && wasmDropoutAvailable()) {
+    dropoutWasm(s, threshold, kept, x, mask, out, lo, hi);
+  } else {
+    dropoutLoop(s, threshold, kept, x, mask, out, lo, hi);
+  }
+  if (lo === 0 && hi === x.length) ended = s;
+};
+
+/** The reference loop (float64, or the WebAssembly switch off): the same draws and results as ../wasm/dropout. */
+function dropoutLoop(s: Uint32Array, threshold: number, kept: number, x: FloatArray, mask: FloatArray, out: FloatArray,
+  lo: number, hi: number): void {
   // Kept without a branch: keep/drop is a coin flip the branch predictor cannot learn. out reads
   // the mask back, so it is x times the rounded scale.
   for (let i0 = lo; i0 < hi; i0 += CHUNK) {
@@ -53,5 +67,4 @@ export const dropoutRange: RangeKernel = (arrays, ints, lo, hi) => {
       out[i] = x[i] * mask[i];
     }
   }
-  if (lo === 0 && hi === x.length) ended = s;
-};
+}

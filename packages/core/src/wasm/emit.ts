@@ -6,6 +6,7 @@
 export type Bytes = number[];
 
 export const I32 = 0x7f;
+export const F32 = 0x7d;
 export const F64 = 0x7c;
 export const V128 = 0x7b;
 
@@ -64,6 +65,14 @@ export const op = {
   block: [0x02, 0x40],
   i32Eq: [0x46],
   i32And: [0x71],
+  i32Xor: [0x73],
+  i32Shl: [0x74],
+  i32Rotl: [0x77],
+  i32Store: (offset: number): Bytes => [0x36, ...memarg(2, offset)],
+  f32Mul: [0x94],
+  f64Lt: [0x63],
+  f64ConvertI32U: [0xb8],
+  f32ReinterpretI32: [0xbe],
   f32Gt: [0x5e],
   f64Add: [0xa0],
   f64PromoteF32: [0xbb],
