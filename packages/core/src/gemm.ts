@@ -31,7 +31,7 @@
 
 import { kindOf, type FloatArray } from './dtype.js';
 import { ValueError } from './errors.js';
-import { gemmWasm, wasmFmaAvailable, wasmSimdAvailable } from './wasm/gemm.js';
+import { gemmWasm, gemmWasmSum, wasmFmaAvailable, wasmSimdAvailable } from './wasm/gemm.js';
 import { simdEnabled } from './wasm/simd.js';
 
 /**
@@ -125,12 +125,8 @@ export type GemmFn<T extends FloatArray> = (
 export const gemm: GemmFn<FloatArray> = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
   sameAsLastA = false, epilogue) => {
   if (M <= 0 || N <= 0) return;
-  if (K > 0 && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array
-    && (current === 'wasm-simd' || current === 'wasm-fma' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
-    && wasmSimdAvailable()) {
-    const fused = current !== 'wasm-simd' && wasmFmaAvailable();
-    lastPath = fused ? 'wasm-fma' : 'wasm-simd';
-    gemmWasm(fused, transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue);
+  if (K > 0 && A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && takesWasm(M, N, K)) {
+    gemmWasm(wasmFused(), transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate, sameAsLastA, epilogue);
     return;
   }
   const bias = epilogue?.bias;
@@ -267,5 +263,42 @@ function packEdge(src: FloatArray, base: number, lineStride: number, depStride: 
   dst.fill(0, p, p + kc * width);
   for (let r = 0; r < rest; r++) {
     for (let k = 0, s = base + r * lineStride, d = p + r; k < kc; k++, s += depStride, d += width) dst[d] = src[s];
+  }
+}
+
+/** Whether a float32 product of this size goes to WebAssembly (the backend setting, the SIMD switch, its size). */
+function takesWasm(M: number, N: number, K: number): boolean {
+  return (current === 'wasm-simd' || current === 'wasm-fma' || (current === 'auto' && simdEnabled() && M * N * K >= WASM_MIN_MACS))
+    && wasmSimdAvailable();
+}
+
+/** Whether the WebAssembly product runs on fused multiply-adds; records the path taken. */
+function wasmFused(): boolean {
+  const fused = current !== 'wasm-simd' && wasmFmaAvailable();
+  lastPath = fused ? 'wasm-fma' : 'wasm-simd';
+  return fused;
+}
+
+/** One product of gemmSum: opA(A)·opB(B) with gemm's operand conventions. */
+export interface GemmTerm<T extends FloatArray = FloatArray> {
+  transA: boolean; transB: boolean;
+  A: T; aOff: number; lda: number;
+  B: T; bOff: number; ldb: number;
+}
+
+/**
+ * C = Σ over t < count (≥ 1) of the M × N product term(t) gives, of depth K, its A and B of C's
+ * type; C overwritten. term(t) is called in order, just before its product runs, so it may build
+ * the term's operands then (a conv's im2col of image t). The bits of gemm called per term with
+ * accumulate from the second on; on WebAssembly, C stays in the module's memory from the first
+ * term to the last when it fits there (see gemmWasmSum).
+ */
+export function gemmSum(M: number, N: number, K: number, C: FloatArray, cOff: number, ldc: number, count: number,
+  term: (t: number) => GemmTerm): void {
+  if (M > 0 && N > 0 && K > 0 && C instanceof Float32Array && takesWasm(M, N, K)
+    && gemmWasmSum(wasmFused(), M, N, K, C, cOff, ldc, count, (t) => term(t) as GemmTerm<Float32Array>)) return;
+  for (let t = 0; t < count; t++) {
+    const { transA, transB, A, aOff, lda, B, bOff, ldb } = term(t);
+    gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, t > 0);
   }
 }

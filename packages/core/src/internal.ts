@@ -1,7 +1,7 @@
 // White-box entry (@firegrad/core/internal) for tests and benches: kernel internals that the
 // public API hides, such as which GEMM path ran or the raw WebAssembly ReLU loops; and the hooks
 // that @firegrad/ops' worker threads drive.
-export { lastGemmPath, type GemmPath } from './gemm.js';
+export { gemmSum, lastGemmPath, type GemmPath, type GemmTerm } from './gemm.js';
 export { wasmFmaAvailable } from './wasm/gemm.js';
 export { reluWasm, reluBackwardWasm } from './wasm/relu.js';
 export { setSharedAllocation, sharedBuffer, sharingMemory, uninitializedLike } from './dtype.js';

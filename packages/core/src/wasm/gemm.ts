@@ -26,7 +26,7 @@
 // (TurboFan unrolls the loop itself). Liftoff code runs ≈ 10; TurboFan code replaces it from the
 // second block call on. KC, MC and NC moved the kernel by less than the noise.
 
-import { pack4, type GemmFn } from '../gemm.js';
+import { pack4, type GemmFn, type GemmTerm } from '../gemm.js';
 import { kernelModule } from './gemm-kernel.js';
 import { instantiate } from './emit.js';
 import { relaxedSimdAvailable } from './relaxed.js';
@@ -132,27 +132,20 @@ function maddFuses(madd: (p: number) => void): boolean {
 export const gemmWasm = (fused: boolean, ...[transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate,
   sameAsLastA, epilogue]: Parameters<GemmFn<Float32Array>>): void => {
   const bias = epilogue?.bias, biasOff = epilogue?.biasOff ?? 0;
-  const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
-  const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR) + PAD;
-  const cBase = B_BASE + kcMax * ncMax;
-  const h = heap, run = fused ? blockFused! : block!;
-  // A small enough to pack whole (every depth block pc at pc·mPad, its row block ic at ic·kc
-  // within) is packed once per call rather than once per column panel, and not at all when the
-  // caller says it is the previous call's A. Otherwise one MC × KC block at a time, at 0.
-  const mPad = roundUp(M, MR);
-  const whole = M <= ROWS && mPad * K <= A_REGION;
+  const layout = bufferLayout(M, N, K);
+  const { cBase } = layout, h = heap;
+  // A small enough to pack whole is packed once per call rather than once per column panel, and
+  // not at all when the caller says it is the previous call's A (see packWholeA).
   const key = [A, aOff, lda, transA, M, K] as const;
-  if (!whole) packedA = null;
+  if (!layout.whole) packedA = null;
   else if (!(sameAsLastA && packedA && key.every((v, i) => v === packedA![i]))) {
-    for (let pc = 0; pc < K; pc += KC) {
-      const kc = Math.min(KC, K - pc);
-      for (let ic = 0; ic < M; ic += MC) packABlock(transA, A, aOff + ic * aRow + pc * aDep, lda, Math.min(MC, M - ic), kc, pc * mPad + ic * kc);
-    }
+    packWholeA(transA, A, aOff, lda, M, K, layout.mPad);
     packedA = key;
   }
+  const term: Term = { transA, transB, A, aOff, lda, B, bOff, ldb };
 
   for (let jc = 0; jc < N; jc += NC) {
-    const nc = Math.min(NC, N - jc), nTiles = roundUp(nc, NR) / NR, ldw = nTiles * NR + PAD;
+    const nc = Math.min(NC, N - jc), ldw = roundUp(nc, NR) + PAD;
     for (let r0 = 0; r0 < M; r0 += ROWS) {
       const rows = Math.min(ROWS, M - r0);
       const cAt = cOff + r0 * ldc + jc;
@@ -161,28 +154,84 @@ export const gemmWasm = (fused: boolean, ...[transA, transB, M, N, K, A, aOff, l
       // instead: C is neither filled nor read.
       if (bias) for (let r = 0; r < rows; r++) h.fill(bias[biasOff + r0 + r], cBase + r * ldw, cBase + r * ldw + nc);
       else if (accumulate) copyIn(C, cAt, ldc, cBase, ldw, rows, nc, cBase);
-      for (let pc = 0; pc < K; pc += KC) {
-        const kc = Math.min(KC, K - pc);
-        // opB = B (rows of B are depth): its block goes in as plain rows, ldw apart, by memcpy, and
-        // the kernel walks them with that stride. opB = Bᵀ: its nc lines are staged (zero lines
-        // pad the last strip) and packed into 8-wide strips.
-        if (transB) packLines(B, bOff + jc * ldb + pc, ldb, nc, kc, NR, B_BASE, packB);
-        else copyIn(B, bOff + pc * ldb + jc, ldb, B_BASE, ldw, kc, nc, STAGE);
-        const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [ldw * 4, NR * 4];
-        for (let ic = 0; ic < rows; ic += MC) {
-          const mc = Math.min(MC, rows - ic);
-          if (!whole) packABlock(transA, A, aOff + (r0 + ic) * aRow + pc * aDep, lda, mc, kc, 0);
-          // Later depth blocks add onto the sums the earlier ones left in the buffer.
-          run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), nTiles, kc,
-            ldw * 4, pc > 0 || accumulate || bias ? 1 : 0, bStride, bNext);
-        }
-      }
+      depthBlocks(fused, term, K, layout, jc, nc, r0, rows, accumulate || !!bias);
       // The ReLU runs on the block while it is in cache (the pad columns too: never copied out).
       if (epilogue?.relu) relu(cBase * 4, (cBase + rows * ldw) * 4);
       copyOut(cBase, ldw, C, cAt, ldc, rows, nc);
     }
   }
 };
+
+type Term = GemmTerm<Float32Array>;
+
+/**
+ * C = Σ over t < count of the product of term(t) (C overwritten; M, N, K > 0), which is called in
+ * order, just before its product runs, so that it may fill this thread's columns region (an
+ * image's im2col). Where C fits one buffer block (M ≤ ROWS, N ≤ NC) it stays in the buffer from
+ * the first term to the last and is copied out once: the bits of gemmWasm called per term with
+ * accumulate from the second on, whose copy in and out of C are exact, without those copies (a
+ * conv's grad-weight sums one product per image: for the 7×7 layers of the training net, C's copies
+ * cost about half the products' time). False, having called nothing, where C does not fit.
+ */
+export function gemmWasmSum(fused: boolean, M: number, N: number, K: number, C: Float32Array, cOff: number, ldc: number,
+  count: number, term: (t: number) => Term): boolean {
+  if (M > ROWS || N > NC) return false;
+  const layout = bufferLayout(M, N, K), ldw = roundUp(N, NR) + PAD;
+  for (let t = 0; t < count; t++) {
+    const p = term(t);
+    if (layout.whole) packWholeA(p.transA, p.A, p.aOff, p.lda, M, K, layout.mPad);
+    depthBlocks(fused, p, K, layout, 0, N, 0, M, t > 0);
+  }
+  packedA = null; // the last term's A is packed, under no key
+  copyOut(layout.cBase, ldw, C, cOff, ldc, M, N);
+  return true;
+}
+
+interface BufferLayout { cBase: number; mPad: number; whole: boolean }
+
+/** Where a call's C buffer starts, and whether its A is packed whole (every depth block pc at pc·mPad, its row block ic at ic·kc within). */
+function bufferLayout(M: number, N: number, K: number): BufferLayout {
+  const kcMax = Math.min(K, KC), ncMax = roundUp(Math.min(N, NC), NR) + PAD;
+  const mPad = roundUp(M, MR);
+  return { cBase: B_BASE + kcMax * ncMax, mPad, whole: M <= ROWS && mPad * K <= A_REGION };
+}
+
+/** Packs all of opA (M × K) at 0: every depth block pc at pc·mPad, its row block ic at ic·kc within. */
+function packWholeA(transA: boolean, A: Float32Array, aOff: number, lda: number, M: number, K: number, mPad: number): void {
+  const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
+  for (let pc = 0; pc < K; pc += KC) {
+    const kc = Math.min(KC, K - pc);
+    for (let ic = 0; ic < M; ic += MC) packABlock(transA, A, aOff + ic * aRow + pc * aDep, lda, Math.min(MC, M - ic), kc, pc * mPad + ic * kc);
+  }
+}
+
+/**
+ * The products of one C buffer block (rows [r0, r0 + rows) × columns [jc, jc + nc) of C, ldw apart
+ * at cBase) over every depth block, in depth order: each block's sums start from zero and are
+ * added onto the buffer, the first onto what is there only when `add`.
+ */
+function depthBlocks(fused: boolean, { transA, transB, A, aOff, lda, B, bOff, ldb }: Term, K: number, { cBase, mPad, whole }: BufferLayout,
+  jc: number, nc: number, r0: number, rows: number, add: boolean): void {
+  const run = fused ? blockFused! : block!;
+  const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
+  const nTiles = roundUp(nc, NR) / NR, ldw = nTiles * NR + PAD;
+  for (let pc = 0; pc < K; pc += KC) {
+    const kc = Math.min(KC, K - pc);
+    // opB = B (rows of B are depth): its block goes in as plain rows, ldw apart, by memcpy, and
+    // the kernel walks them with that stride. opB = Bᵀ: its nc lines are staged (zero lines
+    // pad the last strip) and packed into 8-wide strips.
+    if (transB) packLines(B, bOff + jc * ldb + pc, ldb, nc, kc, NR, B_BASE, packB);
+    else copyIn(B, bOff + pc * ldb + jc, ldb, B_BASE, ldw, kc, nc, STAGE);
+    const [bStride, bNext] = transB ? [NR * 4, kc * NR * 4] : [ldw * 4, NR * 4];
+    for (let ic = 0; ic < rows; ic += MC) {
+      const mc = Math.min(MC, rows - ic);
+      if (!whole) packABlock(transA, A, aOff + (r0 + ic) * aRow + pc * aDep, lda, mc, kc, 0);
+      // Later depth blocks add onto the sums the earlier ones left in the buffer.
+      run(whole ? (pc * mPad + ic * kc) * 4 : 0, B_BASE * 4, (cBase + ic * ldw) * 4, Math.ceil(mc / MR), nTiles, kc,
+        ldw * 4, pc > 0 || add ? 1 : 0, bStride, bNext);
+    }
+  }
+}
 
 /**
  * Packs `count` lines of A (row block of opA, depth kc, lines lda apart) into MR-wide strips at

@@ -14,7 +14,7 @@
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
 import {
-  col2imWasm, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns, type RangeKernel,
+  col2imWasm, gemmSum, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns, type RangeKernel,
 } from '@firegrad/core/internal';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
@@ -180,11 +180,15 @@ export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   }
   const pointwise = isPointwise(g);
   const col = pointwise ? x : columnsLike(x, ckk * ohw);
-  eachImageGroup(g, n0, n1, strides, (n, gi, xOff, dyOff) => {
-    if (!pointwise) im2col(x, xOff, g, cg, col);
-    gemm(false, true, ocg, ckk, ohw, dy, dyOff, ohw, col, pointwise ? xOff : 0, ohw,
-      dw, gi * ocg * ckk, ckk, n > n0);
-  });
+  const hw = g.H * g.W;
+  // Group by group (their blocks of dw are disjoint), the images' products summed in order.
+  for (let gi = 0; gi < groups; gi++) {
+    gemmSum(ocg, ckk, ohw, dw, gi * ocg * ckk, ckk, n1 - n0, (t) => {
+      const xOff = (n0 + t) * strides.input + gi * cg * hw, dyOff = (n0 + t) * strides.output + gi * ocg * ohw;
+      if (!pointwise) im2col(x, xOff, g, cg, col);
+      return { transA: false, transB: true, A: dy, aOff: dyOff, lda: ohw, B: col, bOff: pointwise ? xOff : 0, ldb: ohw };
+    });
+  }
 }
 
 /**
