@@ -71,6 +71,24 @@ describe('cpu kernel against the tap-scanning loop', () => {
     }
   });
 
+  it('backward of 2×2 windows tiling the plane: SIMD equals dx = 0, dx[argmax] += dy, bit for bit (NaN, ±∞, −0), across chunks', () => {
+    const special = [NaN, Infinity, -Infinity, -0, 0, 1e-45, -3.4e38];
+    for (const g of [pool2x2(64, 64, 28, 28), pool2x2(2, 3, 2, 2), pool2x2(1, 5, 14, 6), pool2x2(3, 7, 10, 26), pool2x2(1, 2, 8, 30)]) {
+      const x = Float32Array.from(randomValues(g.N * g.C * g.H * g.W, g.H).map((v, i) => (i % 13 === 5 ? NaN : Math.round(v * 4))));
+      const n = g.N * g.C * g.OH * g.OW;
+      const dy = Float32Array.from(randomValues(n, g.W), (v, i) => (i % 5 === 1 ? special[(i / 5) % special.length] : v));
+      const out = new Float32Array(n), argmax = new Int32Array(n);
+      maxPool2dForward(x, g, out, argmax);
+      const hw = g.H * g.W, want = new Float32Array(g.N * g.C * hw); // the definition: zero, then add each dy at its argmax
+      for (let o = 0; o < n; o++) want[Math.floor(o / (g.OH * g.OW)) * hw + argmax[o]] += dy[o];
+      setSimd(true);
+      const got = new Float32Array(want.length).fill(7);
+      maxPool2dBackward(dy, argmax, g, got);
+      const at = got.findIndex((v, i) => !Object.is(v, want[i]));
+      expect(at === -1 ? null : { at, got: got[at], want: want[at] }, JSON.stringify(g)).toBeNull();
+    }
+  });
+
   it('propagates NaN and pads with −∞', () => {
     const g: Pool2dGeometry = { N: 1, C: 1, H: 2, W: 3, KH: 2, KW: 2, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, OH: 3, OW: 4 };
     const x = new Float64Array([-5, NaN, -7, -3, -2, NaN]);

@@ -106,6 +106,7 @@ export const op = {
   f32x4Ne: simd(0x42), // all-ones lanes where a != b (true for NaN against anything)
   i32x4Splat: simd(0x11),
   i32x4Add: simd(0xae),
+  i32x4Eq: simd(0x37), // all-ones lanes where a == b
   i32x4Const: (a: number, b: number, c: number, d: number): Bytes =>
     simd(0x0c, ...[a, b, c, d].flatMap((n) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff])),
   f64x2PromoteLowF32x4: simd(0x5f), // lanes 0 and 1, exactly

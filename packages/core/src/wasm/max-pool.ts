@@ -84,19 +84,69 @@ function planeFunc(K: number): Parameters<typeof encodeModule>[0][number] {
   };
 }
 
-type PlaneFn = (x: number, out: number, idx: number, OH: number, G: number, W: number, OW: number) => void;
+/**
+ * `back2(dx, dy, idx, OH, G, W)` (dx, dy, idx byte offsets): the backward of plane2 for a plane
+ * its windows tile exactly (H = 2·OH, W = 2·OW; G = ⌈OW/4⌉): each pixel of dx gets +0 + dy of its
+ * window where it is the window's argmax, else +0 (the JS kernel's zero fill, then dx[at] += dy).
+ * Four windows at a time: each tap's lanes are dy ANDed with argmax == the tap's index, and the two
+ * taps of a row are interleaved into 8 floats. A row's last group may write up to 6 floats past the
+ * row, so every row of dx is written in order: a window row's top row for all its groups, then its
+ * bottom row (the slack after the region takes the last one's).
+ */
+function backFunc(): Parameters<typeof encodeModule>[0][number] {
+  const DX = 0, DY = 1, IDX = 2, OH = 3, G = 4, W = 5;
+  const ROW_LEFT = 6, P_DX = 7, P_DY = 8, P_IDX = 9, GROUP = 10, TOP = 11; // TOP: the window row's first in-plane index
+  const V0 = 12, COLS = V0, D = V0 + 1, A = V0 + 2, EIGHT = V0 + 3, LEFT = V0 + 4, RIGHT = V0 + 5, ZERO = V0 + 6;
+  const get = op.localGet, set = op.localSet;
+  const body: Bytes = [];
+  const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
+  emit(op.i32Const(8), op.i32x4Splat, set(EIGHT), op.v128Zero, set(ZERO));
+  emit(op.i32Const(0), set(TOP), get(OH), set(ROW_LEFT));
+  emit(op.loop); // window rows
+  for (let r = 0; r < 2; r++) {
+    // dx row 2·oh + r: P_DX at its start; dy and argmax from the window row's start
+    emit(get(DX), get(TOP), ...(r ? [get(W), op.i32Add] : []), op.i32Const(4), op.i32Mul, op.i32Add, set(P_DX));
+    emit(get(DY), set(P_DY), get(IDX), set(P_IDX), get(G), set(GROUP));
+    emit(get(TOP), op.i32x4Splat, op.i32x4Const(0, 2, 4, 6), op.i32x4Add, set(COLS));
+    emit(op.loop); // groups of four windows
+    emit(get(ZERO), get(P_DY), op.v128Load(0), op.f32x4Add, set(D), get(P_IDX), op.v128Load(0), set(A));
+    for (const [t, side] of [[0, LEFT], [1, RIGHT]] as const) {
+      emit(get(D), get(A), get(COLS)); // the tap's in-plane index: the window's top left + r·W + t
+      if (r) emit(get(W), op.i32x4Splat, op.i32x4Add);
+      if (t) emit(op.i32x4Const(1, 1, 1, 1), op.i32x4Add);
+      emit(op.i32x4Eq, op.v128And, set(side));
+    }
+    emit(get(P_DX), get(LEFT), get(RIGHT), op.shuffleF32([0, 4, 1, 5]), op.v128Store(0));
+    emit(get(P_DX), get(LEFT), get(RIGHT), op.shuffleF32([2, 6, 3, 7]), op.v128Store(16));
+    emit(get(P_DX), op.i32Const(32), op.i32Add, set(P_DX));
+    for (const p of [P_DY, P_IDX]) emit(get(p), op.i32Const(16), op.i32Add, set(p));
+    emit(get(COLS), get(EIGHT), op.i32x4Add, set(COLS));
+    emit(get(GROUP), op.i32Const(1), op.i32Sub, op.localTee(GROUP), op.brIf(0));
+    emit(op.end);
+  }
+  // next window row: dy and argmax on by OW = W / 2 entries, TOP by two rows
+  for (const p of [DY, IDX]) emit(get(p), get(W), op.i32Const(2), op.i32Mul, op.i32Add, set(p));
+  emit(get(TOP), get(W), op.i32Const(2), op.i32Mul, op.i32Add, set(TOP));
+  emit(get(ROW_LEFT), op.i32Const(1), op.i32Sub, op.localTee(ROW_LEFT), op.brIf(0));
+  emit(op.end);
+  return { name: 'back2', params: [I32, I32, I32, I32, I32, I32], locals: [...new Array<number>(V0 - ROW_LEFT).fill(I32), ...new Array<number>(7).fill(V128)], body };
+}
 
-let kernel: { plane: Record<2 | 3, PlaneFn>; f32: Float32Array; i32: Int32Array } | null = null;
+type PlaneFn = (x: number, out: number, idx: number, OH: number, G: number, W: number, OW: number) => void;
+type BackFn = (dx: number, dy: number, idx: number, OH: number, G: number, W: number) => void;
+
+let kernel: { plane: Record<2 | 3, PlaneFn>; back2: BackFn; f32: Float32Array; i32: Int32Array } | null = null;
 let loaded = false;
 
 /** Compiles the module on first use; null where WebAssembly SIMD is missing (the JS kernel runs). */
 function load(): typeof kernel {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ plane2: PlaneFn; plane3: PlaneFn }>(encodeModule([planeFunc(2), planeFunc(3)], Math.ceil(BYTES / 65536)));
+    const exports = instantiate<{ plane2: PlaneFn; plane3: PlaneFn; back2: BackFn }>(
+      encodeModule([planeFunc(2), planeFunc(3), backFunc()], Math.ceil(BYTES / 65536)));
     if (exports) {
       const { buffer } = exports.memory;
-      kernel = { plane: { 2: exports.plane2, 3: exports.plane3 }, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+      kernel = { plane: { 2: exports.plane2, 3: exports.plane3 }, back2: exports.back2, f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
     }
   }
   return kernel;
@@ -124,5 +174,23 @@ export function maxPoolStride2Wasm(K: 2 | 3, x: Float32Array, planes: number, H:
     for (let p = 0; p < n; p++) run(p * hw * 4, OUT_AT + p * ohw * 4, IDX_AT + p * ohw * 4, OH, G, W, OW);
     out.set(f32.subarray(OUT_AT / 4, OUT_AT / 4 + n * ohw), p0 * ohw);
     argmax.set(i32.subarray(IDX_AT / 4, IDX_AT / 4 + n * ohw), p0 * ohw);
+  }
+}
+
+/**
+ * The backward of the 2×2 stride-2 max-pool of `planes` planes that its windows tile exactly
+ * (H = 2·OH, W = 2·OW, H·W within wasmMaxPoolFits): dx = +0, then dx[argmax] += dy, overwritten.
+ */
+export function maxPoolBackward2x2Wasm(dy: Float32Array, argmax: Int32Array, planes: number, OH: number, OW: number, dx: Float32Array): void {
+  if (OH * OW === 0) return; // no pixel
+  const { back2, f32, i32 } = load()!;
+  const W = 2 * OW, hw = 4 * OH * OW, ohw = OH * OW, G = Math.ceil(OW / 4);
+  const perChunk = Math.floor(IN_FLOATS / hw);
+  for (let p0 = 0; p0 < planes; p0 += perChunk) {
+    const n = Math.min(perChunk, planes - p0);
+    f32.set(dy.subarray(p0 * ohw, (p0 + n) * ohw), OUT_AT / 4);
+    i32.set(argmax.subarray(p0 * ohw, (p0 + n) * ohw), IDX_AT / 4);
+    for (let p = 0; p < n; p++) back2(p * hw * 4, OUT_AT + p * ohw * 4, IDX_AT + p * ohw * 4, OH, G, W);
+    dx.set(f32.subarray(0, n * hw), p0 * hw);
   }
 }

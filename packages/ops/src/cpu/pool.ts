@@ -4,7 +4,7 @@
 // passes overwrite dx. Max pooling runs as range kernels over planes, so the worker threads share
 // big ones (see ../threads/ranges).
 import { allocate, allocateLike, maxPoolStride2Wasm, simdEnabled, wasmMaxPoolFits, type FloatArray } from '@firegrad/core';
-import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
+import { maxPoolBackward2x2Wasm, overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
 import { maxPool2dOp, type AdaptiveAvgPool2dKernel, type AvgPool2dKernel, type MaxPool2dKernel, type Pool2dGeometry } from '../pool.js';
 
 export const maxPool2dCpu: MaxPool2dKernel = {
@@ -145,10 +145,20 @@ function maxPool2x2(x: FloatArray, planes: number, H: number, W: number, OH: num
   }
 }
 
-/** dx = 0, then dx[plane, argmax] += dy for every output (windows overlap when stride < kernel). */
+/**
+ * dx = 0, then dx[plane, argmax] += dy for every output (windows overlap when stride < kernel).
+ * 2×2 windows at stride 2 that tile the input exactly (each pixel in one window) run on WebAssembly
+ * SIMD for float32, with the same results.
+ */
 export function maxPool2dBackward(dy: FloatArray, argmax: Int32Array, g: Pool2dGeometry, dx: FloatArray): void {
   const hw = g.H * g.W, ohw = g.OH * g.OW;
   const planes = g.N * g.C;
+  const { H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW } = g;
+  if (KH === 2 && KW === 2 && SH === 2 && SW === 2 && PH === 0 && PW === 0 && DH === 1 && DW === 1 && H === 2 * OH && W === 2 * OW
+    && dy instanceof Float32Array && dx instanceof Float32Array && simdEnabled() && wasmMaxPoolFits(H, W)) {
+    maxPoolBackward2x2Wasm(dy, argmax, planes, OH, OW, dx);
+    return;
+  }
   dx.fill(0, 0, planes * hw);
   for (let p = 0, o = 0; p < planes; p++) {
     const base = p * hw;
