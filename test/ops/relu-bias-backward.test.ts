@@ -3,10 +3,11 @@
 // it replaces: ReLU's backward (g where y > 0, else +0), then backwardBiasInto's four float64
 // running sums per channel over the images in order. Planes of every length mod 4 (the scalar
 // tail), channel sub-ranges (a thread's part), more channels than the sums region holds, and
-// values at the edges: NaN, ±∞, −0, subnormals, in y and in dy.
+// values at the edges: NaN, ±∞, −0, subnormals, in y and in dy. The same pass unmasked (a conv's
+// bias gradient with no ReLU before it, core's biasGradientWasm) must give backwardBiasInto's bits.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reluBackwardBiasFused, reluBackwardRange } from '@firegrad/core/internal';
+import { biasGradientFused, reluBackwardBiasFused, reluBackwardRange } from '@firegrad/core/internal';
 import { backwardBiasInto } from '@firegrad/ops/internal';
 import type { Conv2dGeometry } from '@firegrad/ops';
 import { RUNS, expectIdentical, fcOpts } from '../helpers';
@@ -61,5 +62,30 @@ describe('ReLU backward fused with the bias gradient', () => {
     expect(out.every((v) => v === 0) && db.every((v) => v === 0)).toBe(true);
     const y64 = Float64Array.from(values(8, 2, false)), out64 = new Float64Array(8), db64 = new Float64Array(2);
     expect(reluBackwardBiasFused(y64, y64, out64, db64, 1, 2, 4, 0, 2)).toBe(false);
+  });
+});
+
+describe('the bias gradient alone on WebAssembly SIMD', () => {
+  /** [db] by the WebAssembly sums and by backwardBiasInto, over channels [oc0, oc1); dy must stay as it was. */
+  function both(N: number, OC: number, OH: number, OW: number, oc0: number, oc1: number, seed: number, specials: boolean) {
+    const plane = OH * OW, dy = values(N * OC * plane, seed, specials), before = dy.slice();
+    const got = new Float32Array(OC), want = new Float32Array(OC);
+    const ran = biasGradientFused(dy, got, N, OC, plane, oc0, oc1);
+    backwardBiasInto(dy, geometry(N, OC, OH, OW), want, 0, N, oc0, oc1);
+    expect(ran).toBe(true);
+    expectIdentical([got, dy], [want, before]);
+  }
+
+  it('gives the bits of backwardBiasInto on random shapes, channel ranges and edge values', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 11 }),
+      fc.nat(), fc.boolean(), fc.nat(), (N, OC, OH, OW, cut, specials, seed) => {
+        const oc0 = cut % OC, oc1 = oc0 + 1 + ((cut >>> 4) % (OC - oc0));
+        both(N, OC, OH, OW, oc0, oc1, seed, specials);
+      }), fcOpts(RUNS));
+  });
+
+  it('covers the training net\'s first conv (64 channels of 28×28) and more channels than the sums region holds', () => {
+    for (const [N, OC, OH, OW] of [[3, 64, 28, 28], [1, 2500, 2, 3]] as const) both(N, OC, OH, OW, 0, OC, N + OC, true);
   });
 });

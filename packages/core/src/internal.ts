@@ -6,7 +6,7 @@ export { wasmFmaAvailable } from './wasm/gemm.js';
 export { reluWasm, reluBackwardWasm } from './wasm/relu.js';
 export { setSharedAllocation, sharedBuffer, sharingMemory, uninitializedLike } from './dtype.js';
 export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';
-export { reluRange, reluBackwardRange, reluBackwardBiasFused } from './kernels/relu.js';
+export { biasGradientFused, reluRange, reluBackwardRange, reluBackwardBiasFused } from './kernels/relu.js';
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
 export { wasmColumns, im2colWasm, col2imWasm, type WindowGeometry } from './wasm/columns.js';
 export { ownIntermediates } from './autograd.js';

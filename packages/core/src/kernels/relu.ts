@@ -4,7 +4,7 @@
 // which are the reference.
 import type { FloatArray } from '../dtype.js';
 import { overRanges, type RangeKernel } from '../parallel.js';
-import { reluBackwardBiasWasm, reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu.js';
+import { biasGradientWasm, reluBackwardBiasWasm, reluBackwardWasm, reluWasm, wasmReluAvailable } from '../wasm/relu.js';
 import { simdEnabled } from '../wasm/simd.js';
 
 const useWasm = (a: FloatArray): a is Float32Array =>
@@ -41,6 +41,15 @@ export function reluBackwardBiasFused(y: FloatArray, g: FloatArray, out: FloatAr
   N: number, OC: number, plane: number, oc0: number, oc1: number): boolean {
   return useWasm(y) && g instanceof Float32Array && out instanceof Float32Array && db instanceof Float32Array &&
     reluBackwardBiasWasm(y, g, out, db, N, OC, plane, oc0, oc1);
+}
+
+/**
+ * A conv's bias gradient for output channels [oc0, oc1) of an N × OC × plane float32 tensor, in
+ * reluBackwardBiasFused's order of sums; false, having done nothing, where it does not run (the
+ * caller then sums in JS, with the same results).
+ */
+export function biasGradientFused(g: FloatArray, db: FloatArray, N: number, OC: number, plane: number, oc0: number, oc1: number): boolean {
+  return useWasm(g) && db instanceof Float32Array && biasGradientWasm(g, db, N, OC, plane, oc0, oc1);
 }
 
 function reluBackwardSerial(y: FloatArray, g: FloatArray, out: FloatArray): void {

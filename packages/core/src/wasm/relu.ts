@@ -10,6 +10,7 @@
 //   maskSums(p, planes, plane, acc): mask over `planes` consecutive planes of `plane` floats from p,
 //     adding each masked plane into its channel's four float64 running sums at acc, acc + 32, …
 //     (conv's bias gradient fused into the ReLU backward that already reads dy: see reluBackwardBiasWasm)
+//   sums(p, planes, plane, acc): the same sums of g unmasked (g left as it is): a bias gradient alone
 
 import { F64, I32, V128, encodeModule, instantiate, loopBy16, op, type Bytes } from './emit.js';
 
@@ -26,23 +27,26 @@ function reluModule(): Uint8Array {
   return encodeModule([
     { name: 'relu', params: [I32, I32], locals: [], body: relu },
     { name: 'mask', params: [I32, I32], locals: [], body: mask },
-    { name: 'maskSums', params: [I32, I32, I32, I32], locals: [I32, I32, V128, V128, V128, F64], body: maskSums(g) },
+    { name: 'maskSums', params: [I32, I32, I32, I32], locals: [I32, I32, V128, V128, V128, F64], body: maskSums(g, true) },
+    { name: 'sums', params: [I32, I32, I32, I32], locals: [I32, I32, V128, V128, V128, F64], body: maskSums(g, false) },
   ], Math.ceil((ACC + 32 * ACC_CHANNELS) / 65536));
 }
 
 /**
- * Per plane: its four-float groups from the plane's start are masked as in `mask` and added, as
+ * Per plane: its four-float groups from the plane's start are masked as in `mask` (if `masked`) and added, as
  * float64, lane by lane into sums [s0, s1 | s2, s3]; the last plane % 4 floats are masked one by
  * one and added into s0, in order: backwardBiasInto's sums (ops' conv2d), bit for bit.
  */
-function maskSums(g: number): Bytes {
+function maskSums(g: number, masked: boolean): Bytes {
   const [PLANES, PLANE, A, E4, E, LO, HI, GM, S] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
   const get = op.localGet, set = op.localSet;
   const groups = [
     ...op.block, ...get(P), ...get(E4), ...op.i32Eq, ...op.brIf(0),
     ...op.loop,
-    ...get(P), ...get(P), ...op.v128Load(g), ...get(P), ...op.v128Load(0), ...op.v128Zero, ...op.f32x4Gt, ...op.v128And, ...op.localTee(GM),
-    ...op.v128Store(g),
+    ...(masked
+      ? [...get(P), ...get(P), ...op.v128Load(g), ...get(P), ...op.v128Load(0), ...op.v128Zero, ...op.f32x4Gt, ...op.v128And, ...op.localTee(GM),
+        ...op.v128Store(g)]
+      : [...get(P), ...op.v128Load(g), ...set(GM)]),
     ...get(LO), ...get(GM), ...op.f64x2PromoteLowF32x4, ...op.f64x2Add, ...set(LO),
     ...get(HI), ...get(GM), ...get(GM), ...op.shuffleF32([2, 3, 0, 1]), ...op.f64x2PromoteLowF32x4, ...op.f64x2Add, ...set(HI),
     ...get(P), ...op.i32Const(16), ...op.i32Add, ...op.localTee(P), ...get(E4), ...op.i32Ne, ...op.brIf(0),
@@ -51,8 +55,10 @@ function maskSums(g: number): Bytes {
   const tail = [ // one float at a time: g = y > 0 ? g : 0, then s0 += g
     ...op.block, ...get(P), ...get(E), ...op.i32Eq, ...op.brIf(0),
     ...op.loop,
-    ...get(P), ...get(P), ...op.f32Load(g), ...op.f32Zero, ...get(P), ...op.f32Load(0), ...op.f32Zero, ...op.f32Gt, ...op.select,
-    ...op.f32Store(g),
+    ...(masked
+      ? [...get(P), ...get(P), ...op.f32Load(g), ...op.f32Zero, ...get(P), ...op.f32Load(0), ...op.f32Zero, ...op.f32Gt, ...op.select,
+        ...op.f32Store(g)]
+      : []),
     ...get(S), ...get(P), ...op.f32Load(g), ...op.f64PromoteF32, ...op.f64Add, ...set(S),
     ...get(P), ...op.i32Const(4), ...op.i32Add, ...op.localTee(P), ...get(E), ...op.i32Ne, ...op.brIf(0),
     ...op.end, ...op.end,
@@ -76,16 +82,16 @@ function maskSums(g: number): Bytes {
 type RangeFn = (p: number, end: number) => void;
 type MaskSumsFn = (p: number, planes: number, plane: number, acc: number) => void;
 
-let kernels: { relu: RangeFn; mask: RangeFn; maskSums: MaskSumsFn; heap: Float32Array; sums: Float64Array } | null = null;
+let kernels: { relu: RangeFn; mask: RangeFn; maskSums: MaskSumsFn; planeSums: MaskSumsFn; heap: Float32Array; sums: Float64Array } | null = null;
 let loaded = false;
 
 /** Compiles the module on first use; null where WebAssembly SIMD is missing. */
 function load(): typeof kernels {
   if (!loaded) {
     loaded = true;
-    const exports = instantiate<{ relu: RangeFn; mask: RangeFn; maskSums: MaskSumsFn }>(reluModule());
+    const exports = instantiate<{ relu: RangeFn; mask: RangeFn; maskSums: MaskSumsFn; sums: MaskSumsFn }>(reluModule());
     kernels = exports && {
-      relu: exports.relu, mask: exports.mask, maskSums: exports.maskSums,
+      relu: exports.relu, mask: exports.mask, maskSums: exports.maskSums, planeSums: exports.sums,
       heap: new Float32Array(exports.memory.buffer), sums: new Float64Array(exports.memory.buffer, ACC, 4 * ACC_CHANNELS),
     };
   }
@@ -127,8 +133,19 @@ export function reluBackwardWasm(y: Float32Array, g: Float32Array, out: Float32A
  */
 export function reluBackwardBiasWasm(y: Float32Array, g: Float32Array, out: Float32Array, db: Float32Array,
   N: number, OC: number, plane: number, oc0: number, oc1: number): boolean {
+  return channelSums(y, g, out, db, N, OC, plane, oc0, oc1);
+}
+
+/** db[oc] = the sum of g's channel oc over the images, for channels [oc0, oc1), as reluBackwardBiasWasm sums (a conv's bias gradient). */
+export function biasGradientWasm(g: Float32Array, db: Float32Array, N: number, OC: number, plane: number, oc0: number, oc1: number): boolean {
+  return channelSums(null, g, null, db, N, OC, plane, oc0, oc1);
+}
+
+/** reluBackwardBiasWasm, or with no y the sums of g alone. */
+function channelSums(y: Float32Array | null, g: Float32Array, out: Float32Array | null, db: Float32Array,
+  N: number, OC: number, plane: number, oc0: number, oc1: number): boolean {
   if (plane > CHUNK || plane === 0) return false;
-  const { maskSums, heap, sums } = load()!;
+  const { maskSums, planeSums, heap, sums } = load()!;
   const perChunk = Math.floor(CHUNK / plane);
   for (let c0 = oc0; c0 < oc1; c0 += ACC_CHANNELS) {
     const c1 = Math.min(oc1, c0 + ACC_CHANNELS);
@@ -136,10 +153,10 @@ export function reluBackwardBiasWasm(y: Float32Array, g: Float32Array, out: Floa
     for (let n = 0; n < N; n++) {
       for (let oc = c0; oc < c1; oc += perChunk) {
         const k = Math.min(perChunk, c1 - oc), start = (n * OC + oc) * plane, length = k * plane;
-        heap.set(y.subarray(start, start + length), 0);
+        if (y) heap.set(y.subarray(start, start + length), 0);
         heap.set(g.subarray(start, start + length), CHUNK);
-        maskSums(0, k, plane, ACC + 32 * (oc - c0));
-        out.set(heap.subarray(CHUNK, CHUNK + length), start);
+        (y ? maskSums : planeSums)(0, k, plane, ACC + 32 * (oc - c0));
+        out?.set(heap.subarray(CHUNK, CHUNK + length), start);
       }
     }
     for (let oc = c0; oc < c1; oc++) {

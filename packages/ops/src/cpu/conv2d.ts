@@ -14,7 +14,7 @@
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
 import {
-  col2imWasm, gemmSum, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns, type RangeKernel,
+  biasGradientFused, col2imWasm, gemmSum, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns, type RangeKernel,
 } from '@firegrad/core/internal';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
@@ -238,6 +238,7 @@ export function backwardBiasInto(dy: FloatArray, g: Conv2dGeometry, db: FloatArr
 /** backwardBiasInto for output channels [lo, hi) (arrays: dy, db; ints: the geometry). */
 export const backwardBiasRange: RangeKernel = ([dy, db], ints, lo, hi) => {
   const g = geometryOf(ints);
+  if (biasGradientFused(dy as FloatArray, db as FloatArray, g.N, g.OC, g.OH * g.OW, lo, hi)) return; // WebAssembly SIMD, the same sums
   backwardBiasInto(dy as FloatArray, g, db as FloatArray, 0, g.N, lo, hi);
 };
 
