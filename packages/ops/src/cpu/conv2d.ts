@@ -14,7 +14,8 @@
 import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from '@firegrad/core';
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
 import {
-  biasGradientFused, col2imWasm, gemmSum, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns, type RangeKernel,
+  biasGradientFused, col2imWasm, gemmSum, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns,
+  type RangeKernel,
 } from '@firegrad/core/internal';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
