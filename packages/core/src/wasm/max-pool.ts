@@ -28,6 +28,26 @@ const X = 0, OUT = 1, IDX = 2, OH = 3, G = 4, W = 5, OW = 6;
 const ROW = 7, P_TOP = 8, P_ROW = 9, P_OUT = 10, P_IDX = 11, GROUP = 12, ROW_LEFT = 13, W_BYTES = 14;
 const V0 = 15, COLS = V0, BEST = V0 + 1, AT = V0 + 2, CAND = V0 + 3, COND = V0 + 4, A = V0 + 5, B = V0 + 6, EIGHT = V0 + 7, TAP = V0 + 8;
 
+/** local += local `by` · factor, for each local. */
+function advanceBy(locals: number[], by: number, factor: number): Bytes {
+  return locals.flatMap((l) => [...op.localGet(l), ...op.localGet(by), ...op.i32Const(factor), ...op.i32Mul, ...op.i32Add, ...op.localSet(l)]);
+}
+
+/** counter −= 1, and back to the enclosing loop's start while it is not zero. */
+function countDown(counter: number): Bytes {
+  return [...op.localGet(counter), ...op.i32Const(1), ...op.i32Sub, ...op.localTee(counter), ...op.brIf(0)];
+}
+
+/**
+ * The end of a group of four windows: the wide pointers on by 32 bytes (8 floats), the narrow ones
+ * by 16 (4 entries), the windows' column indices by 8, and the group count down.
+ */
+function nextGroup(wide: number[], narrow: number[], cols: number, eight: number, group: number): Bytes {
+  const by = (l: number, n: number) => [...op.localGet(l), ...op.i32Const(n), ...op.i32Add, ...op.localSet(l)];
+  return [...wide.flatMap((l) => by(l, 32)), ...narrow.flatMap((l) => by(l, 16)),
+    ...op.localGet(cols), ...op.localGet(eight), ...op.i32x4Add, ...op.localSet(cols), ...countDown(group)];
+}
+
 /** The plane function for K×K windows at stride 2. */
 function planeFunc(K: number): Parameters<typeof encodeModule>[0][number] {
   const get = op.localGet, set = op.localSet;
@@ -67,15 +87,10 @@ function planeFunc(K: number): Parameters<typeof encodeModule>[0][number] {
         if (r < K - 1) emit(get(P_ROW), get(W_BYTES), op.i32Add, set(P_ROW));
       }
       emit(get(P_OUT), get(BEST), op.v128Store(0), get(P_IDX), get(AT), op.v128Store(0));
-      emit(get(P_TOP), op.i32Const(32), op.i32Add, set(P_TOP));
-      for (const p of [P_OUT, P_IDX]) emit(get(p), op.i32Const(16), op.i32Add, set(p));
-      emit(get(COLS), get(EIGHT), op.i32x4Add, set(COLS));
-      emit(get(GROUP), op.i32Const(1), op.i32Sub, op.localTee(GROUP), op.brIf(0));
+      emit(nextGroup([P_TOP], [P_OUT, P_IDX], COLS, EIGHT, GROUP));
     }
     emit(op.end);
-    for (const p of [OUT, IDX]) emit(get(p), get(OW), op.i32Const(4), op.i32Mul, op.i32Add, set(p));
-    emit(get(ROW), get(W), op.i32Const(2), op.i32Mul, op.i32Add, set(ROW));
-    emit(get(ROW_LEFT), op.i32Const(1), op.i32Sub, op.localTee(ROW_LEFT), op.brIf(0));
+    emit(advanceBy([OUT, IDX], OW, 4), advanceBy([ROW], W, 2), countDown(ROW_LEFT));
   }
   emit(op.end);
   return {
@@ -118,16 +133,11 @@ function backFunc(): Parameters<typeof encodeModule>[0][number] {
     }
     emit(get(P_DX), get(LEFT), get(RIGHT), op.shuffleF32([0, 4, 1, 5]), op.v128Store(0));
     emit(get(P_DX), get(LEFT), get(RIGHT), op.shuffleF32([2, 6, 3, 7]), op.v128Store(16));
-    emit(get(P_DX), op.i32Const(32), op.i32Add, set(P_DX));
-    for (const p of [P_DY, P_IDX]) emit(get(p), op.i32Const(16), op.i32Add, set(p));
-    emit(get(COLS), get(EIGHT), op.i32x4Add, set(COLS));
-    emit(get(GROUP), op.i32Const(1), op.i32Sub, op.localTee(GROUP), op.brIf(0));
+    emit(nextGroup([P_DX], [P_DY, P_IDX], COLS, EIGHT, GROUP));
     emit(op.end);
   }
-  // next window row: dy and argmax on by OW = W / 2 entries, TOP by two rows
-  for (const p of [DY, IDX]) emit(get(p), get(W), op.i32Const(2), op.i32Mul, op.i32Add, set(p));
-  emit(get(TOP), get(W), op.i32Const(2), op.i32Mul, op.i32Add, set(TOP));
-  emit(get(ROW_LEFT), op.i32Const(1), op.i32Sub, op.localTee(ROW_LEFT), op.brIf(0));
+  // next window row: dy and argmax on by OW = W / 2 entries (W·2 bytes), TOP by two rows
+  emit(advanceBy([DY, IDX, TOP], W, 2), countDown(ROW_LEFT));
   emit(op.end);
   return { name: 'back2', params: [I32, I32, I32, I32, I32, I32], locals: [...new Array<number>(V0 - ROW_LEFT).fill(I32), ...new Array<number>(7).fill(V128)], body };
 }
