@@ -57,6 +57,13 @@ describe('gemmSum', () => {
     }
   });
 
+  it('refuses a term whose operands are not of C\'s type on the WebAssembly path', () => {
+    setGemmBackend('wasm-simd');
+    const A = new Float64Array(4), B = new Float64Array(4), C = new Float32Array(4);
+    expect(() => gemmSum(2, 2, 2, C, 0, 2, 1, () => ({ transA: false, transB: false, A, aOff: 0, lda: 2, B, bOff: 0, ldb: 2 })))
+      .toThrow(/gemmSum: a term's A and B must be of C's type/);
+  });
+
   it('across the blocking boundaries: depth blocks, A not packed whole, C beyond one buffer block', () => {
     const cases: Omit<Case, 'seed'>[] = [
       { M: 64, N: 288, K: 784, count: 3, transA: false, transB: true }, // a conv's grad-weight, 28×28 images

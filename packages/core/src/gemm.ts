@@ -296,9 +296,14 @@ export interface GemmTerm<T extends FloatArray = FloatArray> {
 export function gemmSum(M: number, N: number, K: number, C: FloatArray, cOff: number, ldc: number, count: number,
   term: (t: number) => GemmTerm): void {
   if (M > 0 && N > 0 && K > 0 && C instanceof Float32Array && takesWasm(M, N, K)
-    && gemmWasmSum(wasmFused(), M, N, K, C, cOff, ldc, count, (t) => term(t) as GemmTerm<Float32Array>)) return;
+    && gemmWasmSum(wasmFused(), M, N, K, C, cOff, ldc, count, (t) => float32Term(term(t)))) return;
   for (let t = 0; t < count; t++) {
     const { transA, transB, A, aOff, lda, B, bOff, ldb } = term(t);
     gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, t > 0);
   }
+}
+
+function float32Term(p: GemmTerm): GemmTerm<Float32Array> {
+  if (!(p.A instanceof Float32Array && p.B instanceof Float32Array)) throw new Error('gemmSum: a term\'s A and B must be of C\'s type (Float32Array)');
+  return p as GemmTerm<Float32Array>;
 }

@@ -177,12 +177,12 @@ export function gemmWasmSum(fused: boolean, M: number, N: number, K: number, C: 
   count: number, term: (t: number) => Term): boolean {
   if (M > ROWS || N > NC) return false;
   const layout = bufferLayout(M, N, K), ldw = roundUp(N, NR) + PAD;
+  packedA = null; // each term packs its own A over the last one: no later call may reuse it
   for (let t = 0; t < count; t++) {
     const p = term(t);
     if (layout.whole) packWholeA(p.transA, p.A, p.aOff, p.lda, M, K, layout.mPad);
     depthBlocks(fused, p, K, layout, 0, N, 0, M, t > 0);
   }
-  packedA = null; // the last term's A is packed, under no key
   copyOut(layout.cBase, ldw, C, cOff, ldc, M, N);
   return true;
 }

@@ -112,10 +112,14 @@ function backFunc(): Parameters<typeof encodeModule>[0][number] {
   const DX = 0, DY = 1, IDX = 2, OH = 3, G = 4, W = 5;
   const ROW_LEFT = 6, P_DX = 7, P_DY = 8, P_IDX = 9, GROUP = 10, TOP = 11; // TOP: the window row's first in-plane index
   const V0 = 12, COLS = V0, D = V0 + 1, A = V0 + 2, EIGHT = V0 + 3, LEFT = V0 + 4, RIGHT = V0 + 5, ZERO = V0 + 6;
+  const TAP = V0 + 7; // the in-plane offset r·W + t of tap (r, t) from its window's top left, at TAP + 2r + t
   const get = op.localGet, set = op.localSet;
   const body: Bytes = [];
   const emit = (...ins: Bytes[]) => { for (const i of ins) body.push(...i); };
   emit(op.i32Const(8), op.i32x4Splat, set(EIGHT), op.v128Zero, set(ZERO));
+  for (let r = 0; r < 2; r++) {
+    for (let t = 0; t < 2; t++) emit(get(W), op.i32Const(r), op.i32Mul, op.i32Const(t), op.i32Add, op.i32x4Splat, set(TAP + 2 * r + t));
+  }
   emit(op.i32Const(0), set(TOP), get(OH), set(ROW_LEFT));
   emit(op.loop); // window rows
   for (let r = 0; r < 2; r++) {
@@ -126,10 +130,7 @@ function backFunc(): Parameters<typeof encodeModule>[0][number] {
     emit(op.loop); // groups of four windows
     emit(get(ZERO), get(P_DY), op.v128Load(0), op.f32x4Add, set(D), get(P_IDX), op.v128Load(0), set(A));
     for (const [t, side] of [[0, LEFT], [1, RIGHT]] as const) {
-      emit(get(D), get(A), get(COLS)); // the tap's in-plane index: the window's top left + r·W + t
-      if (r) emit(get(W), op.i32x4Splat, op.i32x4Add);
-      if (t) emit(op.i32x4Const(1, 1, 1, 1), op.i32x4Add);
-      emit(op.i32x4Eq, op.v128And, set(side));
+      emit(get(D), get(A), get(COLS), get(TAP + 2 * r + t), op.i32x4Add, op.i32x4Eq, op.v128And, set(side));
     }
     emit(get(P_DX), get(LEFT), get(RIGHT), op.shuffleF32([0, 4, 1, 5]), op.v128Store(0));
     emit(get(P_DX), get(LEFT), get(RIGHT), op.shuffleF32([2, 6, 3, 7]), op.v128Store(16));
@@ -139,7 +140,7 @@ function backFunc(): Parameters<typeof encodeModule>[0][number] {
   // next window row: dy and argmax on by OW = W / 2 entries (W·2 bytes), TOP by two rows
   emit(advanceBy([DY, IDX, TOP], W, 2), countDown(ROW_LEFT));
   emit(op.end);
-  return { name: 'back2', params: [I32, I32, I32, I32, I32, I32], locals: [...new Array<number>(V0 - ROW_LEFT).fill(I32), ...new Array<number>(7).fill(V128)], body };
+  return { name: 'back2', params: [I32, I32, I32, I32, I32, I32], locals: [...new Array<number>(V0 - ROW_LEFT).fill(I32), ...new Array<number>(TAP + 4 - V0).fill(V128)], body };
 }
 
 type PlaneFn = (x: number, out: number, idx: number, OH: number, G: number, W: number, OW: number) => void;
