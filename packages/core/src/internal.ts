@@ -10,5 +10,6 @@ export { biasGradientFused, reluRange, reluBackwardRange, reluBackwardBiasFused 
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
 export { wasmColumns, im2colWasm, col2imWasm, type WindowGeometry } from './wasm/columns.js';
 export { ownIntermediates } from './autograd.js';
+export { copyElements } from './copy.js';
 export { dropoutInto, dropoutRange } from './kernels/dropout.js';
 export { maxPoolBackward2x2Wasm } from './wasm/max-pool.js';

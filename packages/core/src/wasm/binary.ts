@@ -10,6 +10,7 @@
 // a[i] ∘ b[i] over [p, end), b at the same place + CHUNK floats.
 
 import { I32, encodeModule, instantiate, loopBy16, op, type Bytes } from './emit.js';
+import { copyElements } from '../copy.js';
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 const OPCODES: Record<BinaryOp, Bytes> = { add: op.f32x4Add, sub: op.f32x4Sub, mul: op.f32x4Mul, div: op.f32x4Div };
@@ -42,9 +43,9 @@ export function binaryWasm(kind: BinaryOp, a: Float32Array, b: Float32Array, out
   const { heap } = kernels!, run = kernels![kind];
   for (let i = 0; i < a.length; i += CHUNK) {
     const n = Math.min(CHUNK, a.length - i);
-    heap.set(a.subarray(i, i + n), 0);
-    heap.set(b.subarray(i, i + n), CHUNK);
+    copyElements(heap, a.subarray(i, i + n), 0);
+    copyElements(heap, b.subarray(i, i + n), CHUNK);
     run(0, ((n + 3) & ~3) * 4); // the lanes past n work on stale floats and are not copied out
-    out.set(heap.subarray(0, n), i);
+    copyElements(out, heap.subarray(0, n), i);
   }
 }

@@ -12,6 +12,7 @@ import {
   COLUMNS, COLUMNS_CAP, IMAGE, IMAGE_CAP, MAP, MAP_CAP, col2imKernel, col2imRowsKernel, heap, im2colKernel, im2colRowsKernel, wasmSimdAvailable,
 } from './gemm.js';
 import { simdEnabled } from './simd.js';
+import { copyElements } from '../copy.js';
 
 /** A conv's window geometry per plane (ops' Conv2dGeometry has these fields). */
 export interface WindowGeometry {
@@ -65,7 +66,7 @@ export function im2colWasm(x: Float32Array, xOff: number, g: WindowGeometry, pla
   if (!fit) return false;
   const [n, hw] = fit;
   if (planes === 0 || n === 0) return true;
-  heap.set(x.subarray(xOff, xOff + planes * hw), IMAGE);
+  copyElements(heap, x.subarray(xOff, xOff + planes * hw), IMAGE);
   if (rowsFit(g, planes)) {
     const [rows, vecBytes, table] = buildRows(g);
     im2colRowsKernel(IMAGE * 4, hw * 4, table, rows, col.byteOffset, planes, vecBytes, n * 4);
@@ -93,7 +94,7 @@ export function col2imWasm(col: Float32Array, g: WindowGeometry, planes: number,
     buildMap(g);
     col2imKernel(col.byteOffset, MAP * 4, n, IMAGE * 4, hw * 4, planes);
   }
-  dx.set(heap.subarray(IMAGE, IMAGE + planes * hw), dxOff);
+  copyElements(dx, heap.subarray(IMAGE, IMAGE + planes * hw), dxOff);
   return true;
 }
 

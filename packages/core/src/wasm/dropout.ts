@@ -10,6 +10,7 @@
 // float32 at KEPT.
 
 import { F32, F64, I32, encodeModule, instantiate, op, type Bytes } from './emit.js';
+import { copyElements } from '../copy.js';
 
 const CHUNK = 16384;
 // Region byte offsets: x at 0, then mask and out, each a cache line further from a multiple of
@@ -70,10 +71,10 @@ export function dropoutWasm(s: Uint32Array, threshold: number, kept: number, x: 
   heap[KEPT / 4] = kept;
   for (let i = lo; i < hi; i += CHUNK) {
     const n = Math.min(CHUNK, hi - i);
-    heap.set(x.subarray(i, i + n), 0);
+    copyElements(heap, x.subarray(i, i + n), 0);
     dropout(n * 4, threshold);
-    mask.set(heap.subarray(MASK / 4, MASK / 4 + n), i);
-    out.set(heap.subarray(OUT / 4, OUT / 4 + n), i);
+    copyElements(mask, heap.subarray(MASK / 4, MASK / 4 + n), i);
+    copyElements(out, heap.subarray(OUT / 4, OUT / 4 + n), i);
   }
   s.set(state);
 }

@@ -30,6 +30,7 @@ import { pack4, type GemmFn, type GemmTerm } from '../gemm.js';
 import { kernelModule } from './gemm-kernel.js';
 import { instantiate } from './emit.js';
 import { relaxedSimdAvailable } from './relaxed.js';
+import { copyElements } from '../copy.js';
 
 const MR = 4, NV = 2, NR = 4 * NV; // tile: MR rows × NR columns
 const KC = 256; // depth of one packed block
@@ -272,7 +273,7 @@ function copyIn(src: Float32Array, s: number, srcStride: number, p: number, ldw:
     copyRows(src, s, srcStride, heap, p, ldw, rows, n);
     return;
   }
-  heap.set(src.subarray(s, s + rows * n), stage);
+  copyElements(heap, src.subarray(s, s + rows * n), stage);
   const last = rows - 1;
   if (stage === p) restride((p + last * n) * 4, -n * 4, (p + last * ldw) * 4, -ldw * 4, rows, n * 4);
   else restride(stage * 4, n * 4, p * 4, ldw * 4, rows, n * 4);
@@ -289,7 +290,7 @@ function copyOut(p: number, ldw: number, C: Float32Array, c: number, ldc: number
     return;
   }
   restride(p * 4, ldw * 4, p * 4, n * 4, rows, n * 4); // rows move forward: each lands before its source
-  C.set(heap.subarray(p, p + rows * n), c);
+  copyElements(C, heap.subarray(p, p + rows * n), c);
 }
 
 function roundUp(n: number, m: number): number {
@@ -305,11 +306,11 @@ function roundUp(n: number, m: number): number {
 function copyRows(src: Float32Array, s: number, srcStride: number, dst: Float32Array, d: number, dstStride: number,
   rows: number, n: number): void {
   if (srcStride === n && dstStride === n) {
-    dst.set(src.subarray(s, s + rows * n), d);
+    copyElements(dst, src.subarray(s, s + rows * n), d);
     return;
   }
   if (n >= 32) {
-    for (let r = 0; r < rows; r++, s += srcStride, d += dstStride) dst.set(src.subarray(s, s + n), d);
+    for (let r = 0; r < rows; r++, s += srcStride, d += dstStride) copyElements(dst, src.subarray(s, s + n), d);
     return;
   }
   const n8 = n - (n & 7);

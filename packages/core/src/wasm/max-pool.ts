@@ -13,6 +13,7 @@
 // which the next row (or the slack after the region) absorbs, so planes must be done in order.
 
 import { I32, V128, encodeModule, instantiate, op, type Bytes } from './emit.js';
+import { copyElements } from '../copy.js';
 
 const IN_FLOATS = 65536; // a chunk of whole planes; a bigger plane takes the JS path
 const OUT_FLOATS = IN_FLOATS / 4; // stride 2, windows inside: at most a quarter of the inputs
@@ -181,10 +182,10 @@ export function maxPoolStride2Wasm(K: 2 | 3, x: Float32Array, planes: number, H:
   const perChunk = Math.floor(IN_FLOATS / hw);
   for (let p0 = 0; p0 < planes; p0 += perChunk) {
     const n = Math.min(perChunk, planes - p0);
-    f32.set(x.subarray(p0 * hw, (p0 + n) * hw), 0);
+    copyElements(f32, x.subarray(p0 * hw, (p0 + n) * hw), 0);
     for (let p = 0; p < n; p++) run(p * hw * 4, OUT_AT + p * ohw * 4, IDX_AT + p * ohw * 4, OH, G, W, OW);
-    out.set(f32.subarray(OUT_AT / 4, OUT_AT / 4 + n * ohw), p0 * ohw);
-    argmax.set(i32.subarray(IDX_AT / 4, IDX_AT / 4 + n * ohw), p0 * ohw);
+    copyElements(out, f32.subarray(OUT_AT / 4, OUT_AT / 4 + n * ohw), p0 * ohw);
+    copyElements(argmax, i32.subarray(IDX_AT / 4, IDX_AT / 4 + n * ohw), p0 * ohw);
   }
 }
 
@@ -199,9 +200,9 @@ export function maxPoolBackward2x2Wasm(dy: Float32Array, argmax: Int32Array, pla
   const perChunk = Math.floor(IN_FLOATS / hw);
   for (let p0 = 0; p0 < planes; p0 += perChunk) {
     const n = Math.min(perChunk, planes - p0);
-    f32.set(dy.subarray(p0 * ohw, (p0 + n) * ohw), OUT_AT / 4);
-    i32.set(argmax.subarray(p0 * ohw, (p0 + n) * ohw), IDX_AT / 4);
+    copyElements(f32, dy.subarray(p0 * ohw, (p0 + n) * ohw), OUT_AT / 4);
+    copyElements(i32, argmax.subarray(p0 * ohw, (p0 + n) * ohw), IDX_AT / 4);
     for (let p = 0; p < n; p++) back2(p * hw * 4, OUT_AT + p * ohw * 4, IDX_AT + p * ohw * 4, OH, G, W);
-    dx.set(f32.subarray(0, n * hw), p0 * hw);
+    copyElements(dx, f32.subarray(0, n * hw), p0 * hw);
   }
 }

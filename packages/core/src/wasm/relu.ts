@@ -13,6 +13,7 @@
 //   sums(p, planes, plane, acc): the same sums of g unmasked (g left as it is): a bias gradient alone
 
 import { F64, I32, V128, encodeModule, instantiate, loopBy16, op, type Bytes } from './emit.js';
+import { copyElements } from '../copy.js';
 
 const CHUNK = 16384; // floats per region: y (or x) at 0, g after it
 const ACC = 2 * CHUNK * 4; // byte offset of the running sums: 4 float64 per channel
@@ -107,9 +108,9 @@ export function reluWasm(x: Float32Array, out: Float32Array): void {
   const { relu, heap } = load()!;
   for (let i = 0; i < x.length; i += CHUNK) {
     const n = Math.min(CHUNK, x.length - i);
-    heap.set(x.subarray(i, i + n), 0);
+    copyElements(heap, x.subarray(i, i + n), 0);
     relu(0, roundUp4(n) * 4);
-    out.set(heap.subarray(0, n), i);
+    copyElements(out, heap.subarray(0, n), i);
   }
 }
 
@@ -118,10 +119,10 @@ export function reluBackwardWasm(y: Float32Array, g: Float32Array, out: Float32A
   const { mask, heap } = load()!;
   for (let i = 0; i < y.length; i += CHUNK) {
     const n = Math.min(CHUNK, y.length - i);
-    heap.set(y.subarray(i, i + n), 0);
-    heap.set(g.subarray(i, i + n), CHUNK);
+    copyElements(heap, y.subarray(i, i + n), 0);
+    copyElements(heap, g.subarray(i, i + n), CHUNK);
     mask(0, roundUp4(n) * 4);
-    out.set(heap.subarray(CHUNK, CHUNK + n), i);
+    copyElements(out, heap.subarray(CHUNK, CHUNK + n), i);
   }
 }
 
@@ -153,10 +154,10 @@ function channelSums(y: Float32Array | null, g: Float32Array, out: Float32Array 
     for (let n = 0; n < N; n++) {
       for (let oc = c0; oc < c1; oc += perChunk) {
         const k = Math.min(perChunk, c1 - oc), start = (n * OC + oc) * plane, length = k * plane;
-        if (y) heap.set(y.subarray(start, start + length), 0);
-        heap.set(g.subarray(start, start + length), CHUNK);
+        if (y) copyElements(heap, y.subarray(start, start + length), 0);
+        copyElements(heap, g.subarray(start, start + length), CHUNK);
         (y ? maskSums : planeSums)(0, k, plane, ACC + 32 * (oc - c0));
-        out?.set(heap.subarray(CHUNK, CHUNK + length), start);
+        if (out) copyElements(out, heap.subarray(CHUNK, CHUNK + length), start);
       }
     }
     for (let oc = c0; oc < c1; oc++) {

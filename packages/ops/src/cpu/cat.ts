@@ -3,7 +3,7 @@
 // dimensions before d and each part's size = its extent along d times the product of those after.
 // Up to three parts, both run as range kernels over the outer rows (see ../threads/ranges).
 import type { FloatArray } from '@firegrad/core';
-import { overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
+import { copyElements, overRanges, uninitializedLike, type RangeKernel } from '@firegrad/core/internal';
 import type { CatKernel } from '../cat.js';
 
 // Rows shorter than this are copied by a plain loop: `set(subarray(...))` allocates a view per
@@ -62,11 +62,11 @@ function copyBlock(src: FloatArray, srcOff: number, srcStride: number, dst: Floa
   if (len === 0) return;
   if (len === srcStride && len === dstStride) {
     // Both sides contiguous: one copy for the whole block.
-    dst.set(src.subarray(srcOff, srcOff + rows * len), dstOff);
+    copyElements(dst, src.subarray(srcOff, srcOff + rows * len), dstOff);
     return;
   }
   for (let r = 0; r < rows; r++, srcOff += srcStride, dstOff += dstStride) {
-    if (len >= SMALL_COPY) dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+    if (len >= SMALL_COPY) copyElements(dst, src.subarray(srcOff, srcOff + len), dstOff);
     else for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
   }
 }

@@ -1,6 +1,7 @@
 // Boxes of NCHW-like arrays: the part of an operand one task reads or writes, and the copies
 // between it and the shared arena.
 import type { FloatArray } from '@firegrad/core';
+import { copyElements } from '@firegrad/core/internal';
 
 /** A flat array seen as [outer, channels, plane]: x is [N, C, H·W], a weight [OC, C/groups, KH·KW]. */
 export interface Layout { outer: number; channels: number; plane: number }
@@ -29,19 +30,19 @@ export function boxView(a: FloatArray, l: Layout, b: Box): FloatArray {
 
 /** Copies the box of `src` to dst[off…], packed (into the arena). */
 export function copyBoxIn(src: FloatArray, l: Layout, b: Box, dst: FloatArray, off: number): void {
-  if (isContiguous(l, b)) return dst.set(boxView(src, l, b), off);
+  if (isContiguous(l, b)) return copyElements(dst, boxView(src, l, b), off);
   const run = (b.c1 - b.c0) * l.plane;
   for (let n = b.n0; n < b.n1; n++, off += run) {
     const s = (n * l.channels + b.c0) * l.plane;
-    dst.set(src.subarray(s, s + run), off);
+    copyElements(dst, src.subarray(s, s + run), off);
   }
 }
 
 /** The inverse of copyBoxIn: unpacks src[off…] (from the arena) into the box of `dst`. */
 export function copyBoxOut(src: FloatArray, off: number, dst: FloatArray, l: Layout, b: Box): void {
-  if (isContiguous(l, b)) return dst.set(src.subarray(off, off + boxLength(l, b)), (b.n0 * l.channels + b.c0) * l.plane);
+  if (isContiguous(l, b)) return copyElements(dst, src.subarray(off, off + boxLength(l, b)), (b.n0 * l.channels + b.c0) * l.plane);
   const run = (b.c1 - b.c0) * l.plane;
   for (let n = b.n0; n < b.n1; n++, off += run) {
-    dst.set(src.subarray(off, off + run), (n * l.channels + b.c0) * l.plane);
+    copyElements(dst, src.subarray(off, off + run), (n * l.channels + b.c0) * l.plane);
   }
 }

@@ -1,0 +1,59 @@
+// copyElements (core's copy.ts), which the WebAssembly kernels and cat use for dst.set(src, at)
+// where one end may be shared memory: against an element-by-element copy of the raw bits, for
+// every pairing of ordinary and shared ends, float32, int32 and float64, offsets of both parities
+// (the staged path is taken where the two ends' addresses differ by 4 mod 8), lengths past one
+// staging round, and NaN payloads, −0 and subnormals, which must arrive bit for bit.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { copyElements } from '@firegrad/core/internal';
+
+const RUNS = Number(process.env.FIREGRAD_RUNS ?? 60);
+type Kind = 'f32' | 'i32' | 'f64';
+const make = { f32: Float32Array, i32: Int32Array, f64: Float64Array };
+
+function array(kind: Kind, length: number, shared: boolean, seed: number) {
+  const Type = make[kind];
+  const a = new Type(shared ? new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT) : new ArrayBuffer(length * Type.BYTES_PER_ELEMENT));
+  const bits = new Uint32Array(a.buffer);
+  let s = seed >>> 0;
+  for (let i = 0; i < bits.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    // Every 7th word a special float32: a NaN with a payload, −0 or a subnormal.
+    bits[i] = i % 7 === 3 ? [0x7fc01234, 0xffa00001, 0x80000000, 0x00000001][s & 3] : s;
+  }
+  return a;
+}
+
+const rawBits = (a: ArrayBufferView) => new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+
+describe('copyElements', () => {
+  it('copies the same bits as an element-by-element copy, for ordinary and shared ends', () => {
+    fc.assert(fc.property(
+      fc.constantFrom<Kind>('f32', 'i32', 'f64'), fc.boolean(), fc.boolean(),
+      fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 4000, max: 9000 })),
+      fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.nat(),
+      (kind, srcShared, dstShared, length, srcStart, dstView, at, seed) => {
+        const src = array(kind, srcStart + length + 3, srcShared, seed).subarray(srcStart, srcStart + length);
+        const whole = array(kind, dstView + at + length + 3, dstShared, seed + 1);
+        const dst = whole.subarray(dstView);
+        const want = rawBits(whole).slice();
+        const wordsPer = whole.BYTES_PER_ELEMENT / 4, from = rawBits(src);
+        for (let i = 0; i < from.length; i++) want[(dstView + at) * wordsPer + i] = from[i];
+        copyElements(dst, src, at);
+        const got = rawBits(whole), bad = got.findIndex((w, i) => w !== want[i]);
+        expect(bad, `word ${bad}: ${got[bad]?.toString(16)}, want ${want[bad]?.toString(16)}`).toBe(-1);
+      }), { numRuns: RUNS });
+  });
+
+  it('accepts what dst.set accepts, and like it writes nothing of a copy that does not fit', () => {
+    const s = new Float32Array(new SharedArrayBuffer(4 * 9001)).map((_, i) => i);
+    const d = new Float32Array(9000);
+    copyElements(d, s.subarray(1), 0); // staged: the ends differ by 4 mod 8, and fill d exactly
+    expect(Array.from(d.subarray(8990))).toEqual(Array.from({ length: 10 }, (_, i) => 8991 + i));
+    copyElements(d, s.subarray(0, 0), 9000);
+    const e = new Float32Array(9000);
+    expect(() => copyElements(e, s.subarray(0, 8999), 2)).toThrow(RangeError); // staged, one past the end
+    expect(() => copyElements(e, s, 0)).toThrow(RangeError);
+    expect(e.every((v) => v === 0)).toBe(true);
+  });
+});
