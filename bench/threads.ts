@@ -66,7 +66,9 @@ const pool = activeWorkers()!;
 const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run('conv2d', CONV_FORWARD, 'float32', [], () => {}); }, runs);
 
 // SqueezeNetMini, batch 64 of 1×28×28, cross-entropy, SGD with momentum 0.9. Changing the thread
-// count restarts the pool, so the settings alternate in blocks, each with its own warm-up.
+// count restarts the pool, so the settings alternate in blocks, each with its own warm-up: a new
+// pool's workers compile their kernels again, and their first 4–5 steps ran 10–70% slower than the
+// steady state a training run lives in (measured step by step), so each block warms up for 6.
 const model = new SqueezeNetMini({ generator: new Generator(0) });
 const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const images = randn([64, 1, 28, 28], { generator: gen });
@@ -76,12 +78,12 @@ const step = () => {
   opt.step();
   opt.zeroGrad();
 };
-const blocks = 3, perBlock = Math.ceil(runs / blocks);
+const blocks = 5, perBlock = Math.ceil(runs / 3), STEP_WARMUPS = 6;
 const stepMs: number[][] = [[], []];
 for (let b = 0; b < blocks; b++) {
   [1, threads].forEach((n, k) => {
     useThreads(n);
-    const [t] = alternate([step], perBlock, 2);
+    const [t] = alternate([step], perBlock, STEP_WARMUPS);
     stepMs[k].push(t.median);
   });
 }

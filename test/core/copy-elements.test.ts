@@ -9,11 +9,11 @@ import { copyElements } from '@firegrad/core/internal';
 
 const RUNS = Number(process.env.FIREGRAD_RUNS ?? 60);
 type Kind = 'f32' | 'i32' | 'f64';
-const make = { f32: Float32Array, i32: Int32Array, f64: Float64Array };
 
 function array(kind: Kind, length: number, shared: boolean, seed: number) {
-  const Type = make[kind];
-  const a = new Type(shared ? new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT) : new ArrayBuffer(length * Type.BYTES_PER_ELEMENT));
+  const bytes = length * (kind === 'f64' ? 8 : 4);
+  const buffer: ArrayBufferLike = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const a = kind === 'f32' ? new Float32Array(buffer) : kind === 'i32' ? new Int32Array(buffer) : new Float64Array(buffer);
   const bits = new Uint32Array(a.buffer);
   let s = seed >>> 0;
   for (let i = 0; i < bits.length; i++) {
