@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { copyElements } from '@firegrad/core/internal';
+import { RUNS } from '../helpers';
 
-const RUNS = Number(process.env.FIREGRAD_RUNS ?? 60);
 type Kind = 'f32' | 'i32' | 'f64';
 
 function array(kind: Kind, length: number, shared: boolean, seed: number) {
