@@ -78,7 +78,7 @@ const step = () => {
   opt.step();
   opt.zeroGrad();
 };
-const blocks = 5, perBlock = Math.ceil(runs / 3), STEP_WARMUPS = 6;
+const blocks = 5, perBlock = Math.max(3, Math.ceil(runs / blocks)), STEP_WARMUPS = 6;
 const stepMs: number[][] = [[], []];
 for (let b = 0; b < blocks; b++) {
   [1, threads].forEach((n, k) => {

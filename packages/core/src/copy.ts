@@ -18,7 +18,9 @@ const STAGE = 4096;
 const stage = new ArrayBuffer(8 * (STAGE + 2));
 const views = { f32: new Float32Array(stage), i32: new Int32Array(stage) };
 
-const isShared = (a: Elements) => typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
+// Absent on a page that is not cross-origin isolated: then nothing is shared.
+const Shared = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : null;
+const isShared = (a: Elements) => Shared !== null && a.buffer instanceof Shared;
 
 /**
  * dst.set(src, at): the same elements, bit for bit (no conversion: dst and src are of one type);
@@ -26,7 +28,8 @@ const isShared = (a: Elements) => typeof SharedArrayBuffer === 'function' && a.b
  */
 export function copyElements<T extends Elements>(dst: T, src: T, at = 0): void {
   const mismatched = src.BYTES_PER_ELEMENT === 4 && ((dst.byteOffset + 4 * at - src.byteOffset) & 7) !== 0;
-  if (!mismatched || src.length < 16 || (!isShared(dst) && !isShared(src))) {
+  const sharedIn = mismatched && isShared(src), sharedOut = mismatched && isShared(dst);
+  if ((!sharedIn && !sharedOut) || src.length < 16) {
     (dst as Float32Array).set(src as Float32Array, at);
     return;
   }
@@ -36,7 +39,6 @@ export function copyElements<T extends Elements>(dst: T, src: T, at = 0): void {
   const view = s instanceof Int32Array ? views.i32 : views.f32;
   // Each staging half starts at an element of the same address mod 8 as its shared end.
   const inAt = (s.byteOffset >> 2) & 1, outAt = STAGE + 2 + (((d.byteOffset >> 2) + at) & 1);
-  const sharedIn = isShared(s), sharedOut = isShared(d);
   for (let i = 0; i < s.length; i += STAGE) {
     const n = Math.min(STAGE, s.length - i), part = s.subarray(i, i + n);
     if (!sharedIn) { // ordinary → shared: memmove into the stage, then whole words out

@@ -97,7 +97,7 @@ export function server({ control, index, arenaCapBytes }: WorkerInit, channel: W
  * every ≈ 1 ms, mostly a few hundred µs after the last one ended; a worker asleep in Atomics.wait
  * took ≈ 50 µs to wake on the 2-vCPU VM (an empty job's round trip: ≈ 2 µs when polling), and a
  * SqueezeNetMini step on 2 threads ran 3–8% faster polling for 50–400 µs (in-process A/B, steady
- * state). Polling from the driving thread as well gained nothing more.
+ * state). The driving thread polls for its workers too (POLL_MS in ./workers).
  */
 const POLL_MS = 0.2;
 
