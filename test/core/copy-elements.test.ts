@@ -1,7 +1,8 @@
 // copyElements (core's copy.ts), which the WebAssembly kernels and cat use for dst.set(src, at)
 // where one end may be shared memory: against an element-by-element copy of the raw bits, for
 // every pairing of ordinary and shared ends, float32, int32 and float64, offsets of both parities
-// (the staged path is taken where the two ends' addresses differ by 4 mod 8), lengths past one
+// (the staged path is taken where the two ends' addresses differ by 4 mod 8), lengths on both
+// sides of the 1,024 elements from which Node copies with one shared end by memcpy, past one
 // staging round, and NaN payloads, −0 and subnormals, which must arrive bit for bit.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +31,7 @@ describe('copyElements', () => {
   it('copies the same bits as an element-by-element copy, for ordinary and shared ends', () => {
     fc.assert(fc.property(
       fc.constantFrom<Kind>('f32', 'i32', 'f64'), fc.boolean(), fc.boolean(),
-      fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 4000, max: 9000 })),
+      fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1000, max: 1050 }), fc.integer({ min: 4000, max: 9000 })),
       fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.nat(),
       (kind, srcShared, dstShared, length, srcStart, dstView, at, seed) => {
         const src = array(kind, srcStart + length + 3, srcShared, seed).subarray(srcStart, srcStart + length);
@@ -46,14 +47,28 @@ describe('copyElements', () => {
   });
 
   it('accepts what dst.set accepts, and like it writes nothing of a copy that does not fit', () => {
-    const s = new Float32Array(new SharedArrayBuffer(4 * 9001)).map((_, i) => i);
-    const d = new Float32Array(9000);
-    copyElements(d, s.subarray(1), 0); // staged: the ends differ by 4 mod 8, and fill d exactly
-    expect(Array.from(d.subarray(8990))).toEqual(Array.from({ length: 10 }, (_, i) => 8991 + i));
-    copyElements(d, s.subarray(0, 0), 9000);
-    const e = new Float32Array(9000);
-    expect(() => copyElements(e, s.subarray(0, 8999), 2)).toThrow(RangeError); // staged, one past the end
-    expect(() => copyElements(e, s, 0)).toThrow(RangeError);
-    expect(e.every((v) => v === 0)).toBe(true);
+    // 9,000 elements go by memcpy in Node; 1,000 are staged (their ends differ by 4 mod 8).
+    for (const n of [9000, 1000]) {
+      const s = new Float32Array(new SharedArrayBuffer(4 * (n + 1))).map((_, i) => i);
+      const d = new Float32Array(n);
+      copyElements(d, s.subarray(1), 0); // fills d exactly
+      expect(Array.from(d.subarray(n - 10))).toEqual(Array.from({ length: 10 }, (_, i) => n - 9 + i));
+      copyElements(d, s.subarray(0, 0), n);
+      const e = new Float32Array(n);
+      expect(() => copyElements(e, s.subarray(0, n - 1), 2)).toThrow(RangeError); // one past the end
+      expect(() => copyElements(e, s, 0)).toThrow(RangeError);
+      expect(() => copyElements(e, s.subarray(0, n - 1), -1)).toThrow(RangeError);
+      expect(e.every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('copies overlapping ranges of one shared buffer as dst.set does', () => {
+    for (const [n, from, to] of [[5000, 0, 1], [5000, 1, 0], [5000, 0, 2], [3000, 3, 0]]) {
+      const a = new Float32Array(new SharedArrayBuffer(4 * (n + 8))).map((_, i) => i);
+      const want = a.slice();
+      want.set(want.subarray(from, from + n), to);
+      copyElements(a, a.subarray(from, from + n), to);
+      expect(Array.from(a)).toEqual(Array.from(want));
+    }
   });
 });
