@@ -104,7 +104,7 @@ async function record(row: string, impl: Impl, run: () => Promise<Timing | Outco
 function trainStep(model: Module, x: Tensor, labels: Int32Array): () => void {
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   return () => {
-    crossEntropy(model.forward(x), labels).backward();
+    crossEntropy(model.call(x), labels).backward();
     opt.step();
     opt.zeroGrad();
   };
@@ -117,7 +117,7 @@ function firegradRows(w: Workload): Record<string, () => unknown> {
     case 'W1': case 'W2': case 'W3': {
       const model = (w === 'W2' ? squeezenet1_0 : squeezenet1_1)({ generator: g }).eval();
       const x = randn([w === 'W3' ? 16 : 1, 3, 224, 224], { generator: g });
-      return { [w]: () => noGrad(() => model.forward(x)) };
+      return { [w]: () => noGrad(() => model.call(x)) };
     }
     case 'W4': return { W4: trainStep(new SqueezeNetMini({ generator: g }), randn([64, 1, 28, 28], { generator: g }), labels(64)) };
     case 'W5': return { W5: trainStep(squeezenet1_1({ numClasses: 10, generator: g }), randn([8, 3, 224, 224], { generator: g }), labels(8)) };

@@ -35,7 +35,7 @@ const t0 = performance.now();
 let tBlock = t0, gcBlock = 0;
 const rows: number[][] = [];
 for (let step = 1; step <= steps; step++) {
-  crossEntropy(model.forward(x), y).backward();
+  crossEntropy(model.call(x), y).backward();
   opt.step();
   opt.zeroGrad();
   if (step % 100 === 0 || step === 1) {

@@ -21,7 +21,7 @@ const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
 const x = randn([batch, 1, 28, 28], { generator: gen });
 const y = randint(0, 10, [batch], { generator: gen }).data as Int32Array;
 const step = () => {
-  const loss = crossEntropy(model.forward(x), y);
+  const loss = crossEntropy(model.call(x), y);
   loss.backward();
   optimizer.step();
   optimizer.zeroGrad();

@@ -74,7 +74,7 @@ const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const images = randn([64, 1, 28, 28], { generator: gen });
 const labels = randint(0, 10, [64], { generator: gen }).data as Int32Array;
 const step = () => {
-  crossEntropy(model.forward(images), labels).backward();
+  crossEntropy(model.call(images), labels).backward();
   opt.step();
   opt.zeroGrad();
 };

@@ -36,7 +36,7 @@ const program = new Command('pnpm predict')
       label = test.labels[i];
     }
     const [x] = makeBatch(split, [0], null, new Generator(0));
-    const probs = noGrad(() => model.forward(x).softmax(1)).data;
+    const probs = noGrad(() => model.call(x).softmax(1)).data;
     const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 5);
     console.log(o.image ? `image ${o.image}` : `test image ${o.index ?? 0} (true class: ${CLASS_NAMES[label!]})`);
     for (const c of top) console.log(`  ${CLASS_NAMES[c].padEnd(12)} ${(100 * probs[c]).toFixed(2).padStart(6)}%`);

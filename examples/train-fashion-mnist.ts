@@ -247,7 +247,7 @@ async function trainEpoch(model: Module, optimizer: Optimizer, scheduler: Cosine
   while (step * s.batchSize < order.length) {
     const b = step * s.batchSize;
     const [x, y] = makeBatch(train, order.subarray(b, b + s.batchSize), s.augment ? { crop: 2, flip: true } : null, gen);
-    const logits = model.forward(x);
+    const logits = model.call(x);
     const loss = crossEntropy(logits, y);
     loss.backward();
     optimizer.step();
@@ -305,7 +305,7 @@ export function evaluate(model: Module, split: Split, details = false, batchSize
     for (let b = 0; b < split.length; b += batchSize) {
       const idx = Int32Array.from({ length: Math.min(batchSize, split.length - b) }, (_, i) => b + i);
       const [x, y] = makeBatch(split, idx, null, new Generator(0));
-      const logits = model.forward(x);
+      const logits = model.call(x);
       lossSum += crossEntropy(logits, y, { reduction: 'sum' }).item();
       predictions.set(logits.argmax(1).data as Int32Array, b);
       progress?.(b + idx.length);

@@ -12,7 +12,7 @@ export function firegradStep(): () => number {
   const labels = randint(0, 10, [BATCH], { generator: g }).data as Int32Array;
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   return () => {
-    const loss = crossEntropy(model.forward(x), labels);
+    const loss = crossEntropy(model.call(x), labels);
     loss.backward();
     opt.step();
     opt.zeroGrad();

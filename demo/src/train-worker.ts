@@ -67,7 +67,7 @@ async function train(s: TrainSettings): Promise<void> {
       const t0 = performance.now();
       model.train();
       const [x, y] = makeBatch(data.train, order.subarray(b, b + s.batchSize));
-      const logits = model.forward(x);
+      const logits = model.call(x);
       const loss = crossEntropy(logits, y);
       loss.backward();
       optimizer.step();
@@ -118,7 +118,7 @@ function evaluate(split: Split, batchSize = 250) {
   noGrad(() => {
     for (let b = 0; b < split.length; b += batchSize) {
       const [x, y] = makeBatch(split, Int32Array.from({ length: Math.min(batchSize, split.length - b) }, (_, i) => b + i));
-      const logits = model.forward(x);
+      const logits = model.call(x);
       lossSum += crossEntropy(logits, y, { reduction: 'sum' }).item();
       const pred = logits.argmax(1).data;
       y.forEach((label, i) => { confusion[label][pred[i]]++; if (pred[i] === label) correct++; });
@@ -136,7 +136,7 @@ function sample(index: number): FromWorker {
 
 function predict(pixels: Float32Array): number[] {
   model.eval();
-  return noGrad(() => Array.from(model.forward(imageTensor(pixels)).softmax(1).data));
+  return noGrad(() => Array.from(model.call(imageTensor(pixels)).softmax(1).data));
 }
 
 /** A `pnpm train` checkpoint (weights under 'model.', optimizer slots ignored) or a bare SqueezeNetMini state dict. */
