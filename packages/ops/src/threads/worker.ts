@@ -94,12 +94,17 @@ export function server({ control, index, arenaCapBytes }: WorkerInit, channel: W
 
 /**
  * How long a Node worker polls for the next job before it sleeps. A training step publishes a job
- * every ≈ 1 ms, mostly a few hundred µs after the last one ended; a worker asleep in Atomics.wait
- * took ≈ 50 µs to wake on the 2-vCPU VM (an empty job's round trip: ≈ 2 µs when polling), and a
- * SqueezeNetMini step on 2 threads ran 3–8% faster polling for 50–400 µs (in-process A/B, steady
- * state). The driving thread polls for its workers too (POLL_MS in ./workers).
+ * every ≈ 1 ms, mostly a few hundred µs after the last one ended, but some come after longer
+ * serial stretches (the loss and the start of backward, the optimizer between steps); a worker
+ * asleep in Atomics.wait took ≈ 50 µs to wake on the 2-vCPU VM, and up to ≈ 1 ms after a longer
+ * sleep (an empty job's round trip: ≈ 2 µs when polling). Measured on a SqueezeNetMini step on 2
+ * threads (in-process A/B, steady state, the poll set through the control block): polling for
+ * 50–400 µs ran 3–8% faster than not polling; 1 ms another 3–6% faster than 0.2 ms (the workers'
+ * start delay summed over a step: 3.4–4.3 → 1.8–2.9 ms); 2 and 5 ms no faster than 1 ms. An idle
+ * pool still sleeps 1 ms after its last job. The driving thread polls for its workers too (POLL_MS
+ * in ./workers).
  */
-const POLL_MS = 0.2;
+const POLL_MS = 1;
 
 /** The synchronous loop (Node): polls, then sleeps in Atomics.wait between jobs, reading arenas from its port without waking up. */
 export function serve(init: WorkerInit, channel: WorkerChannel): void {
