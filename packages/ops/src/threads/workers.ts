@@ -35,11 +35,13 @@ const PROBE_EVERY_MS = 50;
 const START_POLL_MS = 5;
 /**
  * How long the driving thread polls for its workers to finish before it sleeps: woken from
- * Atomics.wait it went on ≈ 50 µs after the worker's notify on the 2-vCPU VM, and polling for
- * 100 µs made a SqueezeNetMini step on 2 threads 1–7% faster (in-process A/B, steady state,
- * workers polling for theirs; see POLL_MS in ./worker).
+ * Atomics.wait it went on ≈ 50 µs after the worker's notify on the 2-vCPU VM, and more after a
+ * longer sleep. Measured on a SqueezeNetMini step on 2 threads (in-process A/B, steady state):
+ * polling 0.1 ms ran 1–7% faster than not polling, with workers that polled 0.2 ms for their
+ * jobs; with workers polling 1 ms (POLL_MS in ./worker), polling 1 ms here ran ≈ 2% faster than
+ * 0.1 ms (nine series: −6.7 to +1.2 ms a step), and 2, 5 or 20 ms no faster than 1 ms.
  */
-const POLL_MS = 0.1;
+const POLL_MS = 1;
 /** The shared arena kept between jobs, per worker; a bigger one is released after its job. */
 const ARENA_CAP_BYTES_PER_WORKER = 64 * 2 ** 20;
 
