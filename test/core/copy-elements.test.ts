@@ -27,6 +27,13 @@ function array(kind: Kind, length: number, shared: boolean, seed: number) {
 
 const rawBits = (a: ArrayBufferView) => new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4);
 
+/** 0, 1, 2, … in shared memory, filled in place (map() would return an array over an ordinary buffer). */
+function sharedCount(n: number): Float32Array {
+  const a = new Float32Array(new SharedArrayBuffer(4 * n));
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
 describe('copyElements', () => {
   it('copies the same bits as an element-by-element copy, for ordinary and shared ends', () => {
     fc.assert(fc.property(
@@ -47,24 +54,29 @@ describe('copyElements', () => {
   });
 
   it('accepts what dst.set accepts, and like it writes nothing of a copy that does not fit', () => {
-    // 9,000 elements go by memcpy in Node; 1,000 are staged (their ends differ by 4 mod 8).
-    for (const n of [9000, 1000]) {
-      const s = new Float32Array(new SharedArrayBuffer(4 * (n + 1))).map((_, i) => i);
-      const d = new Float32Array(n);
+    // 9,000 elements into ordinary memory go by memcpy in Node; 1,000 are staged (their ends differ
+    // by 4 mod 8), and 9,000 into shared memory are staged over three rounds.
+    for (const [n, sharedOut] of [[9000, false], [1000, false], [9000, true]] as const) {
+      const s = sharedCount(n + 1);
+      expect(s.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const target = (length: number) => sharedOut ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+      const d = target(n);
       copyElements(d, s.subarray(1), 0); // fills d exactly
       expect(Array.from(d.subarray(n - 10))).toEqual(Array.from({ length: 10 }, (_, i) => n - 9 + i));
       copyElements(d, s.subarray(0, 0), n);
-      const e = new Float32Array(n);
+      // The target is a view inside a bigger buffer, so a copy past its ends would land in memory.
+      const big = target(n + 16), e = big.subarray(7, 7 + n); // at an odd element: the first two copies below are mismatched
       expect(() => copyElements(e, s.subarray(0, n - 1), 2)).toThrow(RangeError); // one past the end
       expect(() => copyElements(e, s, 0)).toThrow(RangeError);
       expect(() => copyElements(e, s.subarray(0, n - 1), -1)).toThrow(RangeError);
-      expect(e.every((v) => v === 0)).toBe(true);
+      expect(big.every((v) => v === 0)).toBe(true);
     }
   });
 
   it('copies overlapping ranges of one shared buffer as dst.set does', () => {
     for (const [n, from, to] of [[5000, 0, 1], [5000, 1, 0], [5000, 0, 2], [3000, 3, 0]]) {
-      const a = new Float32Array(new SharedArrayBuffer(4 * (n + 8))).map((_, i) => i);
+      const a = sharedCount(n + 8);
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
       const want = a.slice();
       want.set(want.subarray(from, from + n), to);
       copyElements(a, a.subarray(from, from + n), to);

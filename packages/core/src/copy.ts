@@ -44,23 +44,23 @@ let lastBuffer: ArrayBufferLike | null = null, lastBytes: Uint8Array<ArrayBuffer
  * fast where one or both ends are in shared memory.
  */
 export function copyElements<T extends Elements>(dst: T, src: T, at = 0): void {
-  if (nodeFill !== null && src.length >= MEMCPY_MIN && isShared(src) !== isShared(dst)) {
+  const long = nodeFill !== null && src.length >= MEMCPY_MIN;
+  const mismatched = src.BYTES_PER_ELEMENT === 4 && src.length >= 16 && ((dst.byteOffset + 4 * at - src.byteOffset) & 7) !== 0;
+  const sharedIn = (long || mismatched) && isShared(src), sharedOut = (long || mismatched) && isShared(dst);
+  if (long && sharedIn !== sharedOut) {
     // One end ordinary, one shared: they cannot overlap, as memcpy needs. (Between two shared ends,
     // V8's copy ran as fast as two memcpys through an ordinary stage.)
-    if (at < 0 || at + src.length > dst.length) throw new RangeError(`copyElements: ${src.length} elements at ${at} do not fit in ${dst.length}`);
+    checkFits(dst, src, at);
     if (dst.buffer !== lastBuffer) lastBytes = new Uint8Array(lastBuffer = dst.buffer);
     const start = dst.byteOffset + at * dst.BYTES_PER_ELEMENT;
-    nodeFill.call(lastBytes, src, start, start + src.byteLength);
+    nodeFill!.call(lastBytes, src, start, start + src.byteLength);
     return;
   }
-  const mismatched = src.BYTES_PER_ELEMENT === 4 && ((dst.byteOffset + 4 * at - src.byteOffset) & 7) !== 0;
-  const sharedIn = mismatched && isShared(src), sharedOut = mismatched && isShared(dst);
-  if ((!sharedIn && !sharedOut) || src.length < 16 || src.buffer === dst.buffer) { // set copies overlapping ranges right
+  if (!mismatched || (!sharedIn && !sharedOut) || src.buffer === dst.buffer) { // set copies overlapping ranges right
     (dst as Float32Array).set(src as Float32Array, at);
     return;
   }
-  // Checked first, as dst.set does: a copy that does not fit writes nothing.
-  if (at < 0 || at + src.length > dst.length) throw new RangeError(`copyElements: ${src.length} elements at ${at} do not fit in ${dst.length}`);
+  checkFits(dst, src, at);
   const s = src as Elements4, d = dst as Elements4;
   const view = s instanceof Int32Array ? views.i32 : views.f32;
   // Each staging half starts at an element of the same address mod 8 as its shared end.
@@ -79,4 +79,9 @@ export function copyElements<T extends Elements>(dst: T, src: T, at = 0): void {
     }
     d.set(view.subarray(outAt, outAt + n), at + i);
   }
+}
+
+/** Checked before a copy that does not go through dst.set, as dst.set does: a copy that does not fit writes nothing. */
+function checkFits(dst: Elements, src: Elements, at: number): void {
+  if (at < 0 || at + src.length > dst.length) throw new RangeError(`copyElements: ${src.length} elements at ${at} do not fit in ${dst.length}`);
 }
