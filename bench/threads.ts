@@ -2,12 +2,12 @@
 // GFLOP/s per pass on 8×16×55×55 → 64 3×3 p1, a full SqueezeNetMini training step in images/s,
 // and the costs behind the pool's limits: an empty job's round trip, and a max-pool against the
 // copies a split of it would need. float32, medians of RUNS runs (default 9) after warm-ups.
-// The two settings alternate run by run (conv) or in blocks (training step), so that a machine
-// whose spare capacity drifts, as shared ones do, weighs on both alike.
+// The two settings alternate run by run (conv) or in blocks (training step, in two processes that
+// stay warm), so that a machine whose spare capacity drifts, as shared ones do, weighs on both alike.
 // Run: npx tsx bench/threads.ts [--runs N] [--threads N]   (--help)
+import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { Generator, randint, randn, type FloatArray } from '@firegrad/core';
-import { SGD, SqueezeNetMini, crossEntropy } from '@firegrad/nn';
+import { Generator, randn, type FloatArray } from '@firegrad/core';
 import { conv2dGeometry, maxPool2d, parallelInfo, setNumThreads } from '@firegrad/ops';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, activeWorkers, backwardInputImages, backwardWeightImages, forwardImages,
@@ -15,6 +15,7 @@ import {
 } from '@firegrad/ops/internal';
 import { Command, Option } from 'commander';
 import { fmt, gflops, intArg, time, type Timing } from './util';
+import type { StepReply, StepRequest } from './threads-step';
 
 const { runs, threads } = new Command('npx tsx bench/threads.ts')
   .description('the worker pool: 1 thread against --threads on conv2d, a training step, and the pool costs')
@@ -26,6 +27,11 @@ const ms = (t: Timing) => `${fmt(t.median, 1)} ms (${fmt(t.min, 1)}–${fmt(t.ma
 function useThreads(n: number): void {
   setNumThreads(n);
   if (parallelInfo().threads !== n) throw new Error(`asked for ${n} threads: ${parallelInfo().reason}`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 /** Median, min and max of each function's run times, the functions taking turns run by run. */
@@ -54,7 +60,9 @@ const g = conv2dGeometry(x, w, null, { padding: 1 });
 const flop = 2 * g.N * g.OC * g.OH * g.OW * g.C * g.KH * g.KW;
 const xd = x.data as FloatArray, wd = w.data as FloatArray;
 const dyd = randn([g.N, g.OC, g.OH, g.OW], { generator: gen }).data as FloatArray;
-const out = new Float32Array(dyd.length), dx = new Float32Array(xd.length), dw = new Float32Array(wd.length);
+// In shared memory, as the pool's own outputs are: a worker then writes its part in place.
+const sharedFloats = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+const out = sharedFloats(dyd.length), dx = sharedFloats(xd.length), dw = sharedFloats(wd.length);
 const conv = {
   fwd: alternate([() => forwardImages(xd, wd, null, g, out), () => runOnThreads(CONV_FORWARD, g, [xd, wd, null, out], runConvTask)], runs),
   dX: alternate([() => backwardInputImages(dyd, wd, g, dx), () => runOnThreads(CONV_BACKWARD_INPUT, g, [dyd, wd, null, dx], runConvTask)], runs),
@@ -65,29 +73,34 @@ const conv = {
 const pool = activeWorkers()!;
 const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run('conv2d', CONV_FORWARD, 'float32', [], () => {}); }, runs);
 
-// SqueezeNetMini, batch 64 of 1×28×28, cross-entropy, SGD with momentum 0.9. Changing the thread
-// count restarts the pool, so the settings alternate in blocks, each with its own warm-up: a new
-// pool's workers compile their kernels again, and their first 4–5 steps ran 10–70% slower than the
-// steady state a training run lives in (measured step by step), so each block warms up for 6.
-const model = new SqueezeNetMini({ generator: new Generator(0) });
-const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-const images = randn([64, 1, 28, 28], { generator: gen });
-const labels = randint(0, 10, [64], { generator: gen }).data as Int32Array;
-const step = () => {
-  crossEntropy(model.call(images), labels).backward();
-  opt.step();
-  opt.zeroGrad();
-};
-const blocks = 5, perBlock = Math.max(3, Math.ceil(runs / blocks)), STEP_WARMUPS = 6;
-const stepMs: number[][] = [[], []];
-for (let b = 0; b < blocks; b++) {
-  [1, threads].forEach((n, k) => {
-    useThreads(n);
-    const [t] = alternate([step], perBlock, STEP_WARMUPS);
-    stepMs[k].push(t.median);
-  });
+// The training step (./threads-step: SqueezeNetMini, batch 64, SGD with momentum) runs in two
+// processes, one per setting, each warmed up once and then kept warm, as a training run is: a pool
+// restarted for every block (setNumThreads) measured its young workers, whose steps were still
+// 10–30% slower after 6 steps and settled only after 20–30 (their JIT and WebAssembly tiers warm up
+// afresh). The processes take turns, a block of steps each; each block's first step is not timed
+// (the idle process's workers were asleep, its caches cold).
+const STEP_WARMUPS = 30, blocks = 5, perBlock = Math.max(5, Math.ceil(runs / 2));
+const children = [1, threads].map((n) => fork(new URL('./threads-step.ts', import.meta.url), { env: { ...process.env, FIREGRAD_THREADS: String(n) } }));
+const ask = (child: ChildProcess, steps: number) => new Promise<StepReply>((resolve, reject) => {
+  child.once('message', (m) => resolve(m as StepReply));
+  child.once('exit', (code) => reject(new Error(`the ${steps}-step child exited with ${code}`)));
+  child.send({ steps } satisfies StepRequest);
+});
+for (const child of children) {
+  const { threads: got, reason } = await ask(child, STEP_WARMUPS);
+  if (got !== (child === children[0] ? 1 : threads)) throw new Error(`a step process runs ${got} threads: ${reason}`);
 }
-const steps = stepMs.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]);
+const stepMs: number[][] = [[], []], blockMedians: number[][] = [[], []];
+for (let b = 0; b < blocks; b++) {
+  for (const [k, child] of children.entries()) {
+    const { ms } = await ask(child, perBlock + 1);
+    stepMs[k].push(...ms.slice(1));
+    blockMedians[k].push(median(ms.slice(1)));
+  }
+}
+for (const child of children) child.disconnect();
+const steps = stepMs.map(median);
+const ratios = blockMedians[0].map((one, b) => one / blockMedians[1][b]).sort((a, b) => a - b);
 
 // Why pooling stays on one thread: the whole max-pool against the copies in and out of shared
 // memory that a split by images would need.
@@ -103,8 +116,9 @@ for (const [pass, [one, many]] of Object.entries(conv)) {
   console.log(`  ${pass.padEnd(4)} 1 thread ${fmt(gflops(flop, one.median)).padStart(6)} GFLOP/s ${ms(one).padEnd(24)}` +
     `${threads} threads ${fmt(gflops(flop, many.median)).padStart(6)} GFLOP/s ${ms(many).padEnd(24)} ${fmt(one.median / many.median)}×`);
 }
-console.log(`\nSqueezeNetMini training step, batch 64 (median of ${blocks} blocks of ${perBlock} steps)`);
-console.log(`  1 thread ${fmt(64000 / steps[0], 1)} images/s (${fmt(steps[0], 0)} ms)   ${threads} threads ${fmt(64000 / steps[1], 1)} images/s (${fmt(steps[1], 0)} ms)   ${fmt(steps[0] / steps[1])}×`);
+console.log(`\nSqueezeNetMini training step, batch 64, SGD (median of ${blocks} blocks of ${perBlock} steps, two warm processes taking turns)`);
+console.log(`  1 thread ${fmt(64000 / steps[0], 1)} images/s (${fmt(steps[0], 0)} ms)   ${threads} threads ${fmt(64000 / steps[1], 1)} images/s (${fmt(steps[1], 0)} ms)   ` +
+  `${fmt(steps[0] / steps[1])}× (blocks ${fmt(ratios[0])}–${fmt(ratios[ratios.length - 1])}×)`);
 console.log(`\nempty job round trip on ${threads} threads: ${fmt(roundTrip.median, 1)} µs (${fmt(roundTrip.min, 1)}–${fmt(roundTrip.max, 1)})`);
 console.log(`max-pool 2×2 of 64×64×28×28: ${ms(pooling)}; copying half its input in and half its output out: ${ms(copies)}`);
 console.log(`pool: ${parallelInfo().reason}; ${parallelInfo().jobs} jobs ran on more than one thread`);
