@@ -12,7 +12,9 @@ export interface StepReply { ms: number[]; threads: number; reason: string }
 const gen = new Generator(1);
 const model = new SqueezeNetMini({ generator: new Generator(0) });
 const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-const info = parallelInfo(); // starts the pool before the first tensor, so that every tensor lives where a training run's would
+// Started here, as a training run's first conv would start it: the parameters were made before, in
+// ordinary memory, and the batch after, in shared memory, as in `pnpm train`.
+const info = parallelInfo();
 const images = randn([64, 1, 28, 28], { generator: gen });
 const labels = randint(0, 10, [64], { generator: gen }).data as Int32Array;
 

@@ -82,8 +82,12 @@ const roundTrip = await time(() => { for (let i = 0; i < 1000; i++) pool.run('co
 const STEP_WARMUPS = 30, blocks = 5, perBlock = Math.max(5, Math.ceil(runs / 2));
 const children = [1, threads].map((n) => fork(new URL('./threads-step.ts', import.meta.url), { env: { ...process.env, FIREGRAD_THREADS: String(n) } }));
 const ask = (child: ChildProcess, steps: number) => new Promise<StepReply>((resolve, reject) => {
-  child.once('message', (m) => resolve(m as StepReply));
-  child.once('exit', (code) => reject(new Error(`the ${steps}-step child exited with ${code}`)));
+  const exited = (code: number | null) => reject(new Error(`a step process exited (${code}) during ${steps} steps`));
+  child.once('exit', exited);
+  child.once('message', (m) => {
+    child.off('exit', exited);
+    resolve(m as StepReply);
+  });
   child.send({ steps } satisfies StepRequest);
 });
 for (const child of children) {
