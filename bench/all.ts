@@ -18,7 +18,7 @@ import { conv2d, parallelInfo } from '@firegrad/ops';
 import { tf, useBackend } from './tfjs';
 import { tfSqueezeNet, tfSqueezeNetMini, type TfNet } from './tfjs-squeezenet';
 import { Command, InvalidArgumentError } from 'commander';
-import { intArg, time, type Timing } from './util';
+import { intArg, summarize, time, type Timing } from './util';
 import { TARGETS, judgeTarget, targetsTable } from './targets';
 
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
@@ -171,8 +171,7 @@ async function peersFromPython(w: Workload, threads: number): Promise<string | n
       torchVersion = parsed.torch;
       const ms = parsed.rows[r.id];
       if (!Array.isArray(ms)) return ms;
-      const s = [...ms].sort((a, b) => a - b);
-      return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
+      return summarize(ms);
     });
   }
   return parsed && onnx ? onnx : null;

@@ -7,7 +7,7 @@ import { lastGemmPath } from '@firegrad/core/internal';
 import { backwardInputImages, backwardWeightImages, forwardImages } from '@firegrad/ops/internal';
 import { convOutSize, type Conv2dGeometry } from '@firegrad/ops';
 import { Command } from 'commander';
-import { intArg } from './util';
+import { intArg, median } from './util';
 
 type FloatCtor = typeof Float32Array | typeof Float64Array;
 const [runs] = new Command('npx tsx bench/gemm-kernel.ts')
@@ -39,11 +39,6 @@ function report(label: string, flop: number, call: () => void): void {
   const ms = median(wall), cpuMs = median(cpu);
   const rate = (t: number) => (flop / t / 1e6).toFixed(2).padStart(6);
   console.log(`${label.padEnd(40)} ${rate(ms)} GFLOP/s wall (${ms.toFixed(2)} ms)  ${rate(cpuMs)} cpu  [${lastGemmPath()}]`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
 }
 
 function benchGemm(label: string, T: FloatCtor, tA: boolean, tB: boolean, M: number, N: number, K: number): void {

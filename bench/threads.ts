@@ -14,7 +14,7 @@ import {
   runConvTask, runOnThreads,
 } from '@firegrad/ops/internal';
 import { Command, Option } from 'commander';
-import { fmt, gflops, intArg, time, type Timing } from './util';
+import { fmt, gflops, intArg, median, summarize, time, type Timing } from './util';
 import type { StepReply, StepRequest } from './threads-step';
 
 const { runs, threads } = new Command('npx tsx bench/threads.ts')
@@ -29,11 +29,6 @@ function useThreads(n: number): void {
   if (parallelInfo().threads !== n) throw new Error(`asked for ${n} threads: ${parallelInfo().reason}`);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 /** Median, min and max of each function's run times, the functions taking turns run by run. */
 function alternate(fns: (() => void)[], n: number, warmup = 2): Timing[] {
   for (let i = 0; i < warmup; i++) fns.forEach((f) => f());
@@ -45,10 +40,7 @@ function alternate(fns: (() => void)[], n: number, warmup = 2): Timing[] {
       samples[k].push(performance.now() - t0);
     });
   }
-  return samples.map((s) => {
-    s.sort((a, b) => a - b);
-    return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
-  });
+  return samples.map(summarize);
 }
 
 // conv2d: one thread is the plain kernel, which is what the registered kernel runs with

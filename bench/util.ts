@@ -10,8 +10,18 @@ export async function time(fn: () => unknown | Promise<unknown>, runs = 5, warmu
     await fn();
     ms.push(performance.now() - t0);
   }
-  ms.sort((a, b) => a - b);
-  return { median: ms[Math.floor(ms.length / 2)], min: ms[0], max: ms[ms.length - 1], runs };
+  return summarize(ms);
+}
+
+/** The middle of xs (the upper one of an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Median, min and max of some run times (at least one). */
+export function summarize(ms: readonly number[]): Timing {
+  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms), runs: ms.length };
 }
 
 export const gflops = (flop: number, ms: number) => flop / ms / 1e6;
