@@ -1,7 +1,7 @@
 // Shared arbitraries and assertions for the property-based suites.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { Generator, Tensor, getGemmBackend, gradcheck, setGemmBackend, type GradcheckOptions } from '@firegrad/core';
+import { Generator, Tensor, getGemmBackend, gradcheck, setGemmBackend, setWinograd, winogradEnabled, type GradcheckOptions } from '@firegrad/core';
 import { parallelInfo, setNumThreads } from '@firegrad/ops';
 
 /** What vitest.browser.config.ts gives a browser instance's tests (nothing under Node). */
@@ -120,22 +120,26 @@ export function captureStderr(): unknown[] {
 }
 
 /**
- * Runs `body` on one thread with the unfused float32 GEMM kernel ('wasm-simd'), for the few
+ * Runs `body` on one thread with the unfused float32 GEMM kernel ('wasm-simd') and every conv on
+ * the im2col GEMM (setWinograd(false)), for the few
  * float32 fixture cases that hold a near-tie float32 cannot decide: a max-pool window or ReLU input
  * whose float64 values differ by less than the float32 rounding of the conv before them. Which way
  * such a tie falls depends on the kernel's rounding (the fused kernel's is neither better nor
  * worse), and one fallen the other way moves whole gradients (a pool routes its gradient to the
- * other pixel; a train-mode BN spreads one changed element over its channel). The unfused kernel
- * decides them as float64 and PyTorch do; the fused one is checked on the other fixture cases.
+ * other pixel; a train-mode BN spreads one changed element over its channel). These paths decide
+ * them as float64 and PyTorch do; the fused kernel and Winograd's convs are checked on the other
+ * fixture cases.
  */
-export function withUnfusedGemm(body: () => void): void {
-  const backend = getGemmBackend(), threads = parallelInfo().threads;
+export function withUnfusedIm2col(body: () => void): void {
+  const backend = getGemmBackend(), threads = parallelInfo().threads, winograd = winogradEnabled();
   setNumThreads(1);
   setGemmBackend('wasm-simd');
+  setWinograd(false);
   try {
     body();
   } finally {
     setGemmBackend(backend);
+    setWinograd(winograd);
     setNumThreads(threads);
   }
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, Tensor, type FloatDType } from '@firegrad/core';
 import { BatchNorm2d, Conv2d, Fire, ReLU, SqueezeNetMini, type Module } from '@firegrad/nn';
-import { expectClose, leaf, withUnfusedGemm } from '../helpers';
+import { expectClose, leaf, withUnfusedIm2col } from '../helpers';
 import fixtures from '../fixtures/mini-bn.json';
 
 const BN_KEYS = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
@@ -117,8 +117,8 @@ describe('SqueezeNetMini({ batchNorm: true }) against PyTorch (same weights and 
   for (const c of cases) {
     const { mode, dtype } = c.params;
     // In train mode, Fire 7's expand1x1 BN output holds a near-tie: an element 7.2e-7 from the
-    // ReLU's kink in float64 (see withUnfusedGemm).
-    const run = mode === 'train' && dtype === 'float32' ? withUnfusedGemm : (body: () => void) => body();
+    // ReLU's kink in float64 (see withUnfusedIm2col).
+    const run = mode === 'train' && dtype === 'float32' ? withUnfusedIm2col : (body: () => void) => body();
     it(`${mode} mode, ${dtype}: logits, gradients, running statistics`, () => run(() => {
       const make = (t: JsonTensor) => new Tensor(dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data), t.shape);
       const net = new SqueezeNetMini({ batchNorm: true, dtype });

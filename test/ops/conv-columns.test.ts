@@ -2,20 +2,22 @@
 // im2col is a gather and its col2im adds in the same order as the JS loops, and the GEMM reads and
 // writes it in place, so every pass must give the bits of the JS im2col/col2im into ordinary
 // scratch (the same GEMM kernel on both sides: setGemmBackend('wasm-simd') with the SIMD switch
-// off keeps the GEMM in WebAssembly but sends the columns to JS). Random geometries: stride,
+// off keeps the GEMM in WebAssembly but sends the columns to JS; Winograd's 3×3 path, which needs
+// the SIMD switch, is off on both sides). Random geometries: stride,
 // padding, dilation, groups, edges where windows fall wholly in the padding.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getGemmBackend, setGemmBackend, setSimd, simdEnabled } from '@firegrad/core';
+import { getGemmBackend, setGemmBackend, setSimd, setWinograd, simdEnabled, winogradEnabled } from '@firegrad/core';
 import { col2imWasm, im2colWasm, wasmColumns } from '@firegrad/core/internal';
 import { convOutSize, type Conv2dGeometry } from '@firegrad/ops';
 import { backwardInputImages, backwardWeightImages, forwardImages } from '@firegrad/ops/internal';
 import { RUNS, expectIdentical, fcOpts } from '../helpers';
 
-const initialBackend = getGemmBackend(), initialSimd = simdEnabled();
+const initialBackend = getGemmBackend(), initialSimd = simdEnabled(), initialWinograd = winogradEnabled();
 afterEach(() => {
   setGemmBackend(initialBackend);
   setSimd(initialSimd);
+  setWinograd(initialWinograd);
 });
 
 const geometryArb = fc.record({
@@ -43,6 +45,7 @@ function random(n: number, seed: number): Float32Array {
 function passes(g: Conv2dGeometry, seed: number, simd: boolean): Float32Array[] {
   setGemmBackend('wasm-simd');
   setSimd(simd);
+  setWinograd(false);
   const ckk = (g.C / g.groups) * g.KH * g.KW;
   const x = random(g.N * g.C * g.H * g.W, seed), w = random(g.OC * ckk, seed + 1), b = random(g.OC, seed + 2);
   const dy = random(g.N * g.OC * g.OH * g.OW, seed + 3);

@@ -40,6 +40,8 @@ const FIXED: [string, Case][] = [
   ['batch 3: uneven images', c(3, 8, 32, 32, 24, 3, { padding: [1, 1] })],
   ['batch 7 with 3 channels', c(7, 3, 56, 56, 3, 5, { padding: [2, 2] })],
   ['batch 1, 2 groups: groups', c(1, 16, 48, 48, 32, 3, { groups: 2, padding: [1, 1] })],
+  ['batch 5, Winograd both ways (16 channels in, 24 out): images', c(5, 16, 20, 18, 24, 3, { padding: [1, 1] })],
+  ['batch 2, Winograd per group (2 groups of 16): images', c(2, 32, 24, 24, 32, 3, { groups: 2, padding: [1, 1] })],
   ['depthwise, batch 5', c(5, 8, 72, 72, 8, 5, { groups: 8, padding: [2, 2] })],
   ['pointwise 1×1 (no im2col)', c(2, 64, 40, 40, 32, 1)],
   ['batch 1, strided, dilated, asymmetric', c(1, 6, 121, 117, 10, 3, { KW: 5, stride: [2, 1], dilation: [1, 2], padding: [1, 2] })],

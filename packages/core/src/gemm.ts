@@ -272,6 +272,15 @@ function takesWasm(M: number, N: number, K: number): boolean {
     && wasmSimdAvailable();
 }
 
+/**
+ * For a caller that runs its own products in the WebAssembly module (wasm/winograd.ts): whether
+ * gemm would take WebAssembly for a big float32 problem in this thread, and then whether on fused
+ * multiply-adds (the path is recorded as gemm's).
+ */
+export function wasmProductPath(): { fused: boolean } | null {
+  return takesWasm(1 << 10, 1 << 10, 1 << 10) ? { fused: wasmFused() } : null;
+}
+
 /** Whether the WebAssembly product runs on fused multiply-adds; records the path taken. */
 function wasmFused(): boolean {
   const fused = current !== 'wasm-simd' && wasmFmaAvailable();

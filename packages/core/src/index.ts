@@ -10,6 +10,7 @@ export { grad, vjp } from './functional.js';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckMismatch } from './gradcheck.js';
 export { gemm, setGemmBackend, getGemmBackend, type GemmBackend, type GemmEpilogue } from './gemm.js';
 export { setSimd, simdEnabled } from './wasm/simd.js';
+export { setWinograd, winogradEnabled } from './wasm/winograd.js';
 export { maxPoolStride2Wasm, wasmMaxPoolFits } from './wasm/max-pool.js';
 export { setBufferRecycling, bufferRecyclingStats } from './buffer-recycler.js';
 export { reluInto, reluBackwardInto } from './kernels/relu.js';

@@ -8,6 +8,7 @@ export { setSharedAllocation, sharedBuffer, sharingMemory, uninitializedLike } f
 export { overRanges, setRangeRunner, type RangeKernel, type RangeRunner } from './parallel.js';
 export { biasGradientFused, reluRange, reluBackwardRange, reluBackwardBiasFused } from './kernels/relu.js';
 export { SAME_SHAPE_KERNELS } from './kernels/same-shape.js';
+export { winogradAvailable, winogradConv, winogradWeights } from './wasm/winograd.js';
 export { wasmColumns, im2colWasm, col2imWasm, type WindowGeometry } from './wasm/columns.js';
 export { ownIntermediates } from './autograd.js';
 export { copyElements } from './copy.js';

@@ -67,6 +67,7 @@ export const op = {
   i32And: [0x71],
   i32Xor: [0x73],
   i32Shl: [0x74],
+  i32Shr: [0x76], // unsigned
   i32Rotl: [0x77],
   i32Store: (offset: number): Bytes => [0x36, ...memarg(2, offset)],
   f32Mul: [0x94],
@@ -98,6 +99,7 @@ export const op = {
   f32x4Div: simd(0xe7),
   // Relaxed SIMD: a·b + c, fused (one rounding) or not as the engine chooses; c on top of the stack.
   f32x4RelaxedMadd: simd(0x105),
+  f32x4Splat: simd(0x13),
   f32x4Max: simd(0xe9), // NaN if either lane is NaN; max(−0, +0) = +0
   f32x4Gt: simd(0x44), // all-ones lanes where a > b (false for NaN)
   v128And: simd(0x4e),

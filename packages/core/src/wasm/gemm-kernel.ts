@@ -16,6 +16,7 @@
 // One call does the whole block so the JS → wasm call overhead is paid per block, not per tile.
 
 import { I32, V128, encodeModule, op, type Bytes } from './emit.js';
+import { winogradInBody, winogradOutBody } from './winograd-kernel.js';
 
 interface KernelShape {
   MR: number; // rows per tile: one splat of A each per k
@@ -52,6 +53,7 @@ export function kernelModule(shape: KernelShape, pages: number, fused = false): 
   ...(['im2colRows', 'col2imRows'] as const).map((name) => ({
     name, params: new Array<number>(8).fill(I32), locals: new Array<number>(6).fill(I32), body: rowsBody(name === 'col2imRows'),
   })),
+  { name: 'winogradIn', ...winogradInBody() }, { name: 'winogradOut', ...winogradOutBody() },
   ...(fused ? [{ name: 'madd', params: [I32], locals: [], body: maddBody() }] : [])], pages);
 }
 

@@ -48,7 +48,7 @@ const PAD = 16;
 // GEMM path included, −12%) then pays for a detach check.
 // Layout in f32 elements: packed A at 0 (up to A_REGION), the B panel at B_BASE, the C buffer after
 // it, then STAGE: the lines of an A or Bᵀ block waiting to be packed.
-const A_REGION = 1 << 17; // 512 KiB: every conv weight of SqueezeNetMini, most of SqueezeNet's
+export const A_REGION = 1 << 17; // 512 KiB: every conv weight of SqueezeNetMini, most of SqueezeNet's
 const B_BASE = Math.max(A_REGION, MC * KC);
 const STAGE = B_BASE + KC * (NC + PAD) + ROWS * (NC + PAD);
 // Then the regions of wasm/columns.ts: one image's columns matrix (a conv builds it here and the
@@ -58,7 +58,12 @@ export const IMAGE = COLUMNS + COLUMNS_CAP + 8, IMAGE_CAP = 1 << 19; // a float 
 export const MAP = IMAGE + IMAGE_CAP, MAP_CAP = 1 << 20;
 // Last, a whole A from outside the memory, copied in by one copy before it is packed (packWholeA).
 const A_STAGE = MAP + MAP_CAP, A_STAGE_CAP = 1 << 18;
-const PAGES = Math.ceil((A_STAGE + A_STAGE_CAP) * 4 / 65536);
+// Then the regions of wasm/winograd.ts: the 16 product matrices, a padded plane, a conv's bias.
+export const WINO_M = A_STAGE + A_STAGE_CAP, WINO_M_CAP = 1 << 21;
+export const WINO_PLANE = WINO_M + WINO_M_CAP, WINO_PLANE_CAP = 1 << 14;
+export const WINO_BIAS = WINO_PLANE + WINO_PLANE_CAP, WINO_BIAS_CAP = 1 << 13;
+export const WINO_FLAGS = WINO_BIAS + WINO_BIAS_CAP, WINO_FLAGS_CAP = 1 << 12; // four floats per image
+const PAGES = Math.ceil((WINO_FLAGS + WINO_FLAGS_CAP) * 4 / 65536);
 
 type BlockFn = (a: number, b: number, c: number, mTiles: number, nTiles: number,
   kc: number, ldc: number, add: number, bStride: number, bNext: number) => void;
@@ -68,6 +73,10 @@ type RestrideFn = (src: number, srcStride: number, dst: number, dstStride: numbe
 type PlanesFn = (a: number, b: number, c: number, d: number, e: number, planes: number) => void;
 type RowsFn = (image: number, imagePlane: number, table: number, rows: number, col: number, planes: number, vecBytes: number,
   colPlane: number) => void;
+type WinogradInFn = (src: number, images: number, channels: number, H: number, W: number, scratch: number, dst: number, P: number,
+  TH: number, groups: number, flags: number, xiStride: number) => void;
+type WinogradOutFn = (src: number, dst: number, bias: number, OC: number, images: number, TH: number, groups: number, P: number,
+  OH: number, OW: number, floor: number, xiStride: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.
 let block: BlockFn | null = null;
@@ -83,6 +92,8 @@ export let im2colKernel: PlanesFn = () => {};
 export let col2imKernel: PlanesFn = () => {};
 export let im2colRowsKernel: RowsFn = () => {};
 export let col2imRowsKernel: RowsFn = () => {};
+export let winogradInKernel: WinogradInFn = () => {};
+export let winogradOutKernel: WinogradOutFn = () => {};
 let loaded = false;
 // What the packed A in memory was packed from (A, aOff, lda, transA, M, K), or null.
 let packedA: readonly unknown[] | null = null;
@@ -95,12 +106,13 @@ export function wasmSimdAvailable(): boolean {
   if (!loaded) {
     loaded = true;
     type Exports = { block: BlockFn; blockFused?: BlockFn; madd?: (p: number) => void; packA: PackFn; packB: PackFn; relu: RangeFn;
-      restride: RestrideFn; im2col: PlanesFn; col2im: PlanesFn; im2colRows: RowsFn; col2imRows: RowsFn };
+      restride: RestrideFn; im2col: PlanesFn; col2im: PlanesFn; im2colRows: RowsFn; col2imRows: RowsFn;
+      winogradIn: WinogradInFn; winogradOut: WinogradOutFn };
     const exports = (relaxedSimdAvailable() ? instantiate<Exports>(kernelModule({ MR, NV }, PAGES, true)) : null)
       ?? instantiate<Exports>(kernelModule({ MR, NV }, PAGES));
     if (exports) {
       ({ block, packA, packB, relu, restride, im2col: im2colKernel, col2im: col2imKernel, im2colRows: im2colRowsKernel,
-        col2imRows: col2imRowsKernel } = exports);
+        col2imRows: col2imRowsKernel, winogradIn: winogradInKernel, winogradOut: winogradOutKernel } = exports);
       heap = new Float32Array(exports.memory.buffer);
       if (exports.madd && maddFuses(exports.madd)) blockFused = exports.blockFused!;
     }
@@ -190,6 +202,44 @@ export function gemmWasmSum(fused: boolean, M: number, N: number, K: number, C: 
   return true;
 }
 
+/**
+ * Packs A (M × K, rows lda apart) whole at heap[base…] for productInPlace, as gemm packs it:
+ * depth block pc at base + pc·mPad, its rows' strips in order within (mPad = M rounded up to 4).
+ * False, packing nothing, where M·K is beyond the A region from `base` on. gemm's next call packs
+ * its own A over it.
+ */
+export function packAInPlace(A: Float32Array, aOff: number, lda: number, M: number, K: number, base: number): boolean {
+  const mPad = roundUp(M, MR);
+  if (base + mPad * K > A_REGION) return false;
+  packedA = null;
+  packWholeA(false, A, aOff, lda, M, K, mPad, base);
+  return true;
+}
+
+/**
+ * heap[c…] = A·B, every operand already in this module's memory: A (M × K) as packAInPlace packed
+ * it at `a` (for all of its mPad rows; rows from `row`, a multiple of 4, on), B (K × N) at b with
+ * rows ldb apart, read where it lies, C at c with rows ldc apart (ldc ≥ N rounded up to 8). The
+ * kernel writes whole 4 × 8 tiles: C needs room for M rounded up to 4 rows of N rounded up to 8
+ * columns, and B's rows are read up to 7 floats past N (their products land only in those
+ * columns). No copy in or out: a Winograd conv's 16 products (wasm/winograd.ts) per group of
+ * images moved 2.5× their V and M matrices through the copies of gemm. Same arithmetic as gemm.
+ */
+export function productInPlace(fused: boolean, a: number, mPad: number, row: number, M: number, N: number, K: number,
+  b: number, ldb: number, c: number, ldc: number): void {
+  const run = fused ? blockFused! : block!;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nTiles = Math.ceil(Math.min(NC, N - jc) / NR);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      for (let ic = 0; ic < M; ic += MC) {
+        run((a + pc * mPad + (row + ic) * kc) * 4, (b + pc * ldb + jc) * 4, (c + ic * ldc + jc) * 4, Math.ceil(Math.min(MC, M - ic) / MR), nTiles,
+          kc, ldc * 4, pc > 0 ? 1 : 0, ldb * 4, NR * 4);
+      }
+    }
+  }
+}
+
 interface BufferLayout { cBase: number; mPad: number; whole: boolean }
 
 /** Where a call's C buffer starts, and whether its A is packed whole (every depth block pc at pc·mPad, its row block ic at ic·kc within). */
@@ -206,7 +256,7 @@ function bufferLayout(M: number, N: number, K: number): BufferLayout {
  * copy each (a conv's grad-weight packs its dy so, image by image: 6,000 copies of 256 floats a
  * SqueezeNetMini step, 2 ms of the driving thread's time on 2 threads, where dy is shared memory).
  */
-function packWholeA(transA: boolean, A: Float32Array, aOff: number, lda: number, M: number, K: number, mPad: number): void {
+function packWholeA(transA: boolean, A: Float32Array, aOff: number, lda: number, M: number, K: number, mPad: number, base = 0): void {
   const span = (M - 1) * lda + K;
   if (!transA && M > 1 && A.buffer !== heap.buffer && span <= A_STAGE_CAP && span <= 2 * M * K) {
     copyElements(heap, A.subarray(aOff, aOff + span), A_STAGE);
@@ -215,7 +265,7 @@ function packWholeA(transA: boolean, A: Float32Array, aOff: number, lda: number,
   const aRow = transA ? 1 : lda, aDep = transA ? lda : 1;
   for (let pc = 0; pc < K; pc += KC) {
     const kc = Math.min(KC, K - pc);
-    for (let ic = 0; ic < M; ic += MC) packABlock(transA, A, aOff + ic * aRow + pc * aDep, lda, Math.min(MC, M - ic), kc, pc * mPad + ic * kc);
+    for (let ic = 0; ic < M; ic += MC) packABlock(transA, A, aOff + ic * aRow + pc * aDep, lda, Math.min(MC, M - ic), kc, base + pc * mPad + ic * kc);
   }
 }
 

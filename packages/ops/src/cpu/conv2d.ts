@@ -15,7 +15,7 @@ import { allocateLike, gemm, reluBackwardInto, reluInto, type FloatArray } from 
 import { isPointwise, type Conv2dGeometry, type Conv2dKernel, type FusedConv2dKernel } from '../conv2d.js';
 import {
   biasGradientFused, col2imWasm, gemmSum, im2colWasm, overRanges, reluBackwardBiasFused, reluBackwardRange, uninitializedLike, wasmColumns,
-  type RangeKernel,
+  winogradAvailable, winogradConv, winogradWeights, type RangeKernel,
 } from '@firegrad/core/internal';
 import {
   CONV_BACKWARD_INPUT, CONV_BACKWARD_WEIGHT, CONV_FORWARD, CONV_FORWARD_RELU, geometryInts, geometryOf, type ConvTaskKind,
@@ -124,7 +124,7 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
   g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N, relu = false, strides = packedStrides(g)): void {
   const { C, OC, groups } = g;
   const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
-  const ohw = g.OH * g.OW;
+  const hw = g.H * g.W, ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
   if (C === 0) { // out = bias: an empty sum
     for (let n = n0; n < n1; n++) {
@@ -134,6 +134,25 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
     }
     return;
   }
+  if (x instanceof Float32Array && winograd(g, cg)) {
+    for (let gi = 0; gi < groups; gi++) {
+      const [xg, wg, bg, og] = [x.subarray(gi * cg * hw), w.subarray(gi * ocg * ckk), bias?.subarray(gi * ocg) ?? null, out.subarray(gi * ocg * hw)];
+      const nonFinite = winogradConv({ images: n1 - n0, C: cg, OC: ocg, H: g.H, W: g.W, x: xg, xOff: n0 * strides.input, xStride: strides.input,
+        U: winogradWeights(wg as Float32Array, 0, ocg, cg, false), bias: bg as Float32Array | null, biasOff: 0, relu,
+        out: og as Float32Array, outOff: n0 * strides.output, outStride: strides.output });
+      for (const n of nonFinite) forwardIm2col(xg, wg, bg, oneGroup(g), og, n0 + n, n0 + n + 1, relu, strides);
+    }
+    return;
+  }
+  forwardIm2col(x, w, bias, g, out, n0, n1, relu, strides);
+}
+
+/** forwardImages on the im2col GEMM, for C > 0. */
+function forwardIm2col(x: FloatArray, w: FloatArray, bias: FloatArray | null,
+  g: Conv2dGeometry, out: FloatArray, n0: number, n1: number, relu: boolean, strides: ImageStrides): void {
+  const { C, OC, groups } = g;
+  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
+  const ohw = g.OH * g.OW;
   const pointwise = isPointwise(g);
   const col = pointwise ? x : columnsLike(x, ckk * ohw);
   eachImageGroup(g, n0, n1, strides, (n, gi, xOff, oOff) => {
@@ -156,6 +175,25 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
     for (let n = n0; n < n1; n++) dx.fill(0, n * strides.input, n * strides.input + C * hw);
     return;
   }
+  if (dy instanceof Float32Array && winograd(g, ocg)) { // dx = dy convolved with the kernels turned by 180°, transposed
+    for (let gi = 0; gi < groups; gi++) {
+      const [dyg, wg, dxg] = [dy.subarray(gi * ocg * hw), w.subarray(gi * ocg * ckk), dx.subarray(gi * cg * hw)];
+      const nonFinite = winogradConv({ images: n1 - n0, C: ocg, OC: cg, H: g.H, W: g.W, x: dyg, xOff: n0 * strides.output, xStride: strides.output,
+        U: winogradWeights(wg as Float32Array, 0, ocg, cg, true), bias: null, biasOff: 0, relu: false,
+        out: dxg as Float32Array, outOff: n0 * strides.input, outStride: strides.input });
+      for (const n of nonFinite) backwardInputCol2im(dyg, wg, oneGroup(g), dxg, n0 + n, n0 + n + 1, strides);
+    }
+    return;
+  }
+  backwardInputCol2im(dy, w, g, dx, n0, n1, strides);
+}
+
+/** backwardInputImages on the GEMM and col2im, for C, OC and OH·OW > 0. */
+function backwardInputCol2im(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray,
+  n0: number, n1: number, strides: ImageStrides): void {
+  const { C, OC, groups } = g;
+  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
+  const ohw = g.OH * g.OW;
   const pointwise = isPointwise(g);
   const col = pointwise ? dx : columnsLike(dx, ckk * ohw);
   eachImageGroup(g, n0, n1, strides, (n, gi, dxOff, dyOff) => {
@@ -190,6 +228,25 @@ export function backwardWeightImages(x: FloatArray, dy: FloatArray, g: Conv2dGeo
       return { transA: false, transB: true, A: dy, aOff: dyOff, lda: ohw, B: col, bOff: pointwise ? xOff : 0, ldb: ohw };
     });
   }
+}
+
+// Fewest channels read for the Winograd path: with fewer, its GEMMs are too shallow to pay for the
+// transforms (the first conv of a net reads 1 or 3).
+const WINOGRAD_MIN_CHANNELS = 16;
+
+/**
+ * Whether a pass reading `cin` channels per group goes by Winograd's F(2×2, 3×3), group by group
+ * (core's wasm/winograd.ts): a 3×3 conv with stride 1, padding 1 and dilation 1 (so the output is
+ * as big as the input), float32 (the caller checks), and the path on here. Neither the channels a
+ * group reads nor the plane is split over threads (see ../threads/conv2d-split), so every part
+ * decides as the whole job would.
+ */
+/** One group of g, as the views of its channel blocks see it (image strides unchanged). */
+const oneGroup = (g: Conv2dGeometry): Conv2dGeometry => ({ ...g, C: g.C / g.groups, OC: g.OC / g.groups, groups: 1 });
+
+function winograd(g: Conv2dGeometry, cin: number): boolean {
+  return g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.PH === 1 && g.PW === 1 && g.DH === 1 && g.DW === 1
+    && g.OH === g.H && g.OW === g.W && cin >= WINOGRAD_MIN_CHANNELS && winogradAvailable(cin, g.H, g.W);
 }
 
 /**

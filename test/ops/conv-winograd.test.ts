@@ -1,0 +1,142 @@
+// Winograd's F(2×2, 3×3) path of float32 3×3 convs (core's wasm/winograd.ts), forward and
+// grad-input, against the float64 im2col conv as the exact reference: within a bound derived from
+// the float32 unit roundoff, on random geometries (odd and tiny planes, groups, a bias, the fused
+// ReLU). Images holding ∞ or NaN must get the im2col path's bits, and the others must not change.
+// Bit-identity over thread counts is in conv2d.test.ts; the PyTorch fixtures of SqueezeNet
+// (nn/squeezenet.test.ts) run through this path too.
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ValueError, setWinograd, winogradEnabled } from '@firegrad/core';
+import type { Conv2dGeometry } from '@firegrad/ops';
+import { backwardInputImages, forwardImages } from '@firegrad/ops/internal';
+import { RUNS, fcOpts } from '../helpers';
+
+const initial = winogradEnabled();
+afterEach(() => setWinograd(initial));
+
+const geometryArb = fc.record({
+  N: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 2 }), cg: fc.integer({ min: 16, max: 20 }),
+  ocg: fc.integer({ min: 16, max: 21 }), H: fc.integer({ min: 1, max: 17 }), W: fc.integer({ min: 1, max: 17 }),
+  bias: fc.boolean(), relu: fc.boolean(), seed: fc.nat(),
+}).map(({ N, groups, cg, ocg, H, W, ...rest }) => ({
+  g: {
+    N, C: groups * cg, H, W, OC: groups * ocg, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, groups, OH: H, OW: W,
+  } satisfies Conv2dGeometry,
+  ...rest,
+}));
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+/** Unit roundoff of float32, and γ_n = n·u / (1 − n·u): the worst-case relative error of an n-term sum of products. */
+const u = 2 ** -24;
+const gamma = (n: number) => (n * u) / (1 - n * u);
+
+interface Pass { got: Float32Array; exact: Float64Array; magnitude: Float64Array; terms: number }
+
+/** Forward with Winograd on, its float64 reference, and the reference of |x|·|w| + |bias| (the sum the error bound scales with). */
+function forward(g: Conv2dGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean): Pass {
+  setWinograd(true);
+  const got = new Float32Array(g.N * g.OC * g.OH * g.OW);
+  forwardImages(x, w, bias, g, got, 0, g.N, relu);
+  const exact = new Float64Array(got.length), magnitude = new Float64Array(got.length);
+  forwardImages(Float64Array.from(x), Float64Array.from(w), bias && Float64Array.from(bias), g, exact, 0, g.N, relu);
+  const abs = (a: Float32Array) => Float64Array.from(a, Math.abs);
+  forwardImages(abs(x), abs(w), bias && abs(bias), g, magnitude);
+  return { got, exact, magnitude, terms: (g.C / g.groups) * 9 };
+}
+
+function backwardInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array): Pass {
+  setWinograd(true);
+  const got = new Float32Array(g.N * g.C * g.H * g.W);
+  backwardInputImages(dy, w, g, got);
+  const exact = new Float64Array(got.length), magnitude = new Float64Array(got.length);
+  backwardInputImages(Float64Array.from(dy), Float64Array.from(w), g, exact);
+  backwardInputImages(Float64Array.from(dy, Math.abs), Float64Array.from(w, Math.abs), g, magnitude);
+  return { got, exact, magnitude, terms: (g.OC / g.groups) * 9 };
+}
+
+/**
+ * |got − exact| ≤ 4·γ_(terms + 8)·Σ|terms| element-wise: four times the worst-case bound of the direct
+ * sum, plus 8 for the transforms' additions (each input tile value is a sum of up to 4 pixels, each
+ * output a sum of up to 9 products' combinations; their coefficients are ±1 and ½, exact in float32).
+ * The direct im2col sum stays within 1·γ; the slack is Winograd's recombination of rounded products.
+ */
+function expectWithinBound({ got, exact, magnitude, terms }: Pass, what: string): void {
+  const bound = 4 * gamma(terms + 8);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i] - exact[i]);
+    if (!(err <= bound * magnitude[i])) {
+      expect.fail(`${what}: element ${i} is ${got[i]}, exact ${exact[i]}: error ${err} above ${bound * magnitude[i]}`);
+    }
+  }
+}
+
+describe("Winograd's F(2×2, 3×3) for float32 3×3 convs", () => {
+  it('forward (bias, fused ReLU) and grad-input stay within the float32 bound of the exact float64 conv', () => {
+    fc.assert(fc.property(geometryArb, ({ g, bias, relu, seed }) => {
+      const x = random(g.N * g.C * g.H * g.W, seed), w = random(g.OC * (g.C / g.groups) * 9, seed + 1);
+      const b = bias ? random(g.OC, seed + 2) : null, dy = random(g.N * g.OC * g.OH * g.OW, seed + 3);
+      expectWithinBound(forward(g, x, w, b, relu), 'forward');
+      expectWithinBound(backwardInput(g, dy, w), 'grad-input');
+    }), fcOpts(RUNS));
+  });
+
+  it('is the path these geometries take: the im2col path gives other bits', () => {
+    const { g } = fc.sample(geometryArb, { numRuns: 1, seed: 7 })[0];
+    const x = random(g.N * g.C * g.H * g.W, 1), w = random(g.OC * (g.C / g.groups) * 9, 2);
+    const run = (on: boolean) => {
+      setWinograd(on);
+      const out = new Float32Array(g.N * g.OC * g.H * g.W);
+      forwardImages(x, w, null, g, out);
+      return out;
+    };
+    const [winograd, im2col] = [run(true), run(false)];
+    expect(winograd.some((v, i) => !Object.is(v, im2col[i]))).toBe(true);
+  });
+
+  it('gives an image holding ∞ or NaN the bits of the im2col path, and leaves the other images alone', () => {
+    const g: Conv2dGeometry = { N: 4, C: 32, H: 9, W: 10, OC: 20, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, groups: 2, OH: 9, OW: 10 };
+    const plane = g.H * g.W, x = random(g.N * g.C * plane, 5), w = random(g.OC * 16 * 9, 6), dy = random(g.N * g.OC * plane, 7);
+    x[1 * g.C * plane + 3 * plane + 4 * g.W + 5] = Infinity; // image 1, group 0
+    x[3 * g.C * plane + g.C * plane - 1] = NaN; // image 3, group 1, its last pixel
+    dy[2 * g.OC * plane + 7] = -Infinity; // image 2, group 0
+    const passes = (on: boolean) => {
+      setWinograd(on);
+      const out = new Float32Array(g.N * g.OC * plane), dx = new Float32Array(x.length);
+      forwardImages(x, w, null, g, out, 0, g.N, true);
+      backwardInputImages(dy, w, g, dx);
+      return { out, dx };
+    };
+    const winograd = passes(true), im2col = passes(false), clean = (() => {
+      setWinograd(true);
+      const out = new Float32Array(g.N * g.OC * plane), dx = new Float32Array(x.length);
+      forwardImages(x.map((v) => (Number.isFinite(v) ? v : 0)), w, null, g, out, 0, g.N, true);
+      backwardInputImages(dy.map((v) => (Number.isFinite(v) ? v : 0)), w, g, dx);
+      return { out, dx };
+    })();
+    const block = (a: Float32Array, n: number, group: number, channels: number) =>
+      Array.from(a.subarray((n * 2 + group) * channels * plane, (n * 2 + group + 1) * channels * plane));
+    const tainted = { out: [[1, 0], [3, 1]], dx: [[2, 0]] } as const;
+    for (const pass of ['out', 'dx'] as const) {
+      const channels = pass === 'out' ? g.OC / 2 : g.C / 2;
+      for (let n = 0; n < g.N; n++) {
+        for (let group = 0; group < 2; group++) {
+          const hit = tainted[pass].some(([tn, tg]) => tn === n && tg === group);
+          const want = hit ? im2col[pass] : clean[pass];
+          expect(block(winograd[pass], n, group, channels), `${pass} image ${n} group ${group}`).toEqual(block(want, n, group, channels));
+        }
+      }
+    }
+  });
+
+  it('setWinograd takes a boolean', () => {
+    expect(() => setWinograd(1 as unknown as boolean)).toThrow(ValueError);
+    expect(() => setWinograd(1 as unknown as boolean)).toThrow("setWinograd: 'on' must be a boolean, got number 1");
+  });
+});
