@@ -7,7 +7,7 @@ import { lastGemmPath, wasmFmaAvailable } from '@firegrad/core/internal';
 import { lastBackend, parallelInfo, setNumThreads } from '@firegrad/ops';
 import {
   CONV2D_ATTRIBUTES, controlSize, conv2dCpu, conv2dGpujs, conv2dOp, fusedConv2dCpu, fusedConv2dOp, geometryInts, geometryOf, kernelFor,
-  readTask, writeTask,
+  lastConvAlgorithm, readTask, writeTask,
 } from '@firegrad/ops/internal';
 import { Conv2d } from '@firegrad/nn';
 
@@ -29,12 +29,16 @@ describe('ARCHITECTURE.md, step by step', () => {
     // 2. the kernel table, keyed by the descriptor, hands out the cpu kernel object
     expect(kernelFor(fusedConv2dOp, 'float32')).toBe(fusedConv2dCpu);
     expect(kernelFor(conv2dOp, 'float64')).toBe(conv2dCpu);
-    // 3. float32 products run on the WebAssembly SIMD GEMM while the SIMD switch is on (on fused
-    // multiply-adds where relaxed SIMD has them)
+    // 3. a float32 3×3 'same' conv reading 16 channels goes by Winograd's F(2×2, 3×3), whose products
+    // run on the WebAssembly SIMD GEMM kernel while the SIMD switch is on (on fused multiply-adds
+    // where relaxed SIMD has them)
+    expect(lastConvAlgorithm()).toBe('winograd');
     expect(simdEnabled()).toBe(true);
     expect(lastGemmPath()).toBe(wasmFmaAvailable() ? 'wasm-fma' : 'wasm-simd');
-    // 4. backward: ReLU's mask first, then grad-input and grad-weight GEMMs, grad-bias a plain sum
+    // 4. backward: ReLU's mask first, then grad-input (Winograd again: dY has 32 channels) and the
+    // grad-weight GEMM, grad-bias a plain sum
     y.sum().backward();
+    expect(lastConvAlgorithm()).toBe('winograd');
     expect(x.grad?.shape).toEqual(x.shape);
     expect(conv.weight.grad?.shape).toEqual([32, 16, 3, 3]);
     expect(lastGemmPath()).toBe(wasmFmaAvailable() ? 'wasm-fma' : 'wasm-simd');
@@ -44,6 +48,7 @@ describe('ARCHITECTURE.md, step by step', () => {
     setSimd(false);
     const g = new Generator(1);
     new Conv2d(8, 8, 3, { padding: 1, generator: g }).call(randn([1, 8, 12, 12], { generator: g }));
+    expect(lastConvAlgorithm()).toBe('im2col');
     expect(lastGemmPath()).toBe('js');
   });
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ValueError, setWinograd, winogradEnabled } from '@firegrad/core';
 import type { Conv2dGeometry } from '@firegrad/ops';
-import { backwardInputImages, forwardImages } from '@firegrad/ops/internal';
+import { backwardInputImages, forwardImages, lastConvAlgorithm } from '@firegrad/ops/internal';
 import { RUNS, fcOpts } from '../helpers';
 
 const initial = winogradEnabled();
@@ -87,17 +87,26 @@ describe("Winograd's F(2×2, 3×3) for float32 3×3 convs", () => {
     }), fcOpts(RUNS));
   });
 
-  it('is the path these geometries take: the im2col path gives other bits', () => {
-    const { g } = fc.sample(geometryArb, { numRuns: 1, seed: 7 })[0];
-    const x = random(g.N * g.C * g.H * g.W, 1), w = random(g.OC * (g.C / g.groups) * 9, 2);
-    const run = (on: boolean) => {
+  it('is the path these geometries take, and only with at least 16 channels read and the switch on', () => {
+    const [{ g }] = fc.sample(geometryArb, { numRuns: 1, seed: 7 });
+    const x = random(g.N * g.C * g.H * g.W, 1), w = random(g.OC * (g.C / g.groups) * 9, 2), dy = random(g.N * g.OC * g.H * g.W, 3);
+    const run = (on: boolean, geometry = g) => {
       setWinograd(on);
-      const out = new Float32Array(g.N * g.OC * g.H * g.W);
-      forwardImages(x, w, null, g, out);
-      return out;
+      forwardImages(x, w, null, geometry, new Float32Array(g.N * g.OC * g.H * g.W));
+      const forward = lastConvAlgorithm();
+      backwardInputImages(dy, w, geometry, new Float32Array(x.length));
+      return [forward, lastConvAlgorithm()];
     };
-    const [winograd, im2col] = [run(true), run(false)];
-    expect(winograd.some((v, i) => !Object.is(v, im2col[i]))).toBe(true);
+    expect(run(true)).toEqual(['winograd', 'winograd']);
+    expect(run(false)).toEqual(['im2col', 'im2col']);
+    // 15 channels read per group: the forward takes im2col (grad-input still reads ≥ 16 of dy's)
+    const thin = { ...g, C: 15 * g.groups };
+    expect(run(true, thin)).toEqual(['im2col', 'winograd']);
+    // no padding (the output is smaller than the input): im2col
+    const valid: Conv2dGeometry = { ...g, N: 1, groups: 1, C: 16, OC: 16, H: 6, W: 6, PH: 0, PW: 0, OH: 4, OW: 4 };
+    setWinograd(true);
+    forwardImages(random(16 * 36, 4), random(16 * 16 * 9, 5), null, valid, new Float32Array(16 * 16));
+    expect(lastConvAlgorithm()).toBe('im2col');
   });
 
   it('gives an image holding ∞ or NaN the bits of the im2col path, and leaves the other images alone', () => {

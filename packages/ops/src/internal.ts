@@ -6,7 +6,9 @@ export { kernelFor, registerKernel, dtypeOf } from './kernels.js';
 export { conv2dOp, fusedConv2dOp, isPointwise, CONV2D_ATTRIBUTES, type Conv2dKernel, type FusedConv2dKernel } from './conv2d.js';
 export { maxPool2dOp, avgPool2dOp, adaptiveAvgPool2dOp, type MaxPool2dKernel, type AvgPool2dKernel, type AdaptiveAvgPool2dKernel, type AdaptiveShape } from './pool.js';
 export { catOp, type CatKernel } from './cat.js';
-export { conv2dCpu, fusedConv2dCpu, forwardImages, backwardInputImages, backwardWeightImages, backwardBiasInto, runConvTask } from './cpu/conv2d.js';
+export {
+  conv2dCpu, fusedConv2dCpu, forwardImages, backwardInputImages, backwardWeightImages, backwardBiasInto, lastConvAlgorithm, runConvTask,
+} from './cpu/conv2d.js';
 export {
   maxPool2dCpu, avgPool2dCpu, adaptiveAvgPool2dCpu, maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward,
   adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward,

@@ -66,6 +66,13 @@ export const fusedConv2dCpu: FusedConv2dKernel = {
   },
 };
 
+let lastAlgorithm: 'winograd' | 'im2col' | null = null;
+
+/** How this thread's latest forward or grad-input pass computed (null before any): tests and docs check the path. */
+export function lastConvAlgorithm(): 'winograd' | 'im2col' | null {
+  return lastAlgorithm;
+}
+
 /**
  * The forward pass into `out`: on the worker threads when it pays, else here. One image splits by
  * output channels, and every thread builds the whole columns matrix in its own WebAssembly memory
@@ -134,7 +141,9 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
     }
     return;
   }
+  lastAlgorithm = 'im2col';
   if (x instanceof Float32Array && winograd(g, cg)) {
+    lastAlgorithm = 'winograd';
     for (let gi = 0; gi < groups; gi++) {
       const [xg, wg, bg, og] = [x.subarray(gi * cg * hw), w.subarray(gi * ocg * ckk), bias?.subarray(gi * ocg) ?? null, out.subarray(gi * ocg * hw)];
       const nonFinite = winogradConv({ images: n1 - n0, C: cg, OC: ocg, H: g.H, W: g.W, x: xg, xOff: n0 * strides.input, xStride: strides.input,
@@ -175,7 +184,9 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
     for (let n = n0; n < n1; n++) dx.fill(0, n * strides.input, n * strides.input + C * hw);
     return;
   }
+  lastAlgorithm = 'im2col';
   if (dy instanceof Float32Array && winograd(g, ocg)) { // dx = dy convolved with the kernels turned by 180°, transposed
+    lastAlgorithm = 'winograd';
     for (let gi = 0; gi < groups; gi++) {
       const [dyg, wg, dxg] = [dy.subarray(gi * ocg * hw), w.subarray(gi * ocg * ckk), dx.subarray(gi * cg * hw)];
       const nonFinite = winogradConv({ images: n1 - n0, C: ocg, OC: cg, H: g.H, W: g.W, x: dyg, xOff: n0 * strides.output, xStride: strides.output,
