@@ -73,9 +73,9 @@ type RestrideFn = (src: number, srcStride: number, dst: number, dstStride: numbe
 type PlanesFn = (a: number, b: number, c: number, d: number, e: number, planes: number) => void;
 type RowsFn = (image: number, imagePlane: number, table: number, rows: number, col: number, planes: number, vecBytes: number,
   colPlane: number) => void;
-type WinogradInFn = (src: number, images: number, channels: number, H: number, W: number, scratch: number, dst: number, P: number,
+type WinogradInFn = (src: number, images: number, channels: number, H: number, W: number, scratch: number, dst: number, ld: number,
   TH: number, groups: number, flags: number, xiStride: number) => void;
-type WinogradOutFn = (src: number, dst: number, bias: number, OC: number, images: number, TH: number, groups: number, P: number,
+type WinogradOutFn = (src: number, dst: number, bias: number, OC: number, images: number, TH: number, groups: number, ld: number,
   OH: number, OW: number, floor: number, xiStride: number) => void;
 
 // Per thread (each worker has its own module instance): the kernel and a view of its memory.

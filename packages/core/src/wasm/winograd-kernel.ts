@@ -45,7 +45,7 @@ const inputCombos = (d: (i: number) => Bytes): Bytes[] => [
  * otherwise: the sum of every pixel times 0.
  */
 export function winogradInBody(): { params: number[]; locals: number[]; body: Bytes } {
-  const [SRC, IMAGES, CH, H, W, SCR, DST, P, TH, GROUPS, FLAGS, XIS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [SRC, IMAGES, CH, H, W, SCR, DST, LD, TH, GROUPS, FLAGS, XIS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [IMG, C, R, K, S, D, TY, G, RB, O, XI, WP, DIMG, DCH, VECS, PTR] = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
   const V0 = 28; // v128 locals: x0…x3, then comb[i][v] (12), then E, O, E1, O1 and the finiteness sum
   const x = (r: number) => V0 + r, comb = (i: number, v: number) => V0 + 4 + 3 * i + v;
@@ -108,7 +108,7 @@ export function winogradInBody(): { params: number[]; locals: number[]; body: By
           // RB moved 8·groups floats along the row; on to the next tile row, two rows down.
           ...add(RB, [...get(WP), ...op.i32Const(2), ...op.i32Mul, ...get(GROUPS), ...op.i32Const(32), ...op.i32Mul, ...op.i32Sub]),
         ]),
-        ...add(DCH, [...get(P), ...op.i32Const(2), ...op.i32Shl]),
+        ...add(DCH, [...get(LD), ...op.i32Const(2), ...op.i32Shl]),
       ]),
       ...get(FLAGS), ...get(IMG), ...op.i32Const(4), ...op.i32Shl, ...op.i32Add, ...get(FIN), ...op.v128Store(0),
       ...add(DIMG, [...get(TH), ...get(GROUPS), ...op.i32Mul, ...op.i32Const(4), ...op.i32Shl]),
@@ -126,7 +126,7 @@ export function winogradInBody(): { params: number[]; locals: number[]; body: By
  * only dst needs slack: 2·OW + 8 floats after the last plane.
  */
 export function winogradOutBody(): { params: number[]; locals: number[]; body: Bytes } {
-  const [SRC, DST, BIAS, OC, IMAGES, TH, GROUPS, P, OH, OW, FLOOR, XIS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [SRC, DST, BIAS, OC, IMAGES, TH, GROUPS, LD, OH, OW, FLOOR, XIS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [IMG, O, TY, G, PL, MP, XI, ROW, PTR, PIMG, MPT, OWB] = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
   const V0 = 24; // v128 locals: t[r][j] (8), y00 y01 y10 y11, bias, floor
   const t = (r: number, j: number) => V0 + 4 * r + j;
@@ -160,7 +160,7 @@ export function winogradOutBody(): { params: number[]; locals: number[]; body: B
     ...countUp(IMG, get(IMAGES), [
       ...countUp(O, get(OC), [
         ...get(BIAS), ...get(O), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(0), ...op.f32x4Splat, ...set(BV),
-        ...get(PIMG), ...get(O), ...get(P), ...op.i32Mul, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...set(MPT),
+        ...get(PIMG), ...get(O), ...get(LD), ...op.i32Mul, ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...set(MPT),
         ...get(PL), ...set(ROW),
         ...countUp(TY, get(TH), [
           // Groups right to left, and in each the upper row first: a write past the plane's
