@@ -6,7 +6,7 @@ import { Generator, randn, setWinograd } from '@firegrad/core';
 import { conv2dGeometry, setNumThreads, type Conv2dGeometry } from '@firegrad/ops';
 import { backwardInputImages, forwardImages } from '@firegrad/ops/internal';
 import { Command, Option } from 'commander';
-import { intArg, median } from './util';
+import { intArg, time } from './util';
 
 const opts = new Command('npx tsx bench/winograd.ts')
   .description("Winograd's F(2×2, 3×3) against the im2col GEMM on 3×3 layers: time and float32 error")
@@ -21,14 +21,8 @@ const layers: [string, number, number, number, number][] = [
 setNumThreads(1);
 const gen = new Generator(1);
 
-function timeMs(f: () => void): number {
-  for (let i = 0; i < 3; i++) f();
-  return median(Array.from({ length: opts.runs }, () => {
-    const t = performance.now();
-    f();
-    return performance.now() - t;
-  }));
-}
+/** Median ms of --runs calls after 3 untimed ones. */
+const timeMs = async (f: () => void) => (await time(f, opts.runs, 3)).median;
 
 function relErr(got: Float32Array, want: Float64Array): number {
   let err = 0, scale = 0;
@@ -49,13 +43,13 @@ for (const [net, N, C, OC, H] of layers) {
   const y64 = new Float64Array(y.length), dx64 = new Float64Array(dx.length);
   forwardImages(Float64Array.from(x), Float64Array.from(w), Float64Array.from(b), g, y64, 0, N, true);
   backwardInputImages(Float64Array.from(dy), Float64Array.from(w), g, dx64);
-  const cells = [true, false].map((on) => {
+  const cell = async (on: boolean) => {
     setWinograd(on);
-    const fwd = timeMs(() => forwardImages(x, w, b, g, y, 0, N, true));
-    const dX = timeMs(() => backwardInputImages(dy, w, g, dx));
+    const fwd = await timeMs(() => forwardImages(x, w, b, g, y, 0, N, true));
+    const dX = await timeMs(() => backwardInputImages(dy, w, g, dx));
     return { fwd, dX, yErr: relErr(y, y64), dxErr: relErr(dx, dx64) };
-  });
-  const [wino, im2col] = cells;
+  };
+  const wino = await cell(true), im2col = await cell(false);
   console.log(`${net.padEnd(15)} ${N}×${C}×${H}² → ${OC}`.padEnd(38)
     + `fwd ${im2col.fwd.toFixed(2)} → ${wino.fwd.toFixed(2)} ms (${(im2col.fwd / wino.fwd).toFixed(2)}×)  `
     + `dX ${im2col.dX.toFixed(2)} → ${wino.dX.toFixed(2)} ms (${(im2col.dX / wino.dX).toFixed(2)}×)  `

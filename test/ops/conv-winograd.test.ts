@@ -10,6 +10,7 @@ import { ValueError, setWinograd, winogradEnabled } from '@firegrad/core';
 import type { Conv2dGeometry } from '@firegrad/ops';
 import { backwardInputImages, forwardImages, lastConvAlgorithm } from '@firegrad/ops/internal';
 import { RUNS, fcOpts } from '../helpers';
+import { mulberry32, randomArray } from './gpujs-modes';
 
 const initial = winogradEnabled();
 afterEach(() => setWinograd(initial));
@@ -25,40 +26,36 @@ const geometryArb = fc.record({
   ...rest,
 }));
 
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
+const random = (n: number, seed: number) => randomArray(n, mulberry32(seed));
 
 /** Unit roundoff of float32, and γ_n = n·u / (1 − n·u): the worst-case relative error of an n-term sum of products. */
 const u = 2 ** -24;
 const gamma = (n: number) => (n * u) / (1 - n * u);
 
-interface Pass { got: Float32Array; exact: Float64Array; magnitude: Float64Array; terms: number }
+interface Pass { got: Float32Array; exact: Float64Array; magnitude: Float64Array; terms: number; algorithm: string | null }
 
 /** Forward with Winograd on, its float64 reference, and the reference of |x|·|w| + |bias| (the sum the error bound scales with). */
 function forward(g: Conv2dGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean): Pass {
   setWinograd(true);
   const got = new Float32Array(g.N * g.OC * g.OH * g.OW);
   forwardImages(x, w, bias, g, got, 0, g.N, relu);
+  const algorithm = lastConvAlgorithm();
   const exact = new Float64Array(got.length), magnitude = new Float64Array(got.length);
   forwardImages(Float64Array.from(x), Float64Array.from(w), bias && Float64Array.from(bias), g, exact, 0, g.N, relu);
   const abs = (a: Float32Array) => Float64Array.from(a, Math.abs);
   forwardImages(abs(x), abs(w), bias && abs(bias), g, magnitude);
-  return { got, exact, magnitude, terms: (g.C / g.groups) * 9 };
+  return { got, exact, magnitude, terms: (g.C / g.groups) * 9, algorithm };
 }
 
 function backwardInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array): Pass {
   setWinograd(true);
   const got = new Float32Array(g.N * g.C * g.H * g.W);
   backwardInputImages(dy, w, g, got);
+  const algorithm = lastConvAlgorithm();
   const exact = new Float64Array(got.length), magnitude = new Float64Array(got.length);
   backwardInputImages(Float64Array.from(dy), Float64Array.from(w), g, exact);
   backwardInputImages(Float64Array.from(dy, Math.abs), Float64Array.from(w, Math.abs), g, magnitude);
-  return { got, exact, magnitude, terms: (g.OC / g.groups) * 9 };
+  return { got, exact, magnitude, terms: (g.OC / g.groups) * 9, algorithm };
 }
 
 /**
@@ -85,6 +82,16 @@ describe("Winograd's F(2×2, 3×3) for float32 3×3 convs", () => {
       expectWithinBound(forward(g, x, w, b, relu), 'forward');
       expectWithinBound(backwardInput(g, dy, w), 'grad-input');
     }), fcOpts(RUNS));
+  });
+
+  it('stays within the bound where U_ξ and the products fill their regions in blocks of output channels (512 → 512)', () => {
+    // 512 × 512 kernels: the 16 U_ξ do not fit the A region at once, nor one whole U_ξ.
+    const g: Conv2dGeometry = { N: 1, C: 512, H: 6, W: 5, OC: 512, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, groups: 1, OH: 6, OW: 5 };
+    const x = random(512 * 30, 11), w = random(512 * 512 * 9, 12), b = random(512, 13), dy = random(512 * 30, 14);
+    for (const [what, pass] of [['forward', forward(g, x, w, b, true)], ['grad-input', backwardInput(g, dy, w)]] as const) {
+      expect(pass.algorithm, what).toBe('winograd');
+      expectWithinBound(pass, what);
+    }
   });
 
   it('is the path these geometries take, and only with at least 16 channels read and the switch on', () => {

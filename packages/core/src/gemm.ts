@@ -273,16 +273,15 @@ function takesWasm(M: number, N: number, K: number): boolean {
 }
 
 /**
- * For a caller that runs its own products in the WebAssembly module (wasm/winograd.ts): whether
- * gemm would take WebAssembly for a big float32 problem in this thread, and then whether on fused
- * multiply-adds (the path is recorded as gemm's).
+ * Whether gemm would take WebAssembly for a big float32 problem in this thread: for a caller that
+ * runs its own products in the WebAssembly module (wasm/winograd.ts), which then asks wasmFused.
  */
-export function wasmProductPath(): { fused: boolean } | null {
-  return takesWasm(1 << 10, 1 << 10, 1 << 10) ? { fused: wasmFused() } : null;
+export function takesWasmProducts(): boolean {
+  return takesWasm(1 << 10, 1 << 10, 1 << 10);
 }
 
 /** Whether the WebAssembly product runs on fused multiply-adds; records the path taken. */
-function wasmFused(): boolean {
+export function wasmFused(): boolean {
   const fused = current !== 'wasm-simd' && wasmFmaAvailable();
   lastPath = fused ? 'wasm-fma' : 'wasm-simd';
   return fused;

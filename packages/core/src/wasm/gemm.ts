@@ -205,15 +205,14 @@ export function gemmWasmSum(fused: boolean, M: number, N: number, K: number, C: 
 /**
  * Packs A (M × K, rows lda apart) whole at heap[base…] for productInPlace, as gemm packs it:
  * depth block pc at base + pc·mPad, its rows' strips in order within (mPad = M rounded up to 4).
- * False, packing nothing, where M·K is beyond the A region from `base` on. gemm's next call packs
- * its own A over it.
+ * The caller sizes it to the A region (past it lie the B panel and the stage the packing uses).
+ * gemm's next call packs its own A over it.
  */
-export function packAInPlace(A: Float32Array, aOff: number, lda: number, M: number, K: number, base: number): boolean {
+export function packAInPlace(A: Float32Array, aOff: number, lda: number, M: number, K: number, base: number): void {
   const mPad = roundUp(M, MR);
-  if (base + mPad * K > A_REGION) return false;
+  if (base + mPad * K > A_REGION) throw new Error(`packAInPlace: ${mPad} × ${K} floats from ${base} overrun the A region (${A_REGION})`);
   packedA = null;
   packWholeA(false, A, aOff, lda, M, K, mPad, base);
-  return true;
 }
 
 /**
@@ -366,7 +365,7 @@ function roundUp(n: number, m: number): number {
  * 32); shorter ones by a JS loop unrolled by 8 (TurboFan re-checks both arrays' maps and bounds
  * every iteration: 2.2 ns per element one at a time, 0.8 at eight).
  */
-function copyRows(src: Float32Array, s: number, srcStride: number, dst: Float32Array, d: number, dstStride: number,
+export function copyRows(src: Float32Array, s: number, srcStride: number, dst: Float32Array, d: number, dstStride: number,
   rows: number, n: number): void {
   if (srcStride === n && dstStride === n) {
     copyElements(dst, src.subarray(s, s + rows * n), d);

@@ -10,12 +10,11 @@
 // im2col sum's: against float64, a little smaller forward and up to 2× larger for the grad-input
 // on those layers (docs/ARCHITECTURE.md).
 
-import { wasmProductPath } from '../gemm.js';
+import { takesWasmProducts, wasmFused } from '../gemm.js';
 import { copyElements } from '../copy.js';
 import {
   A_REGION, COLUMNS, COLUMNS_CAP, IMAGE, IMAGE_CAP, WINO_BIAS, WINO_BIAS_CAP, WINO_FLAGS, WINO_FLAGS_CAP, WINO_M, WINO_M_CAP, WINO_PLANE,
-  WINO_PLANE_CAP, heap,
-  packAInPlace, productInPlace, wasmSimdAvailable, winogradInKernel, winogradOutKernel,
+  WINO_PLANE_CAP, copyRows, heap, packAInPlace, productInPlace, wasmSimdAvailable, winogradInKernel, winogradOutKernel,
 } from './gemm.js';
 import { simdEnabled } from './simd.js';
 import { kindOf } from '../dtype.js';
@@ -67,26 +66,34 @@ function tiling(H: number, W: number): { TH: number; groups: number; tiles: numb
  * images made rows of 512 floats, and the GEMM's B rows then shared their L1 sets).
  */
 const rowStride = (n: number) => Math.ceil(n / 8) * 8 + 16;
-/** From one of the 16 matrices of `rows` rows to the next: 16 floats off a multiple of 4 KiB too. */
+/**
+ * From one of 16 matrices of `rows` rows `ld` apart to the next (U, V, M): 16 floats off a multiple
+ * of 4 KiB too. Stores to all 16 at the same place, as each transform makes, all landing 4 KiB
+ * apart alias in the store buffer: the kernels' transform took 33 ns a kernel instead of 8 at
+ * 64 × 32 and 256 × 64 kernels, and the 7×7 layers' input and output transforms were as slow.
+ */
 const matrixStride = (rows: number, ld: number) => rows * ld + 16;
 
 /**
- * Whether `images` images of C channels fit the module's regions at once, each with room for the
+ * Whether `images` images of C channels fit the module's regions at once, with room for the
  * products and outputs of four output channels.
  */
 function fits(images: number, C: number, H: number, W: number): boolean {
   const { TH, groups, tiles } = tiling(H, W), ld = rowStride(images * tiles);
-  return 16 * matrixStride(C, ld) + 8 <= COLUMNS_CAP && images * C * H * W + 4 <= IMAGE_CAP && outputChannels(images, H, W) >= 4
+  return 16 * matrixStride(C, ld) <= COLUMNS_CAP && images * C * H * W + 4 <= IMAGE_CAP && outputChannels(images, C, H, W) >= 4
     && 4 * images <= WINO_FLAGS_CAP && (2 * TH + 2) * (8 * groups + 2) + 12 <= WINO_PLANE_CAP;
 }
 
 /**
- * How many output channels of `images` images fit the product, output and bias regions at once:
- * 16 product matrices of that many rows, and 3 rows of slack after them.
+ * How many output channels of `images` images fit at once: their 16 product matrices (and 3 rows
+ * of slack), outputs and bias in their regions, and their rows of U_ξ (C floats each, whole strips
+ * of 4) packed in the A region. A multiple of 4 unless it is an exact count.
  */
-function outputChannels(images: number, H: number, W: number): number {
+function outputChannels(images: number, C: number, H: number, W: number): number {
   const ld = rowStride(images * tiling(H, W).tiles);
-  return Math.min(Math.floor((WINO_M_CAP - 3 * ld - 16 * 16) / (16 * ld)), Math.floor((IMAGE_CAP - 2 * W - 8) / (images * H * W)), WINO_BIAS_CAP);
+  const fit = Math.min(Math.floor((WINO_M_CAP - 3 * ld - 16 * 16) / (16 * ld)), Math.floor((IMAGE_CAP - 2 * W - 8) / (images * H * W)),
+    WINO_BIAS_CAP);
+  return Math.min(fit - (fit % 4), Math.floor(A_REGION / C / 4) * 4);
 }
 
 /**
@@ -96,7 +103,7 @@ function outputChannels(images: number, H: number, W: number): number {
  * part of a job takes the path the whole would, for the same bits.
  */
 export function winogradAvailable(C: number, H: number, W: number): boolean {
-  return enabled && simdEnabled() && wasmSimdAvailable() && wasmProductPath() !== null && fits(1, C, H, W);
+  return enabled && simdEnabled() && wasmSimdAvailable() && takesWasmProducts() && fits(1, C, H, W);
 }
 
 /**
@@ -111,62 +118,45 @@ export function winogradAvailable(C: number, H: number, W: number): boolean {
  */
 export function winogradConv(job: WinogradConv): number[] {
   const { images, C, OC, H, W, x, xOff, xStride, U, bias, out, outOff, outStride } = job;
-  const { TH, groups, tiles } = tiling(H, W), plane = H * W, uPlane = weightPlane(OC, C), { fused } = wasmProductPath()!;
+  const { TH, groups, tiles } = tiling(H, W), plane = H * W, uStride = matrixStride(OC, C), fused = wasmFused();
   let chunk = Math.max(1, Math.min(images, Math.floor(TARGET_TILES / tiles)));
   while (chunk > 1 && !fits(chunk, C, H, W)) chunk--;
   // Every U_ξ packed once for the whole call where the 16 fit the A region, else one at a time.
-  const mPad = Math.ceil(OC / 4) * 4, packedOnce = packAll(U, uPlane, mPad, OC, C);
-  const h = heap, inPlanes = C * plane, nonFinite: number[] = [];
+  const mPad = Math.ceil(OC / 4) * 4, packedOnce = 16 * mPad * C <= A_REGION;
+  if (packedOnce) for (let xi = 0; xi < 16; xi++) packAInPlace(U, xi * uStride, C, OC, C, xi * mPad * C);
+  const h = heap, nonFinite: number[] = [];
   for (let n0 = 0; n0 < images; n0 += chunk) {
     const k = Math.min(chunk, images - n0), P = k * tiles, ld = rowStride(P), vStride = matrixStride(C, ld);
-    const fit = outputChannels(k, H, W), block = fit >= OC ? OC : fit - (fit % 4);
-    const from = xOff + n0 * xStride;
-    if (xStride === inPlanes) copyElements(h, x.subarray(from, from + k * inPlanes), IMAGE);
-    else for (let i = 0; i < k; i++) copyElements(h, x.subarray(from + i * xStride, from + i * xStride + inPlanes), IMAGE + i * inPlanes);
+    const fit = outputChannels(k, C, H, W), block = Math.min(OC, fit);
+    copyRows(x, xOff + n0 * xStride, xStride, h, IMAGE, C * plane, k, C * plane);
     winogradInKernel(IMAGE * 4, k, C, H, W, WINO_PLANE * 4, COLUMNS * 4, ld, TH, groups, WINO_FLAGS * 4, vStride);
     for (let i = 0; i < k; i++) {
       const f = WINO_FLAGS + 4 * i;
       if (Number.isNaN(h[f] + h[f + 1] + h[f + 2] + h[f + 3])) nonFinite.push(n0 + i);
     }
     for (let o0 = 0; o0 < OC; o0 += block) {
-      const m = Math.min(block, OC - o0), outPlanes = m * plane, mStride = matrixStride(m, ld);
+      const m = Math.min(block, OC - o0), mStride = matrixStride(m, ld);
       // The whole tiles past row m of one product land on the next one's first rows before it is
       // computed (the last one's on the slack).
       for (let xi = 0; xi < 16; xi++) {
-        if (!packedOnce) packAInPlace(U, xi * uPlane + o0 * C, C, m, C, 0);
-        const [a, row] = packedOnce ? [xi * mPad * C, o0] : [0, 0];
-        productInPlace(fused, a, packedOnce ? mPad : Math.ceil(m / 4) * 4, row, m, P, C, COLUMNS + xi * vStride, ld, WINO_M + xi * mStride, ld);
+        if (!packedOnce) packAInPlace(U, xi * uStride + o0 * C, C, m, C, 0);
+        const [a, aRows, row] = packedOnce ? [xi * mPad * C, mPad, o0] : [0, Math.ceil(m / 4) * 4, 0];
+        productInPlace(fused, a, aRows, row, m, P, C, COLUMNS + xi * vStride, ld, WINO_M + xi * mStride, ld);
       }
       if (bias) copyElements(h, bias.subarray(job.biasOff + o0, job.biasOff + o0 + m), WINO_BIAS);
       else h.fill(0, WINO_BIAS, WINO_BIAS + m);
       winogradOutKernel(WINO_M * 4, IMAGE * 4, WINO_BIAS * 4, m, k, TH, groups, ld, H, W, job.relu ? 0 : -Infinity, mStride);
       // Image i's block of channels [o0, o0 + m) is contiguous in out and in the output region.
-      const at = outOff + n0 * outStride + o0 * plane;
-      if (outStride === outPlanes) copyElements(out, h.subarray(IMAGE, IMAGE + k * outPlanes), at);
-      else for (let i = 0; i < k; i++) copyElements(out, h.subarray(IMAGE + i * outPlanes, IMAGE + (i + 1) * outPlanes), at + i * outStride);
+      copyRows(h, IMAGE, m * plane, out, outOff + n0 * outStride + o0 * plane, outStride, k, m * plane);
     }
   }
   return nonFinite;
 }
 
-/** Packs every U_ξ (OC × C, weightPlane apart) at ξ·mPad·C in the A region; false, packing nothing, where they do not fit. */
-function packAll(U: Float32Array, uPlane: number, mPad: number, OC: number, C: number): boolean {
-  if (16 * mPad * C > A_REGION) return false;
-  for (let xi = 0; xi < 16; xi++) packAInPlace(U, xi * uPlane, C, OC, C, xi * mPad * C);
-  return true;
-}
-
 let weights = new Float32Array(0);
 
 /**
- * Floats from one U_ξ to the next: 16 more than OC·C, so that the 16 stores of a kernel's
- * transform do not all land 4 KiB apart (at 64 × 32 and 256 × 64 kernels they did, and took
- * 33 ns a kernel instead of 8: the stores alias in the store buffer).
- */
-const weightPlane = (rows: number, cols: number) => rows * cols + 16;
-
-/**
- * U[ξ][r][k] = (G·g·Gᵀ)[i][j], ξ = 4i + j (U_ξ's rows `cols` apart, weightPlane from U_ξ to U_ξ₊₁),
+ * U[ξ][r][k] = (G·g·Gᵀ)[i][j], ξ = 4i + j (U_ξ's rows `cols` apart, matrixStride from U_ξ to U_ξ₊₁),
  * for the 3×3 kernels of w (OC × C × 3 × 3 from wOff): r over OC and k over C with g = w[r][k]
  * (the conv's forward), or, `transposed`, r over C and k over OC with g = w[k][r] turned by 180°
  * (its grad-input, a conv of dy by those kernels).
@@ -174,7 +164,7 @@ const weightPlane = (rows: number, cols: number) => rows * cols + 16;
  */
 export function winogradWeights(w: Float32Array, wOff: number, OC: number, C: number, transposed: boolean): Float32Array {
   const [rows, cols] = transposed ? [C, OC] : [OC, C];
-  const plane = weightPlane(rows, cols);
+  const plane = matrixStride(rows, cols);
   if (weights.length < 16 * plane) weights = new Float32Array(16 * plane);
   const U = weights;
   // Kernel (r, k) starts at w[at] and its element i (row-major) is w[at + s·i]; turned by 180°,

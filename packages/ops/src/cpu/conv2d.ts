@@ -129,9 +129,8 @@ export function runConvTask(kind: ConvTaskKind, g: Conv2dGeometry, [a, b, c, out
 /** out = conv(x, w) + bias for images [n0, n1), clamped at zero with relu. */
 export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | null,
   g: Conv2dGeometry, out: FloatArray, n0 = 0, n1 = g.N, relu = false, strides = packedStrides(g)): void {
-  const { C, OC, groups } = g;
-  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
-  const hw = g.H * g.W, ohw = g.OH * g.OW;
+  const { C, OC } = g;
+  const ohw = g.OH * g.OW;
   if (n1 <= n0 || OC === 0 || ohw === 0) return; // no output element
   if (C === 0) { // out = bias: an empty sum
     for (let n = n0; n < n1; n++) {
@@ -142,15 +141,10 @@ export function forwardImages(x: FloatArray, w: FloatArray, bias: FloatArray | n
     return;
   }
   lastAlgorithm = 'im2col';
-  if (x instanceof Float32Array && winograd(g, cg)) {
+  if (x instanceof Float32Array && winograd(g, C / g.groups)) {
     lastAlgorithm = 'winograd';
-    for (let gi = 0; gi < groups; gi++) {
-      const [xg, wg, bg, og] = [x.subarray(gi * cg * hw), w.subarray(gi * ocg * ckk), bias?.subarray(gi * ocg) ?? null, out.subarray(gi * ocg * hw)];
-      const nonFinite = winogradConv({ images: n1 - n0, C: cg, OC: ocg, H: g.H, W: g.W, x: xg, xOff: n0 * strides.input, xStride: strides.input,
-        U: winogradWeights(wg as Float32Array, 0, ocg, cg, false), bias: bg as Float32Array | null, biasOff: 0, relu,
-        out: og as Float32Array, outOff: n0 * strides.output, outStride: strides.output });
-      for (const n of nonFinite) forwardIm2col(xg, wg, bg, oneGroup(g), og, n0 + n, n0 + n + 1, relu, strides);
-    }
+    winogradGroups(g, n0, n1, false, x, strides.input, w, bias, relu, out as Float32Array, strides.output,
+      (xg, wg, bg, og, n) => forwardIm2col(xg, wg, bg, oneGroup(g), og, n, n + 1, relu, strides));
     return;
   }
   forwardIm2col(x, w, bias, g, out, n0, n1, relu, strides);
@@ -176,8 +170,7 @@ function forwardIm2col(x: FloatArray, w: FloatArray, bias: FloatArray | null,
 /** dx = ∂L/∂x given dy = ∂L/∂out, for images [n0, n1). */
 export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray,
   n0 = 0, n1 = g.N, strides = packedStrides(g)): void {
-  const { C, OC, groups } = g;
-  const cg = C / groups, ocg = OC / groups, ckk = cg * g.KH * g.KW;
+  const { C, OC } = g;
   const hw = g.H * g.W, ohw = g.OH * g.OW;
   if (n1 <= n0 || C === 0) return; // no dx element
   if (OC === 0 || ohw === 0) { // no output depends on x
@@ -185,15 +178,10 @@ export function backwardInputImages(dy: FloatArray, w: FloatArray, g: Conv2dGeom
     return;
   }
   lastAlgorithm = 'im2col';
-  if (dy instanceof Float32Array && winograd(g, ocg)) { // dx = dy convolved with the kernels turned by 180°, transposed
+  if (dy instanceof Float32Array && winograd(g, OC / g.groups)) { // dx = dy convolved with the kernels turned by 180°, transposed
     lastAlgorithm = 'winograd';
-    for (let gi = 0; gi < groups; gi++) {
-      const [dyg, wg, dxg] = [dy.subarray(gi * ocg * hw), w.subarray(gi * ocg * ckk), dx.subarray(gi * cg * hw)];
-      const nonFinite = winogradConv({ images: n1 - n0, C: ocg, OC: cg, H: g.H, W: g.W, x: dyg, xOff: n0 * strides.output, xStride: strides.output,
-        U: winogradWeights(wg as Float32Array, 0, ocg, cg, true), bias: null, biasOff: 0, relu: false,
-        out: dxg as Float32Array, outOff: n0 * strides.input, outStride: strides.input });
-      for (const n of nonFinite) backwardInputCol2im(dyg, wg, oneGroup(g), dxg, n0 + n, n0 + n + 1, strides);
-    }
+    winogradGroups(g, n0, n1, true, dy, strides.output, w, null, false, dx as Float32Array, strides.input,
+      (dyg, wg, _, dxg, n) => backwardInputCol2im(dyg, wg, oneGroup(g), dxg, n, n + 1, strides));
     return;
   }
   backwardInputCol2im(dy, w, g, dx, n0, n1, strides);
@@ -252,6 +240,25 @@ const WINOGRAD_MIN_CHANNELS = 16;
  * group reads nor the plane is split over threads (see ../threads/conv2d-split), so every part
  * decides as the whole job would.
  */
+/**
+ * A pass on Winograd (core's winogradConv), group by group, for images [n0, n1): the forward
+ * (reading `input` = x, channels C/groups a group, writing OC/groups), or with `transposed` the
+ * grad-input (reading dy, writing dx). An image whose input block holds ∞ or NaN is done again by
+ * `im2col` on that group's views of the operands, under oneGroup(g).
+ */
+function winogradGroups(g: Conv2dGeometry, n0: number, n1: number, transposed: boolean, input: Float32Array, inStride: number,
+  w: FloatArray, bias: FloatArray | null, relu: boolean, out: Float32Array, outStride: number,
+  im2col: (input: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, n: number) => void): void {
+  const cg = g.C / g.groups, ocg = g.OC / g.groups, hw = g.H * g.W, [cin, cout] = transposed ? [ocg, cg] : [cg, ocg];
+  for (let gi = 0; gi < g.groups; gi++) {
+    const ig = input.subarray(gi * cin * hw), wg = w.subarray(gi * ocg * cg * 9) as Float32Array;
+    const bg = bias?.subarray(gi * cout) as Float32Array | undefined ?? null, og = out.subarray(gi * cout * hw);
+    const nonFinite = winogradConv({ images: n1 - n0, C: cin, OC: cout, H: g.H, W: g.W, x: ig, xOff: n0 * inStride, xStride: inStride,
+      U: winogradWeights(wg, 0, ocg, cg, transposed), bias: bg, biasOff: 0, relu, out: og, outOff: n0 * outStride, outStride });
+    for (const n of nonFinite) im2col(ig, wg, bg, og, n0 + n);
+  }
+}
+
 /** One group of g, as the views of its channel blocks see it (image strides unchanged). */
 const oneGroup = (g: Conv2dGeometry): Conv2dGeometry => ({ ...g, C: g.C / g.groups, OC: g.OC / g.groups, groups: 1 });
 
